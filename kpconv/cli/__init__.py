@@ -1,0 +1,91 @@
+"""The thin command line: each command parses options, calls the library, formats the result.
+
+Commands are imported lazily so ``kpconv validate`` never imports torch. Errors are caught in one
+place (:func:`main`): a :class:`kpconv.errors.KpconvError` becomes its message on stderr and its
+exit code (1 data problems, 2 usage), never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import KpconvError
+
+#: command name -> "module:attribute" (one table, no plugin machinery)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "from-labelme": ("kpconv.cli.labelme_cmd:command", "LabelMe / X-AnyLabeling JSON -> COCO keypoints."),
+    "from-cvat": ("kpconv.cli.cvat_cmd:command", "CVAT for images/video 1.1 XML (or zip) -> COCO keypoints."),
+    "from-csv": ("kpconv.cli.csv_cmd:command", "DeepLabCut, long, wide or SLEAP CSV -> COCO keypoints."),
+    "validate": ("kpconv.cli.validate_cmd:command", "Check a COCO keypoint dataset; optionally write a fixed copy."),
+    "visualize": ("kpconv.cli.visualize_cmd:command", "Draw keypoints, skeletons and findings on the images."),
+    "train": ("kpconv.cli.train_cmd:train_command", "Train Keypoint R-CNN on a validated dataset (kpconv[train])."),
+    "evaluate": ("kpconv.cli.train_cmd:evaluate_command", "COCO keypoint/box AP of a checkpoint on a dataset."),
+    "predict": ("kpconv.cli.train_cmd:predict_command", "Run a checkpoint on images -> COCO results JSON."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, attr = entry[0].split(":")
+        module = importlib.import_module(module_name)
+        cmd = getattr(module, attr)
+        assert isinstance(cmd, click.Command)
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # From the table, so `kpconv --help` imports no command module (and never torch).
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, entry[1]) for name, entry in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kpconv")
+def cli() -> None:
+    """Convert keypoint annotations to COCO, validate, visualize, and train Keypoint R-CNN.
+
+    Exit codes: 0 ok, 1 data problems (errors found, or warnings with --strict), 2 usage.
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    try:
+        rv = cli.main(args=argv, prog_name="kpconv", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.Abort:
+        click.echo("kpconv: aborted", err=True)
+        sys.exit(130)
+    except KpconvError as exc:
+        click.echo(f"kpconv: error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("kpconv: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug in kpconv: say so in one line, traceback on request
+        if os.environ.get("KPCONV_DEBUG"):
+            raise
+        click.echo(
+            f"kpconv: internal error: {type(exc).__name__}: {exc} "
+            "(set KPCONV_DEBUG=1 for a traceback and please report it)",
+            err=True,
+        )
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)

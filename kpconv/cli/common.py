@@ -1,0 +1,124 @@
+"""Options and steps shared by the converter commands (spec choice, report, atomic output)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..convert.builder import Conversion
+from ..errors import UsageError
+from ..fileio import dumps_json, ensure_not_input
+from ..finding import Severity
+from ..model import save
+from ..spec import KeypointSpec, get_preset, load_spec, spec_from_keypoints
+from .render import render_text
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def spec_options(func: F) -> F:
+    """``--spec FILE | --preset NAME | --keypoints a,b,c`` (at most one)."""
+    func = click.option(
+        "--keypoints",
+        "keypoints",
+        metavar="A,B,C",
+        help="Keypoint names in order (one category; its name from --category-name).",
+    )(func)
+    func = click.option(
+        "--preset", metavar="NAME", help="Built-in spec: coco-person."
+    )(func)
+    func = click.option(
+        "--spec",
+        "spec_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Keypoint spec file (YAML or JSON): keypoint order, skeleton, flip pairs, sigmas, aliases.",
+    )(func)
+    return func
+
+
+def resolve_spec(
+    spec_path: Path | None, preset: str | None, keypoints: str | None, category: str = "object"
+) -> KeypointSpec | None:
+    """The user's spec from the spec options, or None when none was given."""
+    given = [x for x in (spec_path, preset, keypoints) if x]
+    if len(given) > 1:
+        raise UsageError("give at most one of --spec, --preset, --keypoints")
+    if spec_path:
+        return load_spec(spec_path)
+    if preset:
+        return get_preset(preset)
+    if keypoints:
+        names = [n.strip() for n in keypoints.split(",") if n.strip()]
+        if not names:
+            raise UsageError("--keypoints: expected comma-separated names, e.g. nose,left_eye")
+        return spec_from_keypoints(names, category)
+    return None
+
+
+def output_options(func: F) -> F:
+    """``-o OUT``, ``--strict``, ``--format text|json``."""
+    func = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Report format: text on stderr, or JSON on stdout.",
+    )(func)
+    func = click.option(
+        "--strict",
+        is_flag=True,
+        help="Any error finding: exit 1 and write nothing.",
+    )(func)
+    func = click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path, dir_okay=False),
+        required=True,
+        help="Output COCO keypoint JSON (written atomically).",
+    )(func)
+    return func
+
+
+def finish_conversion(
+    conv: Conversion,
+    output: Path,
+    *,
+    inputs: Sequence[Path],
+    strict: bool,
+    fmt: str,
+    title: str,
+) -> int:
+    """Write the output (unless --strict and errors), print the report, return the exit code.
+
+    Exit code: 0 when no error findings; 1 when there are errors (the output is still written
+    without --strict, holding everything that converted; with --strict nothing is written).
+    """
+    ensure_not_input(output, inputs)
+    report = conv.report
+    spec = conv.spec
+    has_errors = any(f.severity is Severity.ERROR for f in report.findings)
+    written = not (strict and has_errors)
+    if written:
+        save(conv.dataset, output)
+    if fmt == "json":
+        doc: dict[str, Any] = report.to_dict()
+        doc["output"] = str(output) if written else None
+        doc["spec"] = spec.to_file() if spec is not None else None
+        sys.stdout.buffer.write(dumps_json(doc))
+        sys.stdout.flush()
+    else:
+        text = render_text(report, title=title)
+        click.echo(text, err=True)
+        if conv.spec_inferred and spec is not None:
+            click.echo("\ninferred spec (save as spec.yaml, edit, pass --spec):", err=True)
+            click.echo(spec.to_yaml().rstrip(), err=True)
+        if written:
+            click.echo(f"wrote {output}", err=True)
+        else:
+            click.echo(f"--strict: errors found, nothing written to {output}", err=True)
+    return 1 if has_errors else 0

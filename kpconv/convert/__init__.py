@@ -1,0 +1,1 @@
+"""Converters: one module per source format, one shared builder (:mod:`kpconv.convert.builder`)."""

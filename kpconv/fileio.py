@@ -1,0 +1,80 @@
+"""Reading and writing files safely: atomic writes, deterministic JSON, located decode errors."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .errors import DataError, UsageError
+from .finding import error
+
+JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
+
+    A crash or a full disk leaves either the old file or no file, never half a file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def dumps_json(obj: Any) -> bytes:
+    """Deterministic JSON bytes: sorted keys, 2-space indent, trailing newline."""
+    return orjson.dumps(obj, option=JSON_OPTIONS) + b"\n"
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as deterministic JSON, atomically."""
+    atomic_write_bytes(Path(path), dumps_json(obj))
+
+
+def loads_json(data: bytes | str, *, source: str = "<input>") -> Any:
+    """Parse JSON; a decode error becomes a located :class:`DataError` (line and column)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        where = f"{source}:{exc.lineno}:{exc.colno}"
+        msg = f"{where}: not valid JSON: {exc.msg}"
+        raise DataError(msg, [error("document.not_json", msg, "", source=where)]) from None
+
+
+def read_json(path: Path) -> Any:
+    """Read and parse a JSON file; missing file → :class:`UsageError`, bad JSON → :class:`DataError`."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a folder, expected a file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+    return loads_json(data, source=str(path))
+
+
+def ensure_not_input(output: Path, inputs: Iterable[Path]) -> None:
+    """Refuse to write an output over one of the inputs (inputs are never modified)."""
+    out = Path(output).resolve()
+    for src in inputs:
+        if Path(src).resolve() == out:
+            raise UsageError(f"{output}: refusing to overwrite an input file; choose another -o")

@@ -1,0 +1,61 @@
+"""Progress bars on stderr, shown only when the CLI turned them on and stderr is a terminal.
+
+Library code wraps long loops in :func:`track`; by default it is a no-op, so the library never
+prints. The CLI calls :func:`enable` once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_enabled = False
+
+
+def enable(force: bool = False) -> None:
+    """Turn progress bars on (only if stderr is a terminal, unless ``force``)."""
+    global _enabled
+    _enabled = force or sys.stderr.isatty()
+
+
+def disable() -> None:
+    global _enabled
+    _enabled = False
+
+
+def enabled() -> bool:
+    return _enabled
+
+
+def track(iterable: Iterable[T], total: int | None = None, description: str = "") -> Iterator[T]:
+    """Yield from ``iterable``, drawing a rich progress bar on stderr when enabled."""
+    if not _enabled:
+        yield from iterable
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        for item in iterable:
+            yield item
+            bar.advance(task)
