@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..convert.builder import Conversion
+from ..convert.builder import BuildOptions, Conversion
 from ..errors import UsageError
 from ..fileio import dumps_json, ensure_not_input
 from ..finding import Severity
@@ -122,3 +122,27 @@ def finish_conversion(
         else:
             click.echo(f"--strict: errors found, nothing written to {output}", err=True)
     return 1 if has_errors else 0
+
+
+def bbox_options(func: F) -> F:
+    """``--bbox-from auto|points`` and ``--bbox-margin FRACTION`` (see BuildOptions)."""
+    func = click.option(
+        "--bbox-margin",
+        type=click.FloatRange(min=0),
+        default=0.1,
+        show_default=True,
+        help="For boxes derived from points: margin as a fraction of the points' extent (at least 1 px each side).",
+    )(func)
+    func = click.option(
+        "--bbox-from",
+        "bbox_from",
+        type=click.Choice(["auto", "points"]),
+        default="auto",
+        show_default=True,
+        help="auto: the drawn box when the instance has one, else the visible points; points: always the points.",
+    )(func)
+    return func
+
+
+def build_options(bbox_from: str, bbox_margin: float, description: str) -> BuildOptions:
+    return BuildOptions(bbox_source=bbox_from, bbox_margin=bbox_margin, description=description)  # type: ignore[arg-type]
