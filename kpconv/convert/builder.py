@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from .. import __version__
 from ..finding import Finding, Report, Severity, error, info, warning
+from ..geometry import bbox_from_points, polygon_area, round_px
 from ..model import Dataset
 from ..spec import KeypointSpec, spec_from_mapping
 
@@ -139,39 +140,6 @@ def choose_spec(
     return spec, notes
 
 
-def _derived_bbox(
-    xs: list[float], ys: list[float], width: int, height: int, opts: BuildOptions
-) -> list[float]:
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    half = opts.min_box_size / 2
-    mx = max((x1 - x0) * opts.bbox_margin, half)
-    my = max((y1 - y0) * opts.bbox_margin, half)
-    bx0, by0 = max(0.0, x0 - mx), max(0.0, y0 - my)
-    bx1, by1 = min(float(width), x1 + mx), min(float(height), y1 + my)
-    if bx1 - bx0 <= 0 or by1 - by0 <= 0:  # points outside the image: keep an honest box around them
-        bx0, by0, bx1, by1 = x0 - mx, y0 - my, x1 + mx, y1 + my
-    return [_r(bx0), _r(by0), _r(bx1 - bx0), _r(by1 - by0)]
-
-
-def _r(v: float) -> float:
-    """Round to 1/1000 px: plenty for annotations, and stable bytes across platforms."""
-    out = round(float(v), 3)
-    return out + 0.0  # no -0.0
-
-
-def _polygon_area(poly: list[list[float]]) -> float:
-    total = 0.0
-    for ring in poly:
-        xs, ys = ring[0::2], ring[1::2]
-        n = len(xs)
-        s = 0.0
-        for i in range(n):
-            j = (i + 1) % n
-            s += xs[i] * ys[j] - xs[j] * ys[i]
-        total += abs(s) / 2
-    return total
-
-
 def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None = None) -> Conversion:
     """Build a COCO keypoint dataset from parsed raw instances, then validate it."""
     from ..validate import validate  # local: the validator imports the model, not the builder
@@ -276,7 +244,7 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
                     continue
                 filled[idx] = p.source or inst.source or "?"
                 if p.v > 0:
-                    kps[3 * idx : 3 * idx + 3] = [_r(p.x), _r(p.y), 2 if p.v >= 2 else 1]
+                    kps[3 * idx : 3 * idx + 3] = [round_px(p.x), round_px(p.y), 2 if p.v >= 2 else 1]
             vis = [(kps[3 * i], kps[3 * i + 1]) for i in range(k) if kps[3 * i + 2] > 0]
             if not vis:
                 findings.append(
@@ -291,15 +259,18 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
                 continue
             if inst.bbox is not None and opts.bbox_source == "auto":
                 bx, by, bw, bh = inst.bbox
-                bbox = [_r(bx), _r(by), _r(bw), _r(bh)]
+                bbox = [round_px(bx), round_px(by), round_px(bw), round_px(bh)]
             else:
-                bbox = _derived_bbox([x for x, _ in vis], [y for _, y in vis], img.width or 0, img.height or 0, opts)
+                bbox = bbox_from_points(
+                    [x for x, _ in vis], [y for _, y in vis], img.width, img.height,
+                    opts.bbox_margin, opts.min_box_size,
+                )
             if inst.polygon:
-                seg: Any = [[_r(c) for c in ring] for ring in inst.polygon]
-                area = _r(_polygon_area(seg))
+                seg: Any = [[round_px(c) for c in ring] for ring in inst.polygon]
+                area = round_px(polygon_area(seg) or 0.0)
             else:
                 seg = []
-                area = _r(bbox[2] * bbox[3])
+                area = round_px(bbox[2] * bbox[3])
             ann_id += 1
             ann: dict[str, Any] = {
                 "id": ann_id,
