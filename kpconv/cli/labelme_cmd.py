@@ -1,0 +1,136 @@
+"""``kpconv from-labelme``: LabelMe / X-AnyLabeling JSON files or folders → COCO keypoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import progress
+from ..convert.builder import convert
+from ..convert.labelme import DEFAULT_OCCLUDED_SUFFIXES, LabelmeOptions, parse_paths, write_extractions
+from ..errors import UsageError
+from ..fileio import ensure_not_input
+from ..finding import Severity
+from ..spec import KeypointSpec
+from .common import bbox_options, build_options, finish_conversion, output_options, resolve_spec, spec_options
+
+
+def _category_map(items: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        label, sep, name = item.partition("=")
+        if not sep or not label.strip() or not name.strip():
+            raise UsageError(f"--category {item!r}: expected LABEL=NAME, e.g. --category human=person")
+        out[label.strip()] = name.strip()
+    return out
+
+
+def _check_categories(mapping: dict[str, str], spec: KeypointSpec | None) -> None:
+    if spec is None:
+        return
+    for label, name in mapping.items():
+        if spec.category(name) is None:
+            raise UsageError(
+                f"--category {label}={name}: {name!r} is not a category of the spec "
+                f"(spec categories: {', '.join(spec.names())})"
+            )
+
+
+@click.command(
+    "from-labelme",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=(
+        "Example: kpconv from-labelme fixtures/labelme/demo --spec fixtures/labelme/person.yaml "
+        "-o out/labelme.json"
+    ),
+)
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="SRC...")
+@output_options
+@spec_options
+@click.option(
+    "--category",
+    "category_items",
+    multiple=True,
+    metavar="LABEL=NAME",
+    help="Instance label (rectangle/polygon label; 'object' for points-only instances) -> spec category. Repeatable.",
+)
+@bbox_options
+@click.option(
+    "--occluded-suffix",
+    "occluded_suffixes",
+    multiple=True,
+    metavar="S",
+    help=f"Point-label suffix meaning v=1, e.g. _occ (repeatable; replaces the default {DEFAULT_OCCLUDED_SUFFIXES[0]!r}).",
+)
+@click.option(
+    "--images",
+    "images_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder holding the images; COCO file_name is relative to it (default: the common parent of the images).",
+)
+@click.option(
+    "--extract-images",
+    "extract_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write embedded base64 imageData out as image files here (never into the COCO file).",
+)
+def command(
+    sources: tuple[Path, ...],
+    output: Path,
+    strict: bool,
+    fmt: str,
+    spec_path: Path | None,
+    preset: str | None,
+    keypoints: str | None,
+    category_items: tuple[str, ...],
+    bbox_from: str,
+    bbox_margin: float,
+    occluded_suffixes: tuple[str, ...],
+    images_dir: Path | None,
+    extract_dir: Path | None,
+) -> int:
+    """Convert LabelMe / X-AnyLabeling JSON files (or folders, searched recursively) to COCO keypoints.
+
+    Shapes sharing a group_id (0 included) form one instance; ungrouped points join the one
+    rectangle/polygon that contains them. Point labels name keypoints (spec aliases and
+    'person.nose' prefixes work). v=1 from 'difficult', an 'occluded' flag or a label suffix.
+    Without a spec, one is inferred from the labels and printed.
+    """
+    mapping = _category_map(category_items)
+    targets = set(mapping.values())
+    spec = resolve_spec(
+        spec_path, preset, keypoints, category=next(iter(targets)) if len(targets) == 1 else "object"
+    )
+    _check_categories(mapping, spec)
+    if images_dir is not None and not images_dir.is_dir():
+        raise UsageError(f"--images {images_dir}: no such folder")
+    ensure_not_input(output, [s for s in sources if s.is_file()])
+    progress.enable()
+
+    options = LabelmeOptions(
+        categories=mapping,
+        occluded_suffixes=tuple(occluded_suffixes) or DEFAULT_OCCLUDED_SUFFIXES,
+        images_dir=images_dir,
+        extract_dir=extract_dir,
+        spec=spec,
+    )
+    parsed = parse_paths(list(sources), options, exclude=[output])
+    conv = convert(parsed.result, spec, build_options(bbox_from, bbox_margin, "converted by kpconv from-labelme"))
+    summary = parsed.summary()
+    has_errors = any(f.severity is Severity.ERROR for f in conv.report.findings)
+    if parsed.extractions and not (strict and has_errors):
+        written, problems = write_extractions(parsed.extractions)
+        conv.report.findings.extend(problems)
+        summary["images_extracted"] = written
+    conv.report.summary["labelme"] = summary
+    n = len(parsed.files)
+    return finish_conversion(
+        conv,
+        output,
+        inputs=parsed.files,
+        strict=strict,
+        fmt=fmt,
+        title=f"kpconv from-labelme: {n} file{'s' if n != 1 else ''}"
+        + (f" ({parsed.files_failed} unreadable)" if parsed.files_failed else ""),
+    )
