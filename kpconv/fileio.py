@@ -54,8 +54,8 @@ def loads_json(data: bytes | str, *, source: str = "<input>") -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         where = f"{source}:{exc.lineno}:{exc.colno}"
-        msg = f"{where}: not valid JSON: {exc.msg}"
-        raise DataError(msg, [error("document.not_json", msg, "", source=where)]) from None
+        what = f"not valid JSON: {exc.msg}"
+        raise DataError(f"{where}: {what}", [error("document.not_json", what, "", source=where)]) from None
 
 
 def read_json(path: Path) -> Any:

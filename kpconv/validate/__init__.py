@@ -1,7 +1,8 @@
 """``kpconv.validate``: check a COCO keypoint dataset and report every problem with its location.
 
-The rules are small functions listed in :mod:`kpconv.validate.checks` (``CHECKS``, plus
-``TRAINING_CHECKS`` for ``for_training``); this module runs them and assembles the report.
+The rules are small functions listed in :mod:`kpconv.validate.checks`; this module runs them and
+assembles the report. :func:`validate_bytes` is the fast path for files (strict typed decode,
+falling back to the located slow path when the file does not fit the strict types).
 """
 
 from __future__ import annotations
@@ -9,46 +10,73 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..finding import Report
+from ..errors import DataError
+from ..fileio import loads_json
+from ..finding import Report, error
 from ..model import Dataset
-from .checks import CHECKS, TRAINING_CHECKS, training_skips
-from .context import MAX_PER_CODE, Context
+from .checks import CHECKS, STRUCTURAL_CHECKS, TRAINING_CHECKS, training_skips
+from .context import MAX_PER_CODE, Context, decode_fast
 from .files import check_image_files
 from .summary import summarize
 
-__all__ = ["validate", "validate_document", "CHECKS", "TRAINING_CHECKS"]
+__all__ = ["validate", "validate_document", "validate_bytes", "CHECKS", "STRUCTURAL_CHECKS", "TRAINING_CHECKS"]
 
 
-def validate_document(
-    doc: Any,
-    images: Path | None = None,
-    for_training: bool = False,
-    max_per_code: int = MAX_PER_CODE,
-) -> Report:
-    """Validate a parsed JSON document (dicts and lists). Never raises on bad data."""
-    from ..finding import error
+def _not_object(doc: Any) -> Report:
+    kind = {list: "array", str: "string", int: "number", float: "number", type(None): "null"}.get(type(doc), "value")
+    hint = " (a list looks like a COCO results file, not a dataset)" if isinstance(doc, list) else ""
+    return Report(findings=[error("document.not_object",
+                                  f"expected a COCO object with images/annotations/categories, found a JSON {kind}{hint}")])
 
-    if not isinstance(doc, dict):
-        kind = {list: "array"}.get(type(doc), type(doc).__name__)
-        hint = " (a list looks like a COCO results file, not a dataset)" if isinstance(doc, list) else ""
-        return Report(
-            findings=[error("document.not_object",
-                            f"expected a COCO object with images/annotations/categories, found a JSON {kind}{hint}")],
-            summary={},
-        )
-    ctx = Context(doc=doc, images_dir=Path(images) if images is not None else None,
-                  for_training=for_training, max_per_code=max_per_code)
+
+def _run(ctx: Context) -> Report:
+    if not ctx.structure_proven:
+        for check in STRUCTURAL_CHECKS:
+            check(ctx)
     for check in CHECKS:
         check(ctx)
     check_image_files(ctx)
-    if for_training:
+    if ctx.for_training:
         for check in TRAINING_CHECKS:
             check(ctx)
-    findings = ctx.findings + ctx.overflow_findings()
     summary = summarize(ctx)
-    if for_training:
+    if ctx.for_training:
         summary["training_skips"] = training_skips(ctx)
-    return Report(findings=findings, summary=summary)
+    return Report(findings=ctx.findings + ctx.overflow_findings(), summary=summary)
+
+
+def validate_document(
+    doc: Any, images: Path | None = None, for_training: bool = False, max_per_code: int = MAX_PER_CODE
+) -> Report:
+    """Validate a parsed JSON document (dicts and lists). Never raises on bad data."""
+    if not isinstance(doc, dict):
+        return _not_object(doc)
+    return _run(Context(doc=doc, images_dir=images, for_training=for_training, max_per_code=max_per_code))
+
+
+def validate_bytes(
+    data: bytes | list[bytes], images: Path | None = None, for_training: bool = False,
+    max_per_code: int = MAX_PER_CODE, source: str = "<input>",
+) -> Report:
+    """Validate a JSON file's bytes: typed fast path when the structure is right, else located slow path.
+
+    ``data`` may be a one-item list holding the bytes; the list is emptied once the bytes are
+    decoded, so a caller that keeps no other reference frees the raw file early.
+    """
+    if isinstance(data, list):
+        raw = data.pop()
+    else:
+        raw = data
+    fast = decode_fast(raw)
+    if fast is not None:
+        del raw, data
+        return _run(Context.from_fast(fast, images_dir=images, for_training=for_training, max_per_code=max_per_code))
+    try:
+        doc = loads_json(raw, source=source)
+        del raw, data
+    except DataError as exc:
+        return Report(findings=exc.findings or [error("document.not_json", exc.message)])
+    return validate_document(doc, images, for_training, max_per_code)
 
 
 def validate(
@@ -61,7 +89,7 @@ def validate(
 
     ``dataset`` is a :class:`~kpconv.model.Dataset` or the plain JSON document. ``images`` checks
     the files (exist, readable, real size); ``for_training`` adds the Keypoint R-CNN rules and a
-    dry-run count of what training would skip.
+    dry-run count of what training would skip. Never raises on bad data.
     """
     doc = dataset.to_document() if isinstance(dataset, Dataset) else dataset
     return validate_document(doc, Path(images) if images is not None else None, for_training, max_per_code)

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..finding import error, pointer
 from ..images import ImageReadError, read_image_size, resolve_inside
 from ..progress import track
-from .context import Context, is_int
+from .context import Context
 
 
 def _probe(path: Path) -> tuple[int, int] | str:
@@ -21,40 +21,37 @@ def _probe(path: Path) -> tuple[int, int] | str:
 
 
 def check_image_files(ctx: Context) -> None:
-    """Each image file exists inside DIR, can be read, and has the size the dataset says."""
+    """Each image file lies inside DIR, exists, can be read, and has the size the dataset says."""
     root = ctx.images_dir
     if root is None:
         return
-    jobs: list[tuple[int, dict, Path]] = []
-    for i, img in enumerate(ctx.images):
-        if type(img) is not dict or not isinstance(img.get("file_name"), str) or not img["file_name"]:
+    im = ctx.img
+    jobs: list[tuple[int, int, Path, object, object]] = []
+    for p, img_id, fn, w, h in zip(im.pos, im.id, im.file_name, im.width, im.height, strict=True):
+        if not isinstance(fn, str) or not fn:
             continue
-        img_id = img.get("id") if is_int(img.get("id")) else None
-        path = resolve_inside(root, img["file_name"])
+        path = resolve_inside(root, fn)
         if path is None:
-            ctx.add(error("image.path_escapes",
-                          f"file_name {img['file_name']!r} points outside the images folder {str(root)!r}",
-                          pointer("images", i, "file_name"), image_id=img_id))
+            ctx.add(error("image.path_escapes", f"file_name {fn!r} points outside the images folder {str(root)!r}",
+                          pointer("images", p, "file_name"), image_id=img_id))
             continue
-        jobs.append((i, img, path))
+        jobs.append((p, img_id, path, w, h))
     # Header reads are I/O bound: a few threads hide disk latency on big folders.
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = pool.map(_probe, [p for _, _, p in jobs])
-        for (i, img, path), res in track(zip(jobs, results, strict=True), total=len(jobs), description="images"):
-            img_id = img.get("id") if is_int(img.get("id")) else None
+        results = pool.map(_probe, [j[2] for j in jobs])
+        for (p, img_id, path, dw, dh), res in track(zip(jobs, results, strict=True), total=len(jobs),
+                                                    description="reading image headers"):
             if res == "missing":
                 ctx.add(error("image.file_missing", f"image file {str(path)!r} does not exist",
-                              pointer("images", i, "file_name"), image_id=img_id))
+                              pointer("images", p, "file_name"), image_id=img_id))
             elif isinstance(res, str):
-                ctx.add(error("image.file_unreadable", res, pointer("images", i, "file_name"), image_id=img_id))
+                ctx.add(error("image.file_unreadable", res, pointer("images", p, "file_name"), image_id=img_id))
             else:
                 w, h = res
-                dw, dh = img.get("width"), img.get("height")
                 try:
                     same = int(float(dw)) == w and int(float(dh)) == h  # type: ignore[arg-type]
                 except (TypeError, ValueError):
-                    same = True  # a non-numeric size is reported by check_image_fields
+                    same = True  # a non-numeric size is reported by the image field checks
                 if not same:
-                    ctx.add(error("image.size_mismatch",
-                                  f"dataset says {dw}x{dh}, the file {img['file_name']!r} is {w}x{h}",
-                                  pointer("images", i), image_id=img_id))
+                    ctx.add(error("image.size_mismatch", f"dataset says {dw}x{dh}, the file is {w}x{h}",
+                                  pointer("images", p), image_id=img_id))

@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import numpy as np
-
 from .context import Context
 
 
 def visibility_table(ctx: Context) -> dict[str, dict[str, list[int]]]:
     """{category name: {keypoint name: [n_v0, n_v1, n_v2]}} over well-formed annotations."""
-    anns = ctx.annotations
     out: dict[str, dict[str, list[int]]] = {}
     for cid, ci in sorted(ctx.category_by_id.items()):
         cat = ctx.categories[ci]
@@ -23,7 +20,7 @@ def visibility_table(ctx: Context) -> dict[str, dict[str, list[int]]]:
         blk = next((b for b in ctx.blocks if b.k == k), None)
         if blk is None:
             continue
-        sel = np.array([anns[i]["category_id"] == cid for i in blk.pos.tolist()], dtype=bool)
+        sel = ctx.ann.category_id[blk.rows] == cid
         if not sel.any():
             continue
         v = blk.v[sel]
@@ -37,7 +34,7 @@ def visibility_table(ctx: Context) -> dict[str, dict[str, list[int]]]:
 
 def instances_per_image(ctx: Context) -> dict[str, int]:
     """{number of annotations: number of images with that many} (as string keys for JSON)."""
-    per = Counter(ctx.annotations[i]["image_id"] for i in ctx.usable_annotations)
+    per = Counter(ctx.ann.image_id.tolist())
     hist = Counter(per.get(img_id, 0) for img_id in ctx.image_by_id)
     return {str(k): hist[k] for k in sorted(hist)}
 

@@ -1,0 +1,110 @@
+"""``kpconv validate``: check a COCO keypoint file; text or JSON report; optional fixed copy."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .. import progress
+from ..errors import DataError, UsageError
+from ..fileio import dumps_json, ensure_not_input, loads_json, write_json
+from ..finding import Report, error
+from ..validate import validate_bytes, validate_document
+from ..validate.fix import fix_document
+from .render import render_counts, render_text
+
+#: a file whose first byte can't start a JSON object is refused without reading the rest
+_PEEK = 4096
+
+
+def read_bytes(path: Path) -> bytes:
+    """Read a file; refuse obvious non-JSON (1 GB of garbage) after a peek, not a full read."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_PEEK)
+            stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
+            if not head:
+                raise DataError(f"{path}: the file is empty",
+                                [error("document.not_json", "the file is empty", source=str(path))])
+            if stripped and stripped[:1] not in (b"{", b"["):
+                what = f"not JSON: expected '{{' to start a COCO object, found {stripped[:16]!r}"
+                where = f"{path}:1:1"
+                raise DataError(f"{where}: {what}", [error("document.not_json", what, source=where)])
+            fh.seek(0)
+            data = fh.read()  # one buffer: `head + rest` would hold the file twice
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+@click.command("validate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder the file_names are relative to: check each file exists, is readable, has the stated size.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: grouped findings and a summary; json: {ok, counts, issues, summary} on stdout.")
+@click.option("--strict", is_flag=True, help="Warnings count as failures (exit 1).")
+@click.option("--for-training", is_flag=True,
+              help="Add the Keypoint R-CNN rules and a dry-run count of what training would skip.")
+@click.option("--fix", "fix_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a repaired copy here (mechanical fixes only; every change listed). The input is never touched.")
+@click.option("--max-per-code", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="List at most this many findings per code (the rest are counted).")
+def command(
+    file: Path, images: Path | None, fmt: str, strict: bool, for_training: bool,
+    fix_out: Path | None, max_per_code: int,
+) -> int:
+    """Check a COCO keypoint dataset and report every problem with its location.
+
+    Exit 0: no errors (warnings allowed); 1: errors (or warnings with --strict); 2: usage.
+    """
+    progress.enable()
+    if fix_out is not None:
+        ensure_not_input(fix_out, [file])
+    try:
+        data = read_bytes(file)
+    except DataError as exc:
+        report = Report(findings=exc.findings or [error("document.not_json", exc.message)])
+        _emit(report, fmt, file, None, [])
+        return 1
+    holder = [data]
+    del data  # validate_bytes drops the bytes once decoded: peak memory is the records, not both
+    report = validate_bytes(holder, images, for_training, max_per_code, source=str(file))
+    changes = []
+    fixed_report = None
+    if fix_out is not None:
+        doc = loads_json(read_bytes(file), source=str(file)) if report.summary else None
+        if not isinstance(doc, dict):
+            raise DataError(f"{file}: not a COCO object; nothing to fix")
+        changes = fix_document(doc)
+        write_json(fix_out, doc)
+        fixed_report = validate_document(doc, images, for_training, max_per_code)
+    _emit(report, fmt, file, fixed_report, changes, fix_out)
+    return 0 if report.passes(strict=strict) else 1
+
+
+def _emit(report: Report, fmt: str, file: Path, fixed: Report | None, changes: list,  # type: ignore[type-arg]
+          fix_out: Path | None = None) -> None:
+    if fmt == "json":
+        doc = report.to_dict()
+        doc["file"] = str(file)
+        if fixed is not None:
+            doc["fix"] = {
+                "output": str(fix_out),
+                "changes": [c.to_dict() for c in changes],
+                "ok_after_fix": fixed.ok,
+                "counts_after_fix": fixed.to_dict()["counts"],
+            }
+        sys.stdout.buffer.write(dumps_json(doc))
+        sys.stdout.flush()
+        return
+    click.echo(render_text(report, title=f"{file}"))
+    if fixed is not None:
+        click.echo(f"\n--fix: {len(changes)} change(s) written to {fix_out}:")
+        for c in changes[:50]:
+            click.echo(f"  {c.pointer}: {c.code[4:]}: {c.message}")
+        if len(changes) > 50:
+            click.echo(f"  ... and {len(changes) - 50} more (use --format json for all)")
+        click.echo(f"after the fix: {'OK' if fixed.ok else 'FAILED'}: {render_counts(fixed)}")
