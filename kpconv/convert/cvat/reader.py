@@ -1,0 +1,884 @@
+"""Streaming reader: CVAT for images / video 1.1 XML → raw instances, one ParseResult per subset.
+
+Each top-level element is handled when its end tag arrives and then cleared, so memory holds one
+``<image>`` (or one ``<track>``) plus what has been converted so far. Per image the shapes are
+first collected, then assembled into instances:
+
+1. ``<skeleton>`` and multi-point ``<points>`` are instances by themselves;
+2. shapes sharing a ``group_id`` form one instance (its box → bbox, its polygon → segmentation);
+3. ungrouped single-point ``<points>`` go to the one box (else polygon) of an instance label that
+   contains them; a point inside none or several is reported and left out; an image with
+   ungrouped points and no such box is one instance per category;
+4. remaining boxes/polygons attach to the instance of the same label whose points they contain.
+
+Video tracks become one image per frame where some shape is not ``outside``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from ...errors import DataError
+from ...finding import Finding, error, info, warning
+from ...spec import KeypointSpec, spec_from_mapping
+from ..builder import ParseResult, RawImage, RawInstance, RawPoint
+from .grouping import Region, containing, enclosing_box, holders, rotated_box
+from .meta import Meta, read_meta, typed_value
+from .xmlsource import XmlSource, iter_events, refused
+
+DEFAULT_FRAME_PATTERN = "frame_{frame:06d}.png"
+DEFAULT_SUBSET = "default"
+
+#: values of the --visibility-attribute (case-insensitive) → COCO v
+VISIBILITY_WORDS: dict[str, int] = {
+    "2": 2, "visible": 2, "true": 2, "yes": 2,
+    "1": 1, "occluded": 1, "invisible": 1, "hidden": 1, "false": 1, "no": 1,
+    "0": 0, "absent": 0, "outside": 0, "missing": 0, "none": 0, "not_labeled": 0, "not labeled": 0,
+}  # fmt: skip
+
+IGNORED_SHAPES = ("polyline", "cuboid", "ellipse", "mask", "tag")
+
+
+@dataclass
+class CvatOptions:
+    """How to read a CVAT export (see the ``from-cvat`` command for the user-facing side)."""
+
+    frame_pattern: str = DEFAULT_FRAME_PATTERN
+    visibility_attribute: str | None = None
+    subset: str | None = None
+    default_category: str = "object"
+
+
+@dataclass
+class CvatExport:
+    """A parsed export: one :class:`ParseResult` per subset ('' when the export has none)."""
+
+    source: XmlSource
+    subsets: dict[str, ParseResult]
+    spec: KeypointSpec | None
+    spec_from_labels: bool  # some category was not defined by a skeleton in <meta>
+    mode: str  # "images", "video", "images+video" or "empty"
+    numbered: list[tuple[ParseResult, RawInstance]] = field(default_factory=list)
+    subsets_seen: list[str] = field(default_factory=list)
+
+    def keypoint_categories(self) -> list[str]:
+        return self.spec.names() if self.spec is not None else []
+
+
+@dataclass(slots=True)
+class _Single:
+    label: str
+    point: RawPoint
+    group: str | None
+
+
+@dataclass(slots=True)
+class _Area:
+    kind: str  # "box" | "polygon"
+    label: str
+    group: str | None
+    region: Region
+    source: str
+    attributes: dict[str, Any]
+    used: bool = False
+
+
+@dataclass(slots=True)
+class _Frame:
+    """The shapes of one image or video frame, before they are assembled into instances."""
+
+    whole: list[tuple[RawInstance, str | None]] = field(default_factory=list)
+    singles: list[_Single] = field(default_factory=list)
+    areas: list[_Area] = field(default_factory=list)
+    task: str | None = None
+
+
+class _Tally:
+    """Findings that would repeat per shape, counted instead (bounded memory on big exports)."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], list[Any]] = {}
+
+    def add(self, code: str, what: str, source: str, n: int = 1) -> None:
+        entry = self.items.get((code, what))
+        if entry is None:
+            self.items[(code, what)] = [n, source]
+        else:
+            entry[0] += n
+
+    def findings(self) -> list[Finding]:
+        out = []
+        for (code, what), (count, first) in self.items.items():
+            msg = f"{count} {what}" + (" (located at the first)" if count > 1 else "")
+            make = warning if code in _TALLY_WARNINGS else info
+            out.append(make(code, msg, source=first))
+        return out
+
+
+_TALLY_WARNINGS = {"cvat.visibility_value"}
+
+
+def _group(value: str | None) -> str | None:
+    # CVAT writes group_id only for grouped shapes; 0 means "no group" in CVAT's model.
+    if not value or value == "0":
+        return None
+    return value
+
+
+def _xy(text: str | None) -> tuple[float, float] | None:
+    if not text:
+        return None
+    xs, _, ys = text.partition(",")
+    try:
+        x, y = float(xs), float(ys)
+    except ValueError:
+        return None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return None
+    return x, y
+
+
+def _coords(text: str | None) -> list[float] | None:
+    """``"x1,y1;x2,y2"`` → flat list; None when malformed."""
+    if not text:
+        return None
+    out: list[float] = []
+    for pair in text.split(";"):
+        xy = _xy(pair.strip())
+        if xy is None:
+            return None
+        out += xy
+    return out
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(float(text)) if text is not None else None
+    except ValueError:
+        return None
+
+
+class CvatReader:
+    """One pass over one export; :meth:`read` returns the :class:`CvatExport`."""
+
+    def __init__(self, source: XmlSource, options: CvatOptions | None = None, spec: KeypointSpec | None = None):
+        self.source = source
+        self.where = source.display
+        self.opts = options or CvatOptions()
+        self.user_categories = set(spec.names()) if spec is not None else None
+        self.meta = Meta()
+        self.results: dict[str, ParseResult] = {}
+        self.tallies: dict[str, _Tally] = {}
+        self.image_names: dict[str, set[str]] = {}
+        self.subsets_seen: dict[str, None] = {}
+        self.global_findings: list[Finding] = []
+        self.numbered: list[tuple[ParseResult, RawInstance]] = []
+        self.multi_sizes: dict[str, int] = {}
+        self.singles_seen: dict[str, dict[str, str]] = {}  # category -> {keypoint: source label}
+        self.skeletons_unknown: dict[str, list[str]] = {}  # skeleton label not in <meta> -> sublabels
+        self.frames: dict[int, _Frame] = {}
+        self.n_images = 0
+        self.n_tracks = 0
+        self.vis_attr = self.opts.visibility_attribute
+        self._label_rank: dict[str, int] = {}
+
+    # ----------------------------------------------------------------------------- main loop
+    def read(self) -> CvatExport:
+        depth = 0
+        root: Element | None = None
+        handlers = {"image": self._image, "track": self._track}
+        for event, elem in iter_events(self.source):
+            if event == "start":
+                depth += 1
+                if depth == 1:
+                    root = elem
+                    if elem.tag != "annotations":
+                        raise refused(
+                            "cvat.wrong_root",
+                            f"root element is <{elem.tag}>, expected <annotations> "
+                            "(a CVAT for images 1.1 or CVAT for video 1.1 export)",
+                            f"{self.where}:<{elem.tag}>",
+                        )
+                continue
+            depth -= 1
+            if depth != 1:
+                continue
+            tag = elem.tag
+            handler = handlers.get(tag)
+            if handler is not None:
+                handler(elem)
+            elif tag == "meta":
+                self.meta = read_meta(elem, self.where)
+                self.global_findings.extend(self.meta.findings)
+                self._label_rank = {name: i for i, name in enumerate(self.meta.labels)}
+            elif tag == "version":
+                version = (elem.text or "").strip()
+                if version != "1.1":
+                    self.global_findings.append(
+                        warning(
+                            "cvat.version",
+                            f"export format version {version!r}; kpconv reads CVAT for images/video 1.1",
+                            source=f"{self.where}:<version>",
+                        )
+                    )
+            elif tag in IGNORED_SHAPES:
+                self._tally("", "cvat.shape_ignored", f"<{tag}> element(s) at top level ignored", self.where)
+            if root is not None:
+                root.clear()  # handled: drop it (and anything before it) from the tree
+        if self.frames:
+            self._emit_frames()
+        return self._finish()
+
+    def _result(self, subset: str) -> ParseResult:
+        res = self.results.get(subset)
+        if res is None:
+            res = self.results[subset] = ParseResult()
+            self.tallies[subset] = _Tally()
+            self.image_names[subset] = set()
+        return res
+
+    def _tally(self, subset: str, code: str, what: str, source: str, n: int = 1) -> None:
+        self._result(subset)
+        self.tallies[subset].add(code, what, source, n)
+
+    # ----------------------------------------------------------------------------- images
+    def _image(self, elem: Element) -> None:
+        a = elem.attrib
+        subset = a.get("subset") or ""
+        if subset not in self.subsets_seen:
+            self.subsets_seen[subset] = None
+        if self.opts.subset is not None and (subset or DEFAULT_SUBSET) != self.opts.subset:
+            return
+        self.n_images += 1
+        name = a.get("name")
+        res = self._result(subset)
+        if not name:
+            res.findings.append(
+                error(
+                    "cvat.image_without_name",
+                    f"<image id={a.get('id')!r}> has no name attribute; its shapes are skipped",
+                    source=f'{self.where}:<image id="{a.get("id")}">',
+                )
+            )
+            return
+        loc = f'{self.where}:<image name="{name}">'
+        names = self.image_names[subset]
+        if name in names:
+            res.findings.append(
+                warning(
+                    "cvat.duplicate_image",
+                    f"image {name!r} appears more than once"
+                    + (f" in subset {subset!r}" if subset else "")
+                    + "; its shapes are merged into one image entry",
+                    source=loc,
+                )
+            )
+        names.add(name)
+        res.images.append(RawImage(name, _int(a.get("width")), _int(a.get("height")), source=loc))
+        frame = _Frame()
+        counts: dict[str, int] = {}
+        for child in elem:
+            tag = child.tag
+            n = counts[tag] = counts.get(tag, 0) + 1
+            self._shape(child, tag, f"{loc}/{tag}[{n}]", name, frame, subset, res)
+        self._assemble(name, frame, subset, res)
+
+    def _shape(
+        self, elem: Element, tag: str, src: str, image: str, frame: _Frame, subset: str, res: ParseResult
+    ) -> None:
+        """One shape element of an image (or one frame of a track) into ``frame``."""
+        a = elem.attrib
+        label = a.get("label") or ""
+        if tag == "skeleton":
+            inst = self._skeleton(elem, label, src, image, subset, res)
+            if inst is not None:
+                frame.whole.append((inst, _group(a.get("group_id"))))
+        elif tag == "points":
+            self._points(elem, label, src, image, frame, subset, res)
+        elif tag == "box" or tag == "polygon":
+            area = self._area(elem, tag, label, src, res)
+            if area is not None:
+                frame.areas.append(area)
+        else:
+            what = f"<{tag}> shape(s)" + (f" with label {label!r}" if label else "")
+            self._tally(subset, "cvat.shape_ignored", f"{what} are not keypoints and were ignored", src)
+
+    def _attributes(self, elem: Element, label: str, parent: str | None = None) -> dict[str, Any]:
+        types: dict[str, str] | None = None
+        out: dict[str, Any] = {}
+        for child in elem:
+            if child.tag != "attribute":
+                continue
+            name = child.attrib.get("name")
+            if not name:
+                continue
+            if types is None:
+                types = self.meta.attribute_types(label, parent)
+            out[name] = typed_value(types.get(name), child.text)
+        return out
+
+    def _visibility(self, elem: Element, v: int, src: str, subset: str) -> int:
+        """Apply --visibility-attribute: the point's attribute value decides v (outside still wins)."""
+        for child in elem:
+            if child.tag == "attribute" and child.attrib.get("name") == self.vis_attr:
+                value = (child.text or "").strip().lower()
+                mapped = VISIBILITY_WORDS.get(value)
+                if mapped is None:
+                    self._tally(
+                        subset,
+                        "cvat.visibility_value",
+                        f"point(s) with {self.vis_attr}={value!r}, which is not a visibility "
+                        f"(expected one of {', '.join(sorted(set(VISIBILITY_WORDS)))}); "
+                        "occluded/outside flags used instead",
+                        src,
+                    )
+                    return v
+                return mapped
+        return v
+
+    def _skeleton(
+        self, elem: Element, label: str, src: str, image: str, subset: str, res: ParseResult
+    ) -> RawInstance | None:
+        points: list[RawPoint] = []
+        attributes: dict[str, Any] = {}
+        vis_attr = self.vis_attr
+        for child in elem:
+            ctag = child.tag
+            if ctag == "points":
+                ca = child.attrib
+                plabel = ca.get("label", "")
+                if ca.get("outside") == "1":
+                    points.append(RawPoint(plabel, 0.0, 0.0, 0))
+                    continue
+                xy = _xy(ca.get("points"))
+                if xy is None:
+                    res.findings.append(
+                        error(
+                            "cvat.bad_points",
+                            f"skeleton point {plabel!r}: expected points=\"x,y\", found "
+                            f"{ca.get('points')!r}; point left out",
+                            source=f"{src}/points[label={plabel!r}]",
+                        )
+                    )
+                    continue
+                v = 1 if ca.get("occluded") == "1" else 2
+                if vis_attr is not None:
+                    v = self._visibility(child, v, src, subset)
+                points.append(RawPoint(plabel, xy[0], xy[1], v) if v else RawPoint(plabel, 0.0, 0.0, 0))
+            elif ctag == "attribute":
+                name = child.attrib.get("name")
+                if name:
+                    attributes[name] = typed_value(self.meta.attribute_types(label).get(name), child.text)
+        self._note_skeleton(label, points)
+        return RawInstance(image=image, category=label, points=points, source=src, attributes=attributes)
+
+    def _note_skeleton(self, label: str, points: Iterable[RawPoint]) -> None:
+        if label in self.meta.sublabels:
+            return
+        names = self.skeletons_unknown.setdefault(label, [])
+        for p in points:
+            if p.label not in names:
+                names.append(p.label)
+
+    def _points(
+        self, elem: Element, label: str, src: str, image: str, frame: _Frame, subset: str, res: ParseResult
+    ) -> None:
+        a = elem.attrib
+        coords = _coords(a.get("points"))
+        if not coords:
+            res.findings.append(
+                error(
+                    "cvat.bad_points",
+                    f"<points label={label!r}>: expected points=\"x1,y1;x2,y2;...\", found "
+                    f"{a.get('points')!r}; shape left out",
+                    source=src,
+                )
+            )
+            return
+        if not label:
+            self._tally(subset, "cvat.shape_ignored", "<points> shape(s) without a label were ignored", src)
+            return
+        v = 0 if a.get("outside") == "1" else 1 if a.get("occluded") == "1" else 2
+        if self.vis_attr is not None and v:
+            v = self._visibility(elem, v, src, subset)
+        n = len(coords) // 2
+        group = _group(a.get("group_id"))
+        if n > 1 or (self.user_categories is not None and label in self.user_categories):
+            # the i-th point is the i-th keypoint; named later from the spec (or label_1..N)
+            pts = [
+                RawPoint(f"{label}_{i + 1}", coords[2 * i], coords[2 * i + 1], v)
+                if v
+                else RawPoint(f"{label}_{i + 1}", 0.0, 0.0, 0)
+                for i in range(n)
+            ]
+            inst = RawInstance(
+                image=image, category=label, points=pts, source=src, attributes=self._attributes(elem, label)
+            )
+            self.numbered.append((res, inst))
+            if n > self.multi_sizes.get(label, 0):
+                self.multi_sizes[label] = n
+            frame.whole.append((inst, group))
+            return
+        point = RawPoint(label, coords[0], coords[1], v, src) if v else RawPoint(label, 0.0, 0.0, 0, src)
+        frame.singles.append(_Single(label, point, group))
+
+    def _area(self, elem: Element, tag: str, label: str, src: str, res: ParseResult) -> _Area | None:
+        a = elem.attrib
+        if tag == "box":
+            try:
+                xtl, ytl, xbr, ybr = (float(a[k]) for k in ("xtl", "ytl", "xbr", "ybr"))
+                rotation = float(a.get("rotation") or 0)
+            except (KeyError, ValueError):
+                xtl = ytl = xbr = ybr = rotation = math.nan
+            if not all(math.isfinite(c) for c in (xtl, ytl, xbr, ybr, rotation)) or xbr <= xtl or ybr <= ytl:
+                res.findings.append(
+                    error(
+                        "cvat.bad_box",
+                        "box needs numbers with xtl < xbr and ytl < ybr, found "
+                        f"xtl={a.get('xtl')!r} ytl={a.get('ytl')!r} xbr={a.get('xbr')!r} ybr={a.get('ybr')!r}; "
+                        "box left out",
+                        source=src,
+                    )
+                )
+                return None
+            region = Region(rotated_box(xtl, ytl, xbr, ybr, rotation))
+        else:
+            coords = _coords(a.get("points"))
+            if not coords or len(coords) < 6:
+                res.findings.append(
+                    error(
+                        "cvat.bad_polygon",
+                        f"polygon needs at least 3 points \"x1,y1;x2,y2;x3,y3\", found {a.get('points')!r}; "
+                        "polygon left out",
+                        source=src,
+                    )
+                )
+                return None
+            region = Region(enclosing_box(coords), tuple(coords))
+        return _Area(tag, label, _group(a.get("group_id")), region, src, self._attributes(elem, label))
+
+    # ----------------------------------------------------------------------------- assembly
+    def _kp_name(self, label: str, category: str) -> str:
+        # `tshirt.neck` in category `tshirt` is keypoint `neck` (as the builder resolves it)
+        if "." in label:
+            prefix, _, rest = label.rpartition(".")
+            if prefix == category:
+                return rest
+        return label
+
+    def _single_instance(
+        self, image: str, category: str, singles: list[_Single], area: _Area | None, res: ParseResult
+    ) -> RawInstance:
+        points: list[RawPoint] = []
+        first: dict[str, str] = {}
+        seen = self.singles_seen.setdefault(category, {})
+        for s in singles:
+            name = self._kp_name(s.label, category)
+            if name in first:
+                res.findings.append(
+                    error(
+                        "cvat.repeated_label",
+                        f"label {s.label!r} appears twice in one {category!r} instance (first at "
+                        f"{first[name]}); this point is left out. Give the two points different "
+                        "labels (e.g. left_/right_) or separate the instances with group_id",
+                        source=s.point.source,
+                    )
+                )
+                continue
+            first[name] = s.point.source
+            seen.setdefault(name, s.label)
+            points.append(s.point)
+        inst = RawInstance(image=image, category=category, points=points, source=singles[0].point.source)
+        if area is not None:
+            self._use(inst, area)
+        return inst
+
+    @staticmethod
+    def _use(inst: RawInstance, area: _Area) -> None:
+        area.used = True
+        if area.kind == "box":
+            inst.bbox = area.region.bbox
+        else:
+            ring = area.region.ring or ()
+            inst.polygon = [list(ring)]
+        for k, v in area.attributes.items():
+            inst.attributes.setdefault(k, v)
+
+    def _category_of(self, label: str) -> str:
+        if "." in label:
+            return label.rpartition(".")[0]
+        return self.opts.default_category
+
+    def _assemble(self, image: str, frame: _Frame, subset: str, res: ParseResult) -> None:
+        """Turn one image's shapes into instances (see the module docstring for the rules)."""
+        out = res.instances
+        if not frame.singles and not frame.areas:  # the common case: skeletons / multi-points only
+            out.extend(inst for inst, _ in frame.whole)
+            return
+        built: list[RawInstance] = [inst for inst, _ in frame.whole]
+
+        # 1. shapes sharing a group_id
+        groups: dict[str, tuple[list[RawInstance], list[_Single], list[_Area]]] = {}
+        for inst, g in frame.whole:
+            if g is not None:
+                groups.setdefault(g, ([], [], []))[0].append(inst)
+        for s in frame.singles:
+            if s.group is not None:
+                groups.setdefault(s.group, ([], [], []))[1].append(s)
+        for area in frame.areas:
+            if area.group is not None:
+                groups.setdefault(area.group, ([], [], []))[2].append(area)
+        for g, (wholes, singles, areas) in groups.items():
+            boxes = [x for x in areas if x.kind == "box"]
+            polys = [x for x in areas if x.kind == "polygon"]
+            owner: RawInstance | None = None
+            if singles:
+                labels = {x.label for x in areas if x.label}
+                category = labels.pop() if len(labels) == 1 else self._category_of(singles[0].label)
+                owner = self._single_instance(image, category, singles, None, res)
+                built.append(owner)
+            elif len(wholes) == 1:
+                owner = wholes[0]
+            elif wholes and areas:
+                res.findings.append(
+                    warning(
+                        "cvat.ambiguous_group",
+                        f"group_id {g} holds {len(wholes)} skeleton/points instances and "
+                        f"{len(areas)} box/polygon shape(s): which box belongs to which instance is "
+                        "unknown, so none is attached (boxes derived from the points)",
+                        source=areas[0].source,
+                    )
+                )
+            if owner is not None:
+                if len(boxes) == 1:
+                    self._use(owner, boxes[0])
+                if len(polys) == 1:
+                    self._use(owner, polys[0])
+                if len(boxes) > 1 or len(polys) > 1:
+                    res.findings.append(
+                        warning(
+                            "cvat.ambiguous_group",
+                            f"group_id {g} holds {len(boxes)} boxes and {len(polys)} polygons for one "
+                            "instance; only a single box / polygon can be its bbox / segmentation",
+                            source=(boxes + polys)[0].source,
+                        )
+                    )
+
+        # 2. ungrouped single points: by containment in a box (else polygon) of an instance label
+        loose = [s for s in frame.singles if s.group is None]
+        if loose:
+            kp_labels = {s.label for s in frame.singles}
+            kp_labels.update(inst.category for inst, _ in frame.whole)
+            containers = [
+                x
+                for x in frame.areas
+                if x.group is None
+                and not x.used
+                and x.label
+                and x.label not in kp_labels
+                and x.label not in self.meta.sublabels
+                and x.label not in self.multi_sizes
+                and (self.user_categories is None or x.label in self.user_categories)
+            ]
+            boxes = [x for x in containers if x.kind == "box"]
+            containers = boxes or containers
+            if not containers:
+                by_cat: dict[str, list[_Single]] = {}
+                for s in loose:
+                    by_cat.setdefault(self._category_of(s.label), []).append(s)
+                for category, singles in by_cat.items():
+                    built.append(self._single_instance(image, category, singles, None, res))
+            else:
+                hits = containing([(s.point.x, s.point.y) for s in loose], [c.region for c in containers])
+                members: dict[int, list[_Single]] = {}
+                for s, idx in zip(loose, hits, strict=True):
+                    if len(idx) > 1 and "." in s.label:  # `person.nose` prefers a `person` box
+                        prefix = s.label.rpartition(".")[0]
+                        narrowed = [i for i in idx if containers[i].label == prefix]
+                        idx = narrowed or idx
+                    if len(idx) == 1:
+                        members.setdefault(idx[0], []).append(s)
+                    elif not idx:
+                        res.findings.append(
+                            error(
+                                "cvat.point_outside_boxes",
+                                f"point {s.label!r} at ({s.point.x:g}, {s.point.y:g}) has no group_id and is "
+                                f"inside none of the {len(containers)} "
+                                f"{'box' if containers[0].kind == 'box' else 'polygon'}(s) of this image "
+                                f"({', '.join(sorted({c.label for c in containers}))}); it belongs to no "
+                                "instance and is left out",
+                                source=s.point.source,
+                            )
+                        )
+                    else:
+                        res.findings.append(
+                            error(
+                                "cvat.point_in_several_boxes",
+                                f"point {s.label!r} at ({s.point.x:g}, {s.point.y:g}) has no group_id and is "
+                                f"inside {len(idx)} boxes/polygons ("
+                                + ", ".join(containers[i].source.rsplit("/", 1)[-1] for i in idx)
+                                + "); which instance it belongs to is ambiguous, so it is left out "
+                                "(set group_id in CVAT to decide)",
+                                source=s.point.source,
+                            )
+                        )
+                for i in sorted(members):
+                    c = containers[i]
+                    built.append(self._single_instance(image, c.label, members[i], c, res))
+
+        # 3. remaining boxes / polygons: the one of the instance's label that holds all its points
+        free = [x for x in frame.areas if not x.used and x.group is None]
+        if free:
+            for kind in ("box", "polygon"):
+                pool = [x for x in free if x.kind == kind and not x.used]
+                if not pool:
+                    continue
+                claims: dict[int, list[RawInstance]] = {}
+                for inst in built:
+                    if (inst.bbox if kind == "box" else inst.polygon) is not None:
+                        continue
+                    same = [x for x in pool if x.label == inst.category]
+                    if not same:
+                        continue
+                    visible = [(p.x, p.y) for p in inst.points if p.v > 0]
+                    found = holders(visible, [x.region for x in same])
+                    if len(found) == 1:
+                        claims.setdefault(id(same[found[0]]), []).append(inst)
+                for area in pool:
+                    owners = claims.get(id(area))
+                    if owners and len(owners) == 1:
+                        self._use(owners[0], area)
+        for area in frame.areas:
+            if not area.used:
+                what = f"<{area.kind}> shape(s)" + (f" with label {area.label!r}" if area.label else "")
+                self._tally(subset, "cvat.shape_ignored", f"{what} belong to no keypoint instance and were ignored", area.source)
+        out.extend(inst for inst in built if inst.points)
+
+    # ----------------------------------------------------------------------------- video
+    def _track(self, elem: Element) -> None:
+        a = elem.attrib
+        tid, label = a.get("id", "?"), a.get("label") or ""
+        if self.opts.subset is not None and self.opts.subset != DEFAULT_SUBSET:
+            if "" not in self.subsets_seen:
+                self.subsets_seen[""] = None
+            return
+        if "" not in self.subsets_seen:
+            self.subsets_seen[""] = None
+        self.n_tracks += 1
+        res = self._result("")
+        loc = f'{self.where}:<track id="{tid}" label="{label}">'
+        group = _group(a.get("group_id"))
+        task = a.get("task_id")
+        track_id = _int(tid)
+        shapes = [c for c in elem if c.tag != "track" and c.tag != "attribute"]
+        nested = [c for c in elem if c.tag == "track"]
+        parts: dict[int, list[RawPoint]] = {}
+        for sub in nested:
+            slabel = sub.attrib.get("label", "")
+            for p in sub:
+                if p.tag != "points":
+                    continue
+                frame_no = _int(p.attrib.get("frame"))
+                if frame_no is None:
+                    continue
+                pa = p.attrib
+                xy = _xy(pa.get("points"))
+                if pa.get("outside") == "1" or xy is None:
+                    parts.setdefault(frame_no, []).append(RawPoint(slabel, 0.0, 0.0, 0))
+                    continue
+                v = 1 if pa.get("occluded") == "1" else 2
+                if self.vis_attr is not None:
+                    v = self._visibility(p, v, f"{loc}/track[label={slabel!r}]/points[frame={frame_no}]", "")
+                parts.setdefault(frame_no, []).append(
+                    RawPoint(slabel, xy[0], xy[1], v) if v else RawPoint(slabel, 0.0, 0.0, 0)
+                )
+        dropped = 0
+        for shape in shapes:
+            tag = shape.tag
+            frame_no = _int(shape.attrib.get("frame"))
+            src = f"{loc}/{tag}[frame={shape.attrib.get('frame')}]"
+            if frame_no is None:
+                res.findings.append(
+                    error("cvat.bad_frame", f"<{tag}> in a track without a frame number; left out", source=src)
+                )
+                continue
+            if shape.attrib.get("outside") == "1":
+                dropped += 1
+                continue
+            frame = self.frames.get(frame_no)
+            if frame is None:
+                frame = self.frames[frame_no] = _Frame(task=task)
+            image = self._frame_name(frame_no)
+            if tag == "skeleton":
+                points = parts.get(frame_no, [])
+                if not any(p.v > 0 for p in points):
+                    dropped += 1
+                    continue
+                self._note_skeleton(label, points)
+                attributes: dict[str, Any] = {"track_id": track_id if track_id is not None else tid}
+                attributes.update(self._attributes(shape, label))
+                inst = RawInstance(image=image, category=label, points=list(points), source=src, attributes=attributes)
+                frame.whole.append((inst, group))
+                continue
+            before = (len(frame.whole), len(frame.singles), len(frame.areas))
+            # a track's shapes carry neither label nor group: they are the track's
+            if "label" not in shape.attrib:
+                shape.set("label", label)
+            if group is not None and "group_id" not in shape.attrib:
+                shape.set("group_id", group)
+            self._shape(shape, tag, src, image, frame, "", res)
+            if len(frame.whole) > before[0]:
+                frame.whole[-1][0].attributes["track_id"] = track_id if track_id is not None else tid
+            if len(frame.areas) > before[2]:
+                frame.areas[-1].attributes.setdefault("track_id", track_id if track_id is not None else tid)
+        if dropped:
+            self._tally(
+                "",
+                "cvat.frame_outside",
+                "track frame(s) left out because the whole shape is outside (or has no visible point)",
+                loc,
+                dropped,
+            )
+
+    def _frame_name(self, frame: int) -> str:
+        return self.opts.frame_pattern.format(frame=frame)
+
+    def _emit_frames(self) -> None:
+        res = self._result("")
+        for frame_no in sorted(self.frames):
+            frame = self.frames[frame_no]
+            size = self.meta.task_frame_sizes.get(frame.task or "") or self.meta.frame_size
+            name = self._frame_name(frame_no)
+            src = f"{self.where}:<frame {frame_no}>"
+            if name in self.image_names[""]:
+                res.findings.append(
+                    warning("cvat.duplicate_image", f"frame image {name!r} is also an <image> of the export; merged", source=src)
+                )
+            self.image_names[""].add(name)
+            res.images.append(
+                RawImage(name, size[0] if size else None, size[1] if size else None, source=src, extra={"frame": frame_no})
+            )
+            self._assemble(name, frame, "", res)
+        if self.meta.frame_size is None:
+            res.findings.append(
+                error(
+                    "cvat.frame_size_unknown",
+                    "video export without <original_size> in <meta>: frame width/height unknown",
+                    source=f"{self.where}:<meta>",
+                )
+            )
+        self.frames.clear()
+
+    # ----------------------------------------------------------------------------- the end
+    def _source_spec(self) -> tuple[KeypointSpec | None, bool, list[Finding]]:
+        """The categories the export defines or uses: skeletons from <meta>, then label-derived ones."""
+        findings: list[Finding] = []
+        cats: list[dict[str, Any]] = []
+        names: set[str] = set()
+        from_labels = False
+        rank = self._label_rank
+        for label, subs in self.meta.sublabels.items():
+            if not subs:
+                findings.append(
+                    warning(
+                        "cvat.skeleton_without_points",
+                        f"skeleton label {label!r} has no sublabels in <meta>; it cannot be a keypoint category",
+                        source=f'{self.where}:<meta>/<label name="{label}">',
+                    )
+                )
+                continue
+            cats.append(
+                {
+                    "name": label,
+                    "keypoints": [s.name for s in subs],
+                    "skeleton": [list(e) for e in self.meta.edges.get(label, [])],
+                }
+            )
+            names.add(label)
+        derived: list[tuple[int, int, dict[str, Any]]] = []
+        seq = 0
+        for label, kps in self.skeletons_unknown.items():
+            if label in names or not kps:
+                continue
+            findings.append(
+                warning(
+                    "cvat.skeleton_not_in_meta",
+                    f"skeleton {label!r} is not described in <meta>: keypoints taken in first-seen order "
+                    f"({', '.join(kps)}), no edges",
+                    source=f"{self.where}:<meta>",
+                )
+            )
+            derived.append((rank.get(label, len(rank)), seq, {"name": label, "keypoints": list(kps)}))
+            seq += 1
+        for label, n in self.multi_sizes.items():
+            if label in names:
+                continue
+            derived.append(
+                (rank.get(label, len(rank)), seq, {"name": label, "keypoints": [f"{label}_{i}" for i in range(1, n + 1)]})
+            )
+            seq += 1
+        for category, seen in self.singles_seen.items():
+            if category in names or category in self.multi_sizes or not seen:
+                continue
+            first = list(seen)
+            order = sorted(seen, key=lambda k: (rank.get(seen[k], len(rank)), first.index(k)))
+            derived.append((rank.get(category, len(rank)), seq, {"name": category, "keypoints": order}))
+            seq += 1
+        for _, _, cat in sorted(derived, key=lambda t: (t[0], t[1])):
+            if cat["name"] in names:
+                continue
+            names.add(cat["name"])
+            cats.append(cat)
+            from_labels = True
+        if not cats:
+            return None, False, findings
+        try:
+            spec = spec_from_mapping({"categories": cats}, source=f"{self.where} <meta>")
+        except DataError as exc:
+            findings.append(error("cvat.spec", f"the labels do not make a keypoint spec: {exc.message}", source=self.where))
+            return None, False, findings
+        return spec, from_labels, findings
+
+    def _finish(self) -> CvatExport:
+        spec, from_labels, spec_findings = self._source_spec()
+        seen = list(self.subsets_seen)
+        if self.opts.subset is not None:
+            wanted = self.opts.subset
+            present = {s or DEFAULT_SUBSET for s in seen}
+            if wanted not in present:
+                from ...errors import UsageError
+
+                raise UsageError(
+                    f"--subset {wanted!r}: no such subset in {self.where}; subsets: "
+                    + (", ".join(sorted(present)) or "none")
+                )
+        split = len(self.results) > 1
+        subsets: dict[str, ParseResult] = {}
+        for key, res in self.results.items():
+            res.findings[:0] = self.global_findings + spec_findings
+            res.findings.extend(self.tallies[key].findings())
+            res.spec = spec
+            name = (key or DEFAULT_SUBSET) if split else (key if self.opts.subset is None else self.opts.subset)
+            subsets[name] = res
+        if not subsets:
+            res = ParseResult(findings=self.global_findings + spec_findings, spec=spec)
+            subsets[self.opts.subset or ""] = res
+        mode = (
+            "images+video" if self.n_images and self.n_tracks
+            else "video" if self.n_tracks
+            else "images" if self.n_images
+            else "empty"
+        )  # fmt: skip
+        return CvatExport(
+            source=self.source,
+            subsets=subsets,
+            spec=spec,
+            spec_from_labels=from_labels,
+            mode=mode,
+            numbered=self.numbered,
+            subsets_seen=[s or DEFAULT_SUBSET for s in seen],
+        )

@@ -1,0 +1,219 @@
+"""Opening a CVAT export (``annotations.xml``, CVAT's ``.zip`` or an unzipped folder) and streaming it.
+
+The XML is read in chunks and parsed with the C ``XMLPullParser``, so memory stays bounded by
+the element being read (the caller clears elements as it goes). Hostile XML is refused before
+the C parser sees it: the prolog (everything before the root element, the only place a DTD and
+its entity declarations can appear) is first fed to :mod:`defusedxml`'s parser, which raises on
+entity declarations and external references; a DOCTYPE of any kind is refused too (CVAT never
+writes one). Expat's own billion-laughs limit stays on as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from xml.etree.ElementTree import Element, ParseError, XMLPullParser
+from xml.parsers.expat import ErrorString
+
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.ElementTree import DefusedXMLParser
+
+from ...errors import DataError, UsageError
+from ...finding import error
+from ...progress import track
+
+CHUNK_SIZE = 1 << 20  # 1 MiB: large enough that Python overhead per chunk is negligible
+
+Event = tuple[str, Element]
+
+
+@dataclass(frozen=True)
+class XmlSource:
+    """Where the annotations XML is: a file, or a member of a zip archive."""
+
+    path: Path
+    member: str | None = None
+
+    @property
+    def display(self) -> str:
+        """How locations name the XML in messages (``annotations.xml``, ``task.zip/annotations.xml``)."""
+        if self.member is None:
+            return self.path.name
+        return f"{self.path.name}/{self.member}"
+
+    def size(self) -> int:
+        if self.member is None:
+            return self.path.stat().st_size
+        with zipfile.ZipFile(self.path) as zf:
+            return zf.getinfo(self.member).file_size
+
+
+def refused(code: str, message: str, where: str) -> DataError:
+    """A located :class:`DataError` carrying the matching finding."""
+    text = f"{where}: {message}"
+    return DataError(text, [error(code, message, source=where)])
+
+
+def open_source(path: Path) -> XmlSource:
+    """Find the annotations XML in ``path`` (an XML file, CVAT's zip, or an unzipped export folder)."""
+    path = Path(path)
+    if path.is_dir():
+        candidate = path / "annotations.xml"
+        if not candidate.is_file():
+            raise UsageError(f"{path}: folder has no annotations.xml (give the XML file or the zip)")
+        return XmlSource(candidate)
+    if not path.exists():
+        raise UsageError(f"{path}: file not found")
+    if not zipfile.is_zipfile(path):
+        return XmlSource(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/")]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise refused("cvat.bad_zip", f"not a readable zip archive: {exc}", str(path)) from None
+    xmls = [n for n in names if n.lower().endswith(".xml")]
+    exact = [n for n in xmls if n == "annotations.xml"]
+    nested = [n for n in xmls if n.rsplit("/", 1)[-1] == "annotations.xml"]
+    if exact:
+        return XmlSource(path, exact[0])
+    if len(nested) == 1:
+        return XmlSource(path, nested[0])
+    if len(xmls) == 1:
+        return XmlSource(path, xmls[0])
+    found = ", ".join(xmls[:10]) or "no XML file at all"
+    raise refused(
+        "cvat.zip_without_annotations",
+        f"expected one annotations.xml in the zip (CVAT for images/video 1.1 export), found: {found}",
+        str(path),
+    )
+
+
+class _RootReached(Exception):
+    """Raised by the prolog guard at the first element: the prolog is over and was clean."""
+
+
+class _GuardTarget:
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        raise _RootReached
+
+    def end(self, tag: str) -> None:  # pragma: no cover - never reached
+        pass
+
+
+class _PrologGuard(DefusedXMLParser):  # type: ignore[misc]
+    """defusedxml's parser fed only the prolog; it also notes a DOCTYPE without entities."""
+
+    def __init__(self) -> None:
+        super().__init__(target=_GuardTarget(), forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        self.doctype: tuple[str, str | None] | None = None
+        self.parser.StartDoctypeDeclHandler = self._doctype_seen
+
+    def _doctype_seen(self, name: str, sysid: str | None, pubid: str | None, internal: int) -> None:
+        self.doctype = (name, sysid)
+
+    @property
+    def line(self) -> int:
+        return int(self.parser.CurrentLineNumber)
+
+
+def _check_prolog(guard: _PrologGuard, chunk: bytes, where: str) -> bool:
+    """Feed one chunk to the guard; True once the root element is reached (prolog clean)."""
+    try:
+        guard.feed(chunk)
+    except _RootReached:
+        if guard.doctype is not None:
+            name, sysid = guard.doctype
+            ext = f" referring to the external DTD {sysid!r}" if sysid else ""
+            raise refused(
+                "cvat.dtd_refused",
+                f"refused: the XML declares a DOCTYPE <!DOCTYPE {name}>{ext}; CVAT exports never "
+                "do, and DTDs are how entity-expansion and external-entity attacks work",
+                f"{where}:{guard.line}",
+            ) from None
+        return True
+    except EntitiesForbidden as exc:
+        if exc.sysid or exc.pubid:
+            raise refused(
+                "cvat.external_entity_refused",
+                f"refused: external entity {exc.name!r} (SYSTEM {exc.sysid!r}) would read another "
+                "file or URL; CVAT exports never declare entities",
+                f"{where}:{guard.line}",
+            ) from None
+        raise refused(
+            "cvat.entity_refused",
+            f"refused: entity declaration {exc.name!r} (entity expansion, 'billion laughs'); "
+            "CVAT exports never declare entities",
+            f"{where}:{guard.line}",
+        ) from None
+    except ExternalReferenceForbidden as exc:
+        raise refused(
+            "cvat.external_entity_refused",
+            f"refused: external reference {exc.sysid!r}; CVAT exports never use one",
+            f"{where}:{guard.line}",
+        ) from None
+    except DTDForbidden as exc:  # pragma: no cover - forbid_dtd is off; kept for safety
+        raise refused("cvat.dtd_refused", f"refused: DOCTYPE {exc.name!r}", f"{where}:{guard.line}") from None
+    except ParseError as exc:
+        raise _syntax_error(exc, where) from None
+    return False
+
+
+def _syntax_error(exc: ParseError, where: str) -> DataError:
+    line, col = getattr(exc, "position", (0, 0))
+    code = getattr(exc, "code", None)
+    reason = ErrorString(code) if isinstance(code, int) else str(exc)
+    if reason in ("no element found", "unclosed token"):
+        reason = f"{reason}: the XML ends before the document is complete (truncated file?)"
+    return refused("cvat.xml_syntax", f"not well-formed XML: {reason}", f"{where}:{line}:{col}")
+
+
+def _chunks(fh: IO[bytes], chunk_size: int) -> Iterator[bytes]:
+    while True:
+        data = fh.read(chunk_size)
+        if not data:
+            return
+        yield data
+
+
+def iter_events(source: XmlSource, chunk_size: int = CHUNK_SIZE) -> Iterator[Event]:
+    """Yield ``("start"|"end", element)`` events; hostile or broken XML → located :class:`DataError`.
+
+    The caller owns memory: clear elements once handled (the parser keeps building the tree).
+    """
+    where = source.display
+    guard: _PrologGuard | None = _PrologGuard()
+    parser = XMLPullParser(events=("start", "end"))
+    total = max(1, -(-source.size() // chunk_size))
+    zf: zipfile.ZipFile | None = None
+    try:
+        if source.member is None:
+            fh: IO[bytes] = source.path.open("rb")
+        else:
+            zf = zipfile.ZipFile(source.path)
+            fh = zf.open(source.member)
+        with fh:
+            for chunk in track(_chunks(fh, chunk_size), total=total, description=f"reading {where} (MiB)"):
+                if guard is not None and _check_prolog(guard, chunk, where):
+                    guard = None
+                try:
+                    parser.feed(chunk)
+                except ParseError as exc:
+                    raise _syntax_error(exc, where) from None
+                yield from parser.read_events()
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise refused("cvat.bad_zip", f"cannot read the zip member: {exc}", where) from None
+    except OSError as exc:
+        raise DataError(f"{source.path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        if zf is not None:
+            zf.close()
+    try:
+        parser.close()
+    except ParseError as exc:
+        raise _syntax_error(exc, where) from None
+    yield from parser.read_events()
+
