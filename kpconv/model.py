@@ -74,8 +74,8 @@ def dataset_from_document(doc: Any, *, source: str = "<input>") -> Dataset:
     """Build a :class:`Dataset` from a parsed JSON document; problems become a located DataError."""
     if not isinstance(doc, dict):
         kind = type(doc).__name__
-        hint = " (a list looks like a COCO *results* file, not a dataset)" if isinstance(doc, list) else ""
-        msg = f"{source}: expected a COCO object with images/annotations/categories, found a JSON {kind}{hint}"
+        hint = " (a list looks like a COCO results file, not a dataset)" if isinstance(doc, list) else ""
+        msg = f"{source}: expected a COCO object with images/annotations/categories, found a JSON {'array' if kind == 'list' else kind}{hint}"
         raise DataError(msg, [error("document.not_object", msg, "")])
     try:
         return Dataset.model_validate(doc)
