@@ -145,7 +145,7 @@ def command(
         frame_pattern=frame_pattern,
         visibility_attribute=visibility_attribute,
         subset=subset,
-        default_category=category_name or "object",
+        default_category=category_name,
     )
     export = parse_cvat(src, options, None if name_later else spec)
     if name_later and keypoints:

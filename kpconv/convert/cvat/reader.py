@@ -28,7 +28,7 @@ from ...spec import KeypointSpec, spec_from_mapping
 from ..builder import ParseResult, RawImage, RawInstance, RawPoint
 from .grouping import Region, containing, enclosing_box, holders, rotated_box
 from .meta import Meta, read_meta, typed_value
-from .xmlsource import XmlSource, iter_events, refused
+from .xmlsource import XmlSource, iter_events
 
 DEFAULT_FRAME_PATTERN = "frame_{frame:06d}.png"
 DEFAULT_SUBSET = "default"
@@ -42,6 +42,9 @@ VISIBILITY_WORDS: dict[str, int] = {
 
 IGNORED_SHAPES = ("polyline", "cuboid", "ellipse", "mask", "tag")
 
+#: category placeholder for point-only instances (no box, no group box, no `category.` prefix)
+_UNDECIDED = "\x00point-only"
+
 
 @dataclass
 class CvatOptions:
@@ -50,7 +53,7 @@ class CvatOptions:
     frame_pattern: str = DEFAULT_FRAME_PATTERN
     visibility_attribute: str | None = None
     subset: str | None = None
-    default_category: str = "object"
+    default_category: str | None = None  # None: decided at the end (see _resolve_undecided)
 
 
 @dataclass
@@ -181,6 +184,7 @@ class CvatReader:
         self.singles_seen: dict[str, dict[str, str]] = {}  # category -> {keypoint: source label}
         self.skeletons_unknown: dict[str, list[str]] = {}  # skeleton label not in <meta> -> sublabels
         self.frames: dict[int, _Frame] = {}
+        self.undecided: list[RawInstance] = []
         self.n_images = 0
         self.n_tracks = 0
         self.vis_attr = self.opts.visibility_attribute
@@ -195,14 +199,7 @@ class CvatReader:
             if event == "start":
                 depth += 1
                 if depth == 1:
-                    root = elem
-                    if elem.tag != "annotations":
-                        raise refused(
-                            "cvat.wrong_root",
-                            f"root element is <{elem.tag}>, expected <annotations> "
-                            "(a CVAT for images 1.1 or CVAT for video 1.1 export)",
-                            f"{self.where}:<{elem.tag}>",
-                        )
+                    root = elem  # its tag was checked by iter_events
                 continue
             depth -= 1
             if depth != 1:
@@ -493,6 +490,8 @@ class CvatReader:
             seen.setdefault(name, s.label)
             points.append(s.point)
         inst = RawInstance(image=image, category=category, points=points, source=singles[0].point.source)
+        if category == _UNDECIDED:
+            self.undecided.append(inst)
         if area is not None:
             self._use(inst, area)
         return inst
@@ -511,7 +510,37 @@ class CvatReader:
     def _category_of(self, label: str) -> str:
         if "." in label:
             return label.rpartition(".")[0]
-        return self.opts.default_category
+        return self.opts.default_category or _UNDECIDED
+
+    def _resolve_undecided(self) -> list[Finding]:
+        """Name the category of point-only instances once the whole export has been seen.
+
+        The user's one-category spec wins; else the only category single points got elsewhere
+        (from their boxes or prefixes); else ``object``.
+        """
+        seen = self.singles_seen.pop(_UNDECIDED, None)
+        if not self.undecided:
+            return []
+        others = [c for c in self.singles_seen if c != _UNDECIDED]
+        if self.user_categories is not None and len(self.user_categories) == 1:
+            name, why = next(iter(self.user_categories)), "the spec's only category"
+        elif len(others) == 1:
+            name, why = others[0], "the only category single points have elsewhere in the export"
+        else:
+            name, why = "object", "no box, group box or 'category.' prefix names one"
+        for inst in self.undecided:
+            inst.category = name
+        merged = self.singles_seen.setdefault(name, {})
+        for k, v in (seen or {}).items():
+            merged.setdefault(k, v)
+        return [
+            info(
+                "cvat.category_assumed",
+                f"{len(self.undecided)} instance(s) made of single points with no box: category "
+                f"{name!r} assumed ({why}); --category-name chooses another",
+                source=self.undecided[0].source,
+            )
+        ]
 
     def _assemble(self, image: str, frame: _Frame, subset: str, res: ParseResult) -> None:
         """Turn one image's shapes into instances (see the module docstring for the rules)."""
@@ -844,6 +873,7 @@ class CvatReader:
         return spec, from_labels, findings
 
     def _finish(self) -> CvatExport:
+        self.global_findings.extend(self._resolve_undecided())
         spec, from_labels, spec_findings = self._source_spec()
         seen = list(self.subsets_seen)
         if self.opts.subset is not None:

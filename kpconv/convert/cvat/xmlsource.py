@@ -97,7 +97,10 @@ class _RootReached(Exception):
 
 
 class _GuardTarget:
+    root: str | None = None
+
     def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self.root = tag
         raise _RootReached
 
     def end(self, tag: str) -> None:  # pragma: no cover - never reached
@@ -108,7 +111,8 @@ class _PrologGuard(DefusedXMLParser):  # type: ignore[misc]
     """defusedxml's parser fed only the prolog; it also notes a DOCTYPE without entities."""
 
     def __init__(self) -> None:
-        super().__init__(target=_GuardTarget(), forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        self.guard_target = _GuardTarget()
+        super().__init__(target=self.guard_target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
         self.doctype: tuple[str, str | None] | None = None
         self.parser.StartDoctypeDeclHandler = self._doctype_seen
 
@@ -120,8 +124,8 @@ class _PrologGuard(DefusedXMLParser):  # type: ignore[misc]
         return int(self.parser.CurrentLineNumber)
 
 
-def _check_prolog(guard: _PrologGuard, chunk: bytes, where: str) -> bool:
-    """Feed one chunk to the guard; True once the root element is reached (prolog clean)."""
+def _check_prolog(guard: _PrologGuard, chunk: bytes, where: str, root: str) -> bool:
+    """Feed one chunk to the guard; True once the root element is reached (prolog clean, right root)."""
     try:
         guard.feed(chunk)
     except _RootReached:
@@ -133,6 +137,14 @@ def _check_prolog(guard: _PrologGuard, chunk: bytes, where: str) -> bool:
                 f"refused: the XML declares a DOCTYPE <!DOCTYPE {name}>{ext}; CVAT exports never "
                 "do, and DTDs are how entity-expansion and external-entity attacks work",
                 f"{where}:{guard.line}",
+            ) from None
+        found = guard.guard_target.root
+        if found != root:
+            raise refused(
+                "cvat.wrong_root",
+                f"root element is <{found}>, expected <{root}> "
+                "(a CVAT for images 1.1 or CVAT for video 1.1 export)",
+                f"{where}:{guard.line}:<{found}>",
             ) from None
         return True
     except EntitiesForbidden as exc:
@@ -168,6 +180,8 @@ def _syntax_error(exc: ParseError, where: str) -> DataError:
     reason = ErrorString(code) if isinstance(code, int) else str(exc)
     if reason in ("no element found", "unclosed token"):
         reason = f"{reason}: the XML ends before the document is complete (truncated file?)"
+    elif line == 1 and col == 0:
+        reason = f"{reason} (is this a CVAT XML export?)"
     return refused("cvat.xml_syntax", f"not well-formed XML: {reason}", f"{where}:{line}:{col}")
 
 
@@ -179,8 +193,9 @@ def _chunks(fh: IO[bytes], chunk_size: int) -> Iterator[bytes]:
         yield data
 
 
-def iter_events(source: XmlSource, chunk_size: int = CHUNK_SIZE) -> Iterator[Event]:
-    """Yield ``("start"|"end", element)`` events; hostile or broken XML → located :class:`DataError`.
+def iter_events(source: XmlSource, root: str = "annotations", chunk_size: int = CHUNK_SIZE) -> Iterator[Event]:
+    """Yield ``("start"|"end", element)`` events; hostile or broken XML, or a root element other
+    than ``root``, → located :class:`DataError`.
 
     The caller owns memory: clear elements once handled (the parser keeps building the tree).
     """
@@ -197,7 +212,7 @@ def iter_events(source: XmlSource, chunk_size: int = CHUNK_SIZE) -> Iterator[Eve
             fh = zf.open(source.member)
         with fh:
             for chunk in track(_chunks(fh, chunk_size), total=total, description=f"reading {where} (MiB)"):
-                if guard is not None and _check_prolog(guard, chunk, where):
+                if guard is not None and _check_prolog(guard, chunk, where, root):
                     guard = None
                 try:
                     parser.feed(chunk)
