@@ -42,7 +42,8 @@ else:
         COCO(path)
     dt = time.perf_counter() - t
     code = 0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM belongs to this process image (ru_maxrss would carry the parent's peak across exec)
+rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 print(json.dumps({"seconds": dt, "peak_rss_mb": rss, "exit": code}), file=sys.stderr)
 """
 

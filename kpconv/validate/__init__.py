@@ -14,6 +14,7 @@ from ..errors import DataError
 from ..fileio import loads_json
 from ..finding import Report, error
 from ..model import Dataset
+from ..progress import track
 from .checks import CHECKS, STRUCTURAL_CHECKS, TRAINING_CHECKS, training_skips
 from .context import MAX_PER_CODE, Context, decode_fast
 from .files import check_image_files
@@ -33,7 +34,7 @@ def _run(ctx: Context) -> Report:
     if not ctx.structure_proven:
         for check in STRUCTURAL_CHECKS:
             check(ctx)
-    for check in CHECKS:
+    for check in track(CHECKS, total=len(CHECKS), description="checking"):
         check(ctx)
     check_image_files(ctx)
     if ctx.for_training:
