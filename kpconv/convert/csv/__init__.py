@@ -1,0 +1,111 @@
+"""Keypoint CSV files → :class:`~kpconv.convert.builder.ParseResult`, for the shared builder.
+
+Four layouts, one module each, all reading through :mod:`.table` (BOM, delimiter sniffing,
+quoted fields, located number errors) and finding images through :mod:`.imagefiles`:
+
+* ``dlc`` — DeepLabCut ``CollectedData_<scorer>.csv`` (:mod:`.dlc`)
+* ``long`` — one row per keypoint (:mod:`.long`)
+* ``wide`` — one row per instance, ``{name}_x``/``{name}_y`` columns (:mod:`.wide`)
+* ``sleap`` — SLEAP analysis CSV (:mod:`.sleap`)
+
+``layout="auto"`` picks one from the header (:func:`detect_layout`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ...errors import DataError, UsageError
+from ..builder import ParseResult, RawImage
+from . import dlc, long, sleap, wide
+from .imagefiles import ImageOptions, resolve_images
+from .options import DEFAULT_FRAME_PATTERN, CsvOptions, LayoutResult, first_record
+from .table import CsvTable, read_table
+
+__all__ = [
+    "CsvOptions",
+    "DEFAULT_FRAME_PATTERN",
+    "ImageOptions",
+    "LAYOUTS",
+    "detect_layout",
+    "parse_csv",
+    "parse_table",
+    "read_table",
+]
+
+LAYOUTS: dict[str, Callable[[CsvTable, CsvOptions], LayoutResult]] = {
+    "dlc": dlc.parse,
+    "long": long.parse,
+    "wide": wide.parse,
+    "sleap": sleap.parse,
+}
+
+
+def detect_layout(table: CsvTable, options: CsvOptions | None = None) -> str:
+    """The layout a table is written in, from its header; DataError when none fits."""
+    opts = options or CsvOptions()
+    rows = table.rows
+    if dlc.looks_like(rows[first_record(rows) :]):
+        return "dlc"
+    h = first_record(rows)
+    if h >= len(rows):
+        raise DataError(f"{table.display}: the file is empty")
+    header = [c.strip() for c in rows[h]]
+    if sleap.looks_like(header):
+        return "sleap"
+    if long.looks_like(header, opts):
+        return "long"
+    if wide.looks_like(header):
+        return "wide"
+    shown = ", ".join(repr(c) for c in header[:12]) + (", …" if len(header) > 12 else "")
+    raise DataError(
+        f"{table.display}:{table.line(h)}: cannot tell the CSV layout from the header ({shown}); "
+        "expected a DeepLabCut header (scorer/bodyparts/coords rows), a SLEAP analysis header "
+        "(track, frame_idx, node.x, …), long columns (image, keypoint, x, y) or wide columns "
+        "(nose_x, nose_y, …); pass --layout and the column options"
+    )
+
+
+def parse_table(table: CsvTable, options: CsvOptions | None = None) -> ParseResult:
+    """Parse an already-read table (layout, images, sizes) into a ParseResult."""
+    opts = options or CsvOptions()
+    layout = opts.layout if opts.layout != "auto" else detect_layout(table, opts)
+    if layout not in LAYOUTS:
+        raise UsageError(f"unknown layout {layout!r}; choose one of auto, {', '.join(LAYOUTS)}")
+    result = LAYOUTS[layout](table, opts)
+    return attach_images(result, opts.images, table.display)
+
+
+def parse_csv(path: Path, options: CsvOptions | None = None) -> ParseResult:
+    """Read a keypoint CSV file and parse it (see the module docstring for the layouts)."""
+    opts = options or CsvOptions()
+    table = read_table(Path(path), delimiter=opts.delimiter)
+    return parse_table(table, opts)
+
+
+def attach_images(result: LayoutResult, options: ImageOptions, display: str) -> ParseResult:
+    """Resolve the image names, read sizes, rename instances to their COCO ``file_name``."""
+    parsed = result.parsed
+    resolved = resolve_images(result.image_names, result.roots, options, display)
+    file_names = resolved.file_names
+    images: dict[str, RawImage] = {}
+    for name, where in result.image_names.items():
+        file_name = file_names.get(name)
+        if file_name is None or file_name in images:
+            continue
+        w, h = resolved.sizes[file_name]
+        images[file_name] = RawImage(file_name=file_name, width=w, height=h, source=where)
+    kept = []
+    for inst in parsed.instances:
+        file_name = file_names.get(inst.image)
+        if file_name is None:
+            continue  # its image was skipped (--skip-missing-images): listed in the findings
+        inst.image = file_name
+        kept.append(inst)
+    return ParseResult(
+        images=list(images.values()),
+        instances=kept,
+        findings=parsed.findings + resolved.findings,
+        spec=parsed.spec,
+    )

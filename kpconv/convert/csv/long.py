@@ -1,0 +1,195 @@
+"""The "long" layout: one row per keypoint.
+
+Columns (names case-insensitive; the first accepted name found wins, ``--<role>-column`` picks
+another)::
+
+    image       image, file_name, filename, image_path, image_name, img, file, path   (required)
+    keypoint    keypoint, bodypart, keypoint_name, label, part, landmark, joint, name (required)
+    x, y        x, y                                                                  (required)
+    instance    instance, instance_id, individual, track, object, object_id, animal, person
+    visibility  v, visibility, visible, vis      (0, 1, 2; true/false; empty = 2)
+    category    category, category_name, class
+
+Rows with the same image (and instance, and category) form one instance; without an instance
+column every image holds one instance. An empty or NaN x/y, or visibility 0, is an unlabelled
+point. This is the layout for big files, so it works column by column: the common case (every
+cell a plain number) never runs Python code per cell.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import repeat
+
+from ...errors import UsageError
+from ...finding import Finding, error, warning
+from ..builder import ParseResult, RawInstance, RawPoint
+from .imagefiles import normalize_name
+from .options import CsvOptions, LayoutResult, find_column, first_record
+from .table import CsvTable, gc_paused, parse_numbers
+
+VISIBILITY_WORDS = {"true": 2, "false": 0, "yes": 2, "no": 0, "visible": 2, "occluded": 1, "hidden": 1}
+
+
+def looks_like(header: list[str], options: CsvOptions) -> bool:
+    """True when the header has keypoint, x and y columns (by name or by the user's options)."""
+    try:
+        return all(
+            find_column(header, role, options, required=False, display="") is not None
+            for role in ("image", "keypoint", "x", "y")
+        )
+    except UsageError:
+        return False
+
+
+def parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
+    """Parse a long-layout table into instances (images named as written)."""
+    with gc_paused():
+        return _parse(table, options)
+
+
+def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
+    findings: list[Finding] = list(table.findings)
+    h = first_record(table.rows)
+    header = [c.strip() for c in table.rows[h]] if h < len(table.rows) else []
+    line = table.line(h)
+    col = {
+        role: find_column(
+            header, role, options, required=role in ("image", "keypoint", "x", "y"),
+            display=table.display, header_line=line,
+        )
+        for role in ("image", "keypoint", "x", "y", "instance", "visibility", "category")
+    }
+    width = len(header)
+    body = table.rows[h + 1 :]
+    index: list[int] | int = h + 1  # record index of body[0], or one per body row once regularized
+    if any(len(r) != width for r in body):
+        body, index, extra = _regularize(table, body, h + 1, width)
+        findings.extend(extra)
+    if not body:
+        return LayoutResult(ParseResult(findings=findings), {}, [table.path.parent])
+
+    columns = list(zip(*body, strict=True))
+    name = header.__getitem__
+    xs, bad_x = parse_numbers(table, columns[col["x"]], index, name(col["x"]))  # type: ignore[index]
+    ys, bad_y = parse_numbers(table, columns[col["y"]], index, name(col["y"]))  # type: ignore[index]
+    findings.extend(bad_x)
+    findings.extend(bad_y)
+    n = len(body)
+    if col["visibility"] is not None:
+        vs, bad_v = _visibility(table, columns[col["visibility"]], index, name(col["visibility"]))
+        findings.extend(bad_v)
+    else:
+        vs = [2] * n
+    images = columns[col["image"]]  # type: ignore[index]
+    labels = columns[col["keypoint"]]  # type: ignore[index]
+    instances = columns[col["instance"]] if col["instance"] is not None else repeat("")
+    default_category = options.category_or("object")
+    categories = columns[col["category"]] if col["category"] is not None else repeat(default_category)
+
+    groups: dict[tuple[str, str, str], RawInstance] = {}
+    point = RawPoint
+    isnan = math.isnan
+    display = table.display
+    # keys are (image, category, instance) as written; names are normalized once per instance
+    for i, image, cat, inst, label, x, y, v in zip(
+        range(n), images, categories, instances, labels, xs, ys, vs, strict=False  # repeat() is endless
+    ):
+        key = (image, cat, inst)
+        group = groups.get(key)
+        if group is None:
+            where = f"{display}:{table.line(index + i if isinstance(index, int) else index[i])}"
+            if not image.strip():
+                findings.append(error("csv.missing_image_name", "the image cell is empty; row skipped", source=where))
+                continue
+            group = groups[key] = RawInstance(
+                image=normalize_name(image), category=cat.strip() or default_category, source=where
+            )
+        if v > 0 and not isnan(x) and not isnan(y):
+            group.points.append(point(label, x, y, v))
+
+    image_names: dict[str, str] = {}
+    for group in groups.values():
+        image_names.setdefault(group.image, group.source)
+    # an instance whose rows are all unlabelled is "nothing here": its image stays, it does not
+    labelled = [g for g in groups.values() if g.points]
+    parsed = ParseResult(instances=labelled, findings=findings)
+    return LayoutResult(parsed, image_names, [table.path.parent])
+
+
+def _regularize(
+    table: CsvTable, body: list[list[str]], first: int, width: int
+) -> tuple[list[list[str]], list[int], list[Finding]]:
+    """Drop blank records, pad short ones, report cells beyond the header (slow path, rare)."""
+    out: list[list[str]] = []
+    index: list[int] = []
+    findings: list[Finding] = []
+    for i, row in enumerate(body, start=first):
+        if len(row) == width:
+            out.append(row)
+            index.append(i)
+            continue
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) < width:
+            row = row + [""] * (width - len(row))
+        elif any(c.strip() for c in row[width:]):
+            findings.append(
+                warning(
+                    "csv.extra_cells",
+                    f"{len(row)} cells but the header has {width}; the cells beyond it are ignored",
+                    source=table.where(i),
+                )
+            )
+            row = row[:width]
+        else:
+            row = row[:width]
+        out.append(row)
+        index.append(i)
+    return out, index, findings
+
+
+def _visibility(
+    table: CsvTable, values: tuple[str, ...], index: list[int] | int, column: str
+) -> tuple[list[int], list[Finding]]:
+    """Visibility per row: 0/1/2 (empty = 2); a bad value drops the point with an error."""
+    try:
+        out = list(map(int, values))
+    except ValueError:
+        pass
+    else:
+        if set(out) <= {0, 1, 2}:
+            return out, []
+    out = []
+    findings: list[Finding] = []
+    for i, text in enumerate(values):
+        v = _one_visibility(text)
+        if v is None:
+            where = table.where(index + i if isinstance(index, int) else index[i])
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            findings.append(
+                error(
+                    "csv.bad_visibility",
+                    f'column "{column}": "{shown}" is not a visibility (expected 0, 1, 2, or empty); '
+                    "point dropped",
+                    source=where,
+                )
+            )
+            v = -1
+        out.append(v)
+    return out, findings
+
+
+def _one_visibility(text: str) -> int | None:
+    t = text.strip().lower()
+    if t == "":
+        return 2
+    if t in VISIBILITY_WORDS:
+        return VISIBILITY_WORDS[t]
+    try:
+        f = float(t)
+    except ValueError:
+        return None
+    if f in (0.0, 1.0, 2.0):
+        return int(f)
+    return None
