@@ -80,7 +80,7 @@ def dataset_from_document(doc: Any, *, source: str = "<input>") -> Dataset:
     try:
         return Dataset.model_validate(doc)
     except ValidationError as exc:
-        findings = from_pydantic_errors(exc.errors(include_url=False))
+        findings = from_pydantic_errors([dict(e) for e in exc.errors(include_url=False)])
         first = findings[0]
         msg = f"{source}{first.pointer}: {first.message}"
         if len(findings) > 1:

@@ -179,16 +179,16 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
     categories: list[dict[str, Any]] = []
     used_ids = {c.id for c in spec.categories if c.id is not None}
     next_id = 1
-    for cat in spec.categories:
-        if cat.id is not None:
-            cid = cat.id
+    for cat_spec in spec.categories:
+        if cat_spec.id is not None:
+            cid = cat_spec.id
         else:
             while next_id in used_ids:
                 next_id += 1
             cid = next_id
             used_ids.add(cid)
-        cat_ids[cat.name] = cid
-        categories.append(cat.to_coco_category(cid))
+        cat_ids[cat_spec.name] = cid
+        categories.append(cat_spec.to_coco_category(cid))
 
     by_image: dict[str, list[RawInstance]] = {}
     for inst in parsed.instances:

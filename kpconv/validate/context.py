@@ -219,13 +219,13 @@ class Context:
                 height=[m.height for m in ims],
             )
         pos = [i for i, m in enumerate(self.images) if type(m) is dict and type(m.get("id")) is int]
-        ims = [self.images[i] for i in pos]
+        recs: list[dict[str, Any]] = [self.images[i] for i in pos]
         return ImageColumns(
             pos=pos,
-            id=[m["id"] for m in ims],
-            file_name=[m.get("file_name", MISSING) for m in ims],
-            width=[m.get("width", MISSING) for m in ims],
-            height=[m.get("height", MISSING) for m in ims],
+            id=[m["id"] for m in recs],
+            file_name=[m.get("file_name", MISSING) for m in recs],
+            width=[m.get("width", MISSING) for m in recs],
+            height=[m.get("height", MISSING) for m in recs],
         )
 
     @cached_property
@@ -249,17 +249,17 @@ class Context:
             if type(a) is dict and type(a.get("id")) is int and type(a.get("image_id")) is int
             and type(a.get("category_id")) is int
         ]  # fmt: skip
-        anns = [self.annotations[i] for i in plist]
+        recs: list[dict[str, Any]] = [self.annotations[i] for i in plist]
         return AnnotationColumns(
             pos=np.asarray(plist, dtype=np.int64),
-            id=np.asarray([a["id"] for a in anns], dtype=np.int64),
-            image_id=np.asarray([a["image_id"] for a in anns], dtype=np.int64),
-            category_id=np.asarray([a["category_id"] for a in anns], dtype=np.int64),
-            keypoints=[a.get("keypoints", MISSING) for a in anns],
-            num_keypoints=[a.get("num_keypoints", MISSING) for a in anns],
-            bbox=[a.get("bbox", MISSING) for a in anns],
-            area=[a.get("area", MISSING) for a in anns],
-            iscrowd=[a.get("iscrowd", MISSING) for a in anns],
+            id=np.asarray([a["id"] for a in recs], dtype=np.int64),
+            image_id=np.asarray([a["image_id"] for a in recs], dtype=np.int64),
+            category_id=np.asarray([a["category_id"] for a in recs], dtype=np.int64),
+            keypoints=[a.get("keypoints", MISSING) for a in recs],
+            num_keypoints=[a.get("num_keypoints", MISSING) for a in recs],
+            bbox=[a.get("bbox", MISSING) for a in recs],
+            area=[a.get("area", MISSING) for a in recs],
+            iscrowd=[a.get("iscrowd", MISSING) for a in recs],
         )
 
     def ann_ids(self, row: int) -> dict[str, int]:

@@ -34,9 +34,11 @@ def _as_int(v: Any) -> int | None:
 def fix_document(doc: dict[str, Any]) -> list[Finding]:
     """Repair ``doc`` in place (the caller's copy, never the file) and return the changes."""
     changes: list[Finding] = []
-    images = doc.get("images") if isinstance(doc.get("images"), list) else []
-    anns = doc.get("annotations") if isinstance(doc.get("annotations"), list) else []
-    cats = doc.get("categories") if isinstance(doc.get("categories"), list) else []
+    def section(key: str) -> list[Any]:
+        value = doc.get(key)
+        return value if isinstance(value, list) else []
+
+    images, anns, cats = section("images"), section("annotations"), section("categories")
 
     # numeric strings / integral floats
     for key, recs, fields in (
@@ -85,7 +87,7 @@ def fix_document(doc: dict[str, Any]) -> list[Finding]:
             continue
         ids = {"annotation_id": a.get("id") if is_int(a.get("id")) else None}
         kps = a.get("keypoints")
-        k = cat_k.get(a.get("category_id"))  # type: ignore[arg-type]
+        k = cat_k.get(a.get("category_id"), 0)  # type: ignore[arg-type]
         good_kps = (
             isinstance(kps, list) and k and len(kps) == 3 * k and all(is_number(x) for x in kps)
             and all(kps[j] in (0, 1, 2) for j in range(2, len(kps), 3))
