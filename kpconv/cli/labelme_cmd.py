@@ -8,12 +8,26 @@ import click
 
 from .. import progress
 from ..convert.builder import convert
-from ..convert.labelme import DEFAULT_OCCLUDED_SUFFIXES, LabelmeOptions, parse_paths, write_extractions
+from ..convert.labelme import (
+    DEFAULT_OCCLUDED_SUFFIXES,
+    DESCRIPTION,
+    LabelmeOptions,
+    gc_paused,
+    parse_paths,
+    write_extractions,
+)
 from ..errors import UsageError
 from ..fileio import ensure_not_input
 from ..finding import Severity
 from ..spec import KeypointSpec
-from .common import bbox_options, build_options, finish_conversion, output_options, resolve_spec, spec_options
+from .common import (
+    bbox_options,
+    build_options,
+    finish_conversion,
+    output_options,
+    resolve_spec,
+    spec_options,
+)
 
 
 def _category_map(items: tuple[str, ...]) -> dict[str, str]:
@@ -116,7 +130,8 @@ def command(
         spec=spec,
     )
     parsed = parse_paths(list(sources), options, exclude=[output])
-    conv = convert(parsed.result, spec, build_options(bbox_from, bbox_margin, "converted by kpconv from-labelme"))
+    with gc_paused():
+        conv = convert(parsed.result, spec, build_options(bbox_from, bbox_margin, DESCRIPTION))
     summary = parsed.summary()
     has_errors = any(f.severity is Severity.ERROR for f in conv.report.findings)
     if parsed.extractions and not (strict and has_errors):

@@ -36,9 +36,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import io
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,9 @@ OCCLUDED_FLAGS = frozenset({"occluded", "occlusion", "difficult", "hidden", "inv
 
 #: Label suffixes that mark a point as occluded by default (``nose:occluded``).
 DEFAULT_OCCLUDED_SUFFIXES: tuple[str, ...] = (":occluded",)
+
+#: ``info.description`` of the COCO files ``kpconv from-labelme`` writes.
+DESCRIPTION = "converted by kpconv from-labelme"
 
 #: Name used for points-only instances when nothing better is known (``--category object=NAME``).
 DEFAULT_CATEGORY = "object"
@@ -213,6 +218,10 @@ def _short(v: Any) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 
+def _occluded_flag(flags: dict[str, Any]) -> bool:
+    return any(type(k) is str and k.lower() in OCCLUDED_FLAGS and _truthy(val) for k, val in flags.items())
+
+
 def _truthy(v: Any) -> bool:
     return v is True or (type(v) is str and v.strip().lower() in _TRUE_STRINGS) or (type(v) is int and v == 1)
 
@@ -324,7 +333,41 @@ class _Reader:
         loose: list[_Inst] = []  # ungrouped rectangles/polygons
         loose_points: list[tuple[int, RawPoint]] = []
         point_label = self.point_label
+        label_cache = self.label_cache
         for i, s in enumerate(shapes):
+            # Fast path: a well-formed point shape (most shapes of a keypoint file); anything
+            # unusual falls through to the checking path below, which reports it.
+            if type(s) is dict and s.get("shape_type") == "point":
+                label = s.get("label")
+                gid = s.get("group_id")
+                pts = s.get("points")
+                if type(label) is str and (gid is None or type(gid) is int) and type(pts) is list and len(pts) == 1:
+                    p = pts[0]
+                    if type(p) is list and len(p) == 2:
+                        x, y = p
+                        tx, ty = type(x), type(y)
+                        named = label_cache.get(label) or point_label(label)
+                        flags = s.get("flags")
+                        if (
+                            (tx is float or tx is int)
+                            and (ty is float or ty is int)
+                            and named[0]
+                            and (not flags or type(flags) is dict)
+                        ):
+                            v = 1 if named[1] else 2
+                            if v == 2:
+                                d = s.get("difficult")
+                                if d is True or (d and _truthy(d)) or (flags and _occluded_flag(flags)):
+                                    v = 1
+                            pt = RawPoint(named[0], float(x), float(y), v, f"{where}:shapes[{i}]")
+                            if gid is None:
+                                loose_points.append((i, pt))
+                            else:
+                                inst = groups.get(gid)
+                                if inst is None:
+                                    inst = groups[gid] = _Inst(i)
+                                inst.points.append(pt)
+                            continue
             if type(s) is not dict:
                 findings.append(error("labelme.bad_field", f"a shape must be an object, found {_kind(s)}",
                                       source=f"{where}:shapes[{i}]"))  # fmt: skip
@@ -355,10 +398,8 @@ class _Reader:
                     flags = s.get("flags")
                     if flags:
                         if type(flags) is dict:
-                            for k, val in flags.items():
-                                if k.lower() in OCCLUDED_FLAGS and _truthy(val):
-                                    v = 1
-                                    break
+                            if _occluded_flag(flags):
+                                v = 1
                         else:
                             findings.append(error("labelme.bad_field",
                                                   f"flags must be an object, found {_kind(flags)}; ignored",
@@ -729,6 +770,24 @@ def _has_image_ext(name: str) -> bool:
 # --------------------------------------------------------------------------- the whole set
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic objects.
+
+    Parsing thousands of files allocates millions of dicts/lists that hold no cycles; the
+    collector's repeated passes over them cost about a third of the parse time (measured on the
+    benchmark). Reference counting still frees everything; the collector resumes afterwards.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+
 def parse_paths(
     sources: Sequence[Path], options: LabelmeOptions | None = None, *, exclude: Iterable[Path] = ()
 ) -> LabelmeParse:
@@ -747,12 +806,13 @@ def parse_paths(
     images: list[RawImage] = []
     instances: list[RawInstance] = []
     pending: list[tuple[RawInstance, list[str]]] = []
-    for path in track(files, total=len(files), description="reading LabelMe files"):
-        image, insts, waiting = reader.read(path)
-        if image is not None:
-            images.append(image)
-            instances.extend(insts)
-            pending.extend(waiting)
+    with gc_paused():
+        for path in track(files, total=len(files), description="reading LabelMe files"):
+            image, insts, waiting = reader.read(path)
+            if image is not None:
+                images.append(image)
+                instances.extend(insts)
+                pending.extend(waiting)
 
     _settle_categories(reader, instances, pending)
     root = _images_root(reader, images)
