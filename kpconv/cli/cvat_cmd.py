@@ -68,7 +68,10 @@ def _finish_subsets(
         sys.stdout.flush()
     else:
         for name, conv in convs.items():
-            click.echo(render_text(conv.report, title=f"{title} [subset {name} -> {paths[name]}]"), err=True)
+            click.echo(
+                render_text(conv.report, title=f"{title} [subset {name} -> {paths[name]}]"),
+                err=True,
+            )
             click.echo("", err=True)
         if any(c.spec_inferred for c in convs.values()) and spec is not None:
             click.echo("inferred spec (save as spec.yaml, edit, pass --spec):", err=True)
@@ -138,7 +141,9 @@ def command(
     one image per annotated frame.
     """
     check_frame_pattern(frame_pattern)
-    spec: KeypointSpec | None = resolve_spec(spec_path, preset, keypoints, category_name or "object")
+    spec: KeypointSpec | None = resolve_spec(
+        spec_path, preset, keypoints, category_name or "object"
+    )
     progress.enable()
     name_later = bool(keypoints) and not category_name
     options = CvatOptions(
@@ -152,7 +157,9 @@ def command(
         found = export.keypoint_categories()
         spec = resolve_spec(None, None, keypoints, found[0] if len(found) == 1 else "object")
     convs = convert_export(
-        export, spec, build_options(bbox_from, bbox_margin, f"converted by kpconv from-cvat from {src.name}")
+        export,
+        spec,
+        build_options(bbox_from, bbox_margin, f"converted by kpconv from-cvat from {src.name}"),
     )
     title = f"kpconv from-cvat: {export.source.display} ({export.mode})"
     if len(convs) == 1:

@@ -85,7 +85,9 @@ def check_frame_pattern(pattern: str) -> None:
             f"e.g. {DEFAULT_FRAME_PATTERN!r}"
         ) from None
     if a == b:
-        raise UsageError(f"--frame-pattern {pattern!r} does not use {{frame}}: every frame would get the same name")
+        raise UsageError(
+            f"--frame-pattern {pattern!r} does not use {{frame}}: every frame would get the same name"
+        )
 
 
 def parse_cvat(
@@ -142,9 +144,15 @@ def bind_spec(export: CvatExport, spec: KeypointSpec | None) -> None:
             f"category {m.inst.category!r} has {m.k} keypoints"
         )
         m.res.findings.append(
-            error("cvat.points_count", f"{what}: the extra points are left out", source=m.inst.source)
+            error(
+                "cvat.points_count", f"{what}: the extra points are left out", source=m.inst.source
+            )
             if m.n > m.k
-            else warning("cvat.points_count", f"{what}: the missing ones are unlabelled (v=0)", source=m.inst.source)
+            else warning(
+                "cvat.points_count",
+                f"{what}: the missing ones are unlabelled (v=0)",
+                source=m.inst.source,
+            )
         )
     for (_, label), (res, inst, n) in unnamed.items():
         res.findings.append(
@@ -171,4 +179,3 @@ def convert_export(
             conv.spec_inferred = True
         out[name] = conv
     return out
-

@@ -39,9 +39,11 @@ def point_in_polygon(x: float, y: float, ring: Sequence[float]) -> bool:
         xj, yj = ring[2 * j], ring[2 * j + 1]
         # on the segment (within a tiny tolerance): inside
         cross = (x - xi) * (yj - yi) - (y - yi) * (xj - xi)
-        if abs(cross) <= 1e-9 * max(1.0, abs(xj - xi) + abs(yj - yi)) and min(xi, xj) <= x <= max(
-            xi, xj
-        ) and min(yi, yj) <= y <= max(yi, yj):
+        if (
+            abs(cross) <= 1e-9 * max(1.0, abs(xj - xi) + abs(yj - yi))
+            and min(xi, xj) <= x <= max(xi, xj)
+            and min(yi, yj) <= y <= max(yi, yj)
+        ):
             return True
         if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
             inside = not inside

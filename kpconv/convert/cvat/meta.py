@@ -130,7 +130,9 @@ _SVG_TAG = re.compile(r"<\s*(line|circle)\b([^>]*)>", re.IGNORECASE)
 _SVG_ATTR = re.compile(r'([\w:.-]+)\s*=\s*"([^"]*)"')
 
 
-def _svg_edges(label: Label, subs: list[Label], where: str, findings: list[Finding]) -> list[tuple[str, str]]:
+def _svg_edges(
+    label: Label, subs: list[Label], where: str, findings: list[Finding]
+) -> list[tuple[str, str]]:
     """Skeleton edges (pairs of sublabel names) from the label's SVG drawing."""
     if not label.svg:
         return []

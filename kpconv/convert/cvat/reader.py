@@ -168,7 +168,12 @@ def _int(text: str | None) -> int | None:
 class CvatReader:
     """One pass over one export; :meth:`read` returns the :class:`CvatExport`."""
 
-    def __init__(self, source: XmlSource, options: CvatOptions | None = None, spec: KeypointSpec | None = None):
+    def __init__(
+        self,
+        source: XmlSource,
+        options: CvatOptions | None = None,
+        spec: KeypointSpec | None = None,
+    ):
         self.source = source
         self.where = source.display
         self.opts = options or CvatOptions()
@@ -182,7 +187,9 @@ class CvatReader:
         self.numbered: list[tuple[ParseResult, RawInstance]] = []
         self.multi_sizes: dict[str, int] = {}
         self.singles_seen: dict[str, dict[str, str]] = {}  # category -> {keypoint: source label}
-        self.skeletons_unknown: dict[str, list[str]] = {}  # skeleton label not in <meta> -> sublabels
+        self.skeletons_unknown: dict[
+            str, list[str]
+        ] = {}  # skeleton label not in <meta> -> sublabels
         self.frames: dict[int, _Frame] = {}
         self.undecided: list[RawInstance] = []
         self.n_images = 0
@@ -223,7 +230,9 @@ class CvatReader:
                         )
                     )
             elif tag in IGNORED_SHAPES:
-                self._tally("", "cvat.shape_ignored", f"<{tag}> element(s) at top level ignored", self.where)
+                self._tally(
+                    "", "cvat.shape_ignored", f"<{tag}> element(s) at top level ignored", self.where
+                )
             if root is not None:
                 root.clear()  # handled: drop it (and anything before it) from the tree
         if self.frames:
@@ -285,7 +294,14 @@ class CvatReader:
         self._assemble(name, frame, subset, res)
 
     def _shape(
-        self, elem: Element, tag: str, src: str, image: str, frame: _Frame, subset: str, res: ParseResult
+        self,
+        elem: Element,
+        tag: str,
+        src: str,
+        image: str,
+        frame: _Frame,
+        subset: str,
+        res: ParseResult,
     ) -> None:
         """One shape element of an image (or one frame of a track) into ``frame``."""
         a = elem.attrib
@@ -302,7 +318,9 @@ class CvatReader:
                 frame.areas.append(area)
         else:
             what = f"<{tag}> shape(s)" + (f" with label {label!r}" if label else "")
-            self._tally(subset, "cvat.shape_ignored", f"{what} are not keypoints and were ignored", src)
+            self._tally(
+                subset, "cvat.shape_ignored", f"{what} are not keypoints and were ignored", src
+            )
 
     def _attributes(self, elem: Element, label: str, parent: str | None = None) -> dict[str, Any]:
         types: dict[str, str] | None = None
@@ -356,7 +374,7 @@ class CvatReader:
                     res.findings.append(
                         error(
                             "cvat.bad_points",
-                            f"skeleton point {plabel!r}: expected points=\"x,y\", found "
+                            f'skeleton point {plabel!r}: expected points="x,y", found '
                             f"{ca.get('points')!r}; point left out",
                             source=f"{src}/points[label={plabel!r}]",
                         )
@@ -365,13 +383,19 @@ class CvatReader:
                 v = 1 if ca.get("occluded") == "1" else 2
                 if vis_attr is not None:
                     v = self._visibility(child, v, src, subset)
-                points.append(RawPoint(plabel, xy[0], xy[1], v) if v else RawPoint(plabel, 0.0, 0.0, 0))
+                points.append(
+                    RawPoint(plabel, xy[0], xy[1], v) if v else RawPoint(plabel, 0.0, 0.0, 0)
+                )
             elif ctag == "attribute":
                 name = child.attrib.get("name")
                 if name:
-                    attributes[name] = typed_value(self.meta.attribute_types(label).get(name), child.text)
+                    attributes[name] = typed_value(
+                        self.meta.attribute_types(label).get(name), child.text
+                    )
         self._note_skeleton(label, points)
-        return RawInstance(image=image, category=label, points=points, source=src, attributes=attributes)
+        return RawInstance(
+            image=image, category=label, points=points, source=src, attributes=attributes
+        )
 
     def _note_skeleton(self, label: str, points: Iterable[RawPoint]) -> None:
         if label in self.meta.sublabels:
@@ -382,7 +406,14 @@ class CvatReader:
                 names.append(p.label)
 
     def _points(
-        self, elem: Element, label: str, src: str, image: str, frame: _Frame, subset: str, res: ParseResult
+        self,
+        elem: Element,
+        label: str,
+        src: str,
+        image: str,
+        frame: _Frame,
+        subset: str,
+        res: ParseResult,
     ) -> None:
         a = elem.attrib
         coords = _coords(a.get("points"))
@@ -390,14 +421,16 @@ class CvatReader:
             res.findings.append(
                 error(
                     "cvat.bad_points",
-                    f"<points label={label!r}>: expected points=\"x1,y1;x2,y2;...\", found "
+                    f'<points label={label!r}>: expected points="x1,y1;x2,y2;...", found '
                     f"{a.get('points')!r}; shape left out",
                     source=src,
                 )
             )
             return
         if not label:
-            self._tally(subset, "cvat.shape_ignored", "<points> shape(s) without a label were ignored", src)
+            self._tally(
+                subset, "cvat.shape_ignored", "<points> shape(s) without a label were ignored", src
+            )
             return
         v = 0 if a.get("outside") == "1" else 1 if a.get("occluded") == "1" else 2
         if self.vis_attr is not None and v:
@@ -413,17 +446,27 @@ class CvatReader:
                 for i in range(n)
             ]
             inst = RawInstance(
-                image=image, category=label, points=pts, source=src, attributes=self._attributes(elem, label)
+                image=image,
+                category=label,
+                points=pts,
+                source=src,
+                attributes=self._attributes(elem, label),
             )
             self.numbered.append((res, inst))
             if n > self.multi_sizes.get(label, 0):
                 self.multi_sizes[label] = n
             frame.whole.append((inst, group))
             return
-        point = RawPoint(label, coords[0], coords[1], v, src) if v else RawPoint(label, 0.0, 0.0, 0, src)
+        point = (
+            RawPoint(label, coords[0], coords[1], v, src)
+            if v
+            else RawPoint(label, 0.0, 0.0, 0, src)
+        )
         frame.singles.append(_Single(label, point, group))
 
-    def _area(self, elem: Element, tag: str, label: str, src: str, res: ParseResult) -> _Area | None:
+    def _area(
+        self, elem: Element, tag: str, label: str, src: str, res: ParseResult
+    ) -> _Area | None:
         a = elem.attrib
         if tag == "box":
             try:
@@ -431,7 +474,11 @@ class CvatReader:
                 rotation = float(a.get("rotation") or 0)
             except (KeyError, ValueError):
                 xtl = ytl = xbr = ybr = rotation = math.nan
-            if not all(math.isfinite(c) for c in (xtl, ytl, xbr, ybr, rotation)) or xbr <= xtl or ybr <= ytl:
+            if (
+                not all(math.isfinite(c) for c in (xtl, ytl, xbr, ybr, rotation))
+                or xbr <= xtl
+                or ybr <= ytl
+            ):
                 res.findings.append(
                     error(
                         "cvat.bad_box",
@@ -449,14 +496,16 @@ class CvatReader:
                 res.findings.append(
                     error(
                         "cvat.bad_polygon",
-                        f"polygon needs at least 3 points \"x1,y1;x2,y2;x3,y3\", found {a.get('points')!r}; "
+                        f'polygon needs at least 3 points "x1,y1;x2,y2;x3,y3", found {a.get("points")!r}; '
                         "polygon left out",
                         source=src,
                     )
                 )
                 return None
             region = Region(enclosing_box(coords), tuple(coords))
-        return _Area(tag, label, _group(a.get("group_id")), region, src, self._attributes(elem, label))
+        return _Area(
+            tag, label, _group(a.get("group_id")), region, src, self._attributes(elem, label)
+        )
 
     # ----------------------------------------------------------------------------- assembly
     def _kp_name(self, label: str, category: str) -> str:
@@ -468,7 +517,12 @@ class CvatReader:
         return label
 
     def _single_instance(
-        self, image: str, category: str, singles: list[_Single], area: _Area | None, res: ParseResult
+        self,
+        image: str,
+        category: str,
+        singles: list[_Single],
+        area: _Area | None,
+        res: ParseResult,
     ) -> RawInstance:
         points: list[RawPoint] = []
         first: dict[str, str] = {}
@@ -489,7 +543,9 @@ class CvatReader:
             first[name] = s.point.source
             seen.setdefault(name, s.label)
             points.append(s.point)
-        inst = RawInstance(image=image, category=category, points=points, source=singles[0].point.source)
+        inst = RawInstance(
+            image=image, category=category, points=points, source=singles[0].point.source
+        )
         if category == _UNDECIDED:
             self.undecided.append(inst)
         if area is not None:
@@ -622,7 +678,9 @@ class CvatReader:
                 for category, singles in by_cat.items():
                     built.append(self._single_instance(image, category, singles, None, res))
             else:
-                hits = containing([(s.point.x, s.point.y) for s in loose], [c.region for c in containers])
+                hits = containing(
+                    [(s.point.x, s.point.y) for s in loose], [c.region for c in containers]
+                )
                 members: dict[int, list[_Single]] = {}
                 for s, idx in zip(loose, hits, strict=True):
                     if len(idx) > 1 and "." in s.label:  # `person.nose` prefers a `person` box
@@ -683,8 +741,15 @@ class CvatReader:
                         self._use(owners[0], area)
         for area in frame.areas:
             if not area.used:
-                what = f"<{area.kind}> shape(s)" + (f" with label {area.label!r}" if area.label else "")
-                self._tally(subset, "cvat.shape_ignored", f"{what} belong to no keypoint instance and were ignored", area.source)
+                what = f"<{area.kind}> shape(s)" + (
+                    f" with label {area.label!r}" if area.label else ""
+                )
+                self._tally(
+                    subset,
+                    "cvat.shape_ignored",
+                    f"{what} belong to no keypoint instance and were ignored",
+                    area.source,
+                )
         out.extend(inst for inst in built if inst.points)
 
     # ----------------------------------------------------------------------------- video
@@ -721,7 +786,9 @@ class CvatReader:
                     continue
                 v = 1 if pa.get("occluded") == "1" else 2
                 if self.vis_attr is not None:
-                    v = self._visibility(p, v, f"{loc}/track[label={slabel!r}]/points[frame={frame_no}]", "")
+                    v = self._visibility(
+                        p, v, f"{loc}/track[label={slabel!r}]/points[frame={frame_no}]", ""
+                    )
                 parts.setdefault(frame_no, []).append(
                     RawPoint(slabel, xy[0], xy[1], v) if v else RawPoint(slabel, 0.0, 0.0, 0)
                 )
@@ -732,7 +799,11 @@ class CvatReader:
             src = f"{loc}/{tag}[frame={shape.attrib.get('frame')}]"
             if frame_no is None:
                 res.findings.append(
-                    error("cvat.bad_frame", f"<{tag}> in a track without a frame number; left out", source=src)
+                    error(
+                        "cvat.bad_frame",
+                        f"<{tag}> in a track without a frame number; left out",
+                        source=src,
+                    )
                 )
                 continue
             if shape.attrib.get("outside") == "1":
@@ -750,7 +821,13 @@ class CvatReader:
                 self._note_skeleton(label, points)
                 attributes: dict[str, Any] = {"track_id": track_id if track_id is not None else tid}
                 attributes.update(self._attributes(shape, label))
-                inst = RawInstance(image=image, category=label, points=list(points), source=src, attributes=attributes)
+                inst = RawInstance(
+                    image=image,
+                    category=label,
+                    points=list(points),
+                    source=src,
+                    attributes=attributes,
+                )
                 frame.whole.append((inst, group))
                 continue
             before = (len(frame.whole), len(frame.singles), len(frame.areas))
@@ -761,9 +838,13 @@ class CvatReader:
                 shape.set("group_id", group)
             self._shape(shape, tag, src, image, frame, "", res)
             if len(frame.whole) > before[0]:
-                frame.whole[-1][0].attributes["track_id"] = track_id if track_id is not None else tid
+                frame.whole[-1][0].attributes["track_id"] = (
+                    track_id if track_id is not None else tid
+                )
             if len(frame.areas) > before[2]:
-                frame.areas[-1].attributes.setdefault("track_id", track_id if track_id is not None else tid)
+                frame.areas[-1].attributes.setdefault(
+                    "track_id", track_id if track_id is not None else tid
+                )
         if dropped:
             self._tally(
                 "",
@@ -785,11 +866,21 @@ class CvatReader:
             src = f"{self.where}:<frame {frame_no}>"
             if name in self.image_names[""]:
                 res.findings.append(
-                    warning("cvat.duplicate_image", f"frame image {name!r} is also an <image> of the export; merged", source=src)
+                    warning(
+                        "cvat.duplicate_image",
+                        f"frame image {name!r} is also an <image> of the export; merged",
+                        source=src,
+                    )
                 )
             self.image_names[""].add(name)
             res.images.append(
-                RawImage(name, size[0] if size else None, size[1] if size else None, source=src, extra={"frame": frame_no})
+                RawImage(
+                    name,
+                    size[0] if size else None,
+                    size[1] if size else None,
+                    source=src,
+                    extra={"frame": frame_no},
+                )
             )
             self._assemble(name, frame, "", res)
         if self.meta.frame_size is None:
@@ -841,13 +932,19 @@ class CvatReader:
                     source=f"{self.where}:<meta>",
                 )
             )
-            derived.append((rank.get(label, len(rank)), seq, {"name": label, "keypoints": list(kps)}))
+            derived.append(
+                (rank.get(label, len(rank)), seq, {"name": label, "keypoints": list(kps)})
+            )
             seq += 1
         for label, n in self.multi_sizes.items():
             if label in names:
                 continue
             derived.append(
-                (rank.get(label, len(rank)), seq, {"name": label, "keypoints": [f"{label}_{i}" for i in range(1, n + 1)]})
+                (
+                    rank.get(label, len(rank)),
+                    seq,
+                    {"name": label, "keypoints": [f"{label}_{i}" for i in range(1, n + 1)]},
+                )
             )
             seq += 1
         for category, seen in self.singles_seen.items():
@@ -855,7 +952,9 @@ class CvatReader:
                 continue
             first = list(seen)
             order = sorted(seen, key=lambda k: (rank.get(seen[k], len(rank)), first.index(k)))
-            derived.append((rank.get(category, len(rank)), seq, {"name": category, "keypoints": order}))
+            derived.append(
+                (rank.get(category, len(rank)), seq, {"name": category, "keypoints": order})
+            )
             seq += 1
         for _, _, cat in sorted(derived, key=lambda t: (t[0], t[1])):
             if cat["name"] in names:
@@ -868,7 +967,13 @@ class CvatReader:
         try:
             spec = spec_from_mapping({"categories": cats}, source=f"{self.where} <meta>")
         except DataError as exc:
-            findings.append(error("cvat.spec", f"the labels do not make a keypoint spec: {exc.message}", source=self.where))
+            findings.append(
+                error(
+                    "cvat.spec",
+                    f"the labels do not make a keypoint spec: {exc.message}",
+                    source=self.where,
+                )
+            )
             return None, False, findings
         return spec, from_labels, findings
 
@@ -892,7 +997,11 @@ class CvatReader:
             res.findings[:0] = self.global_findings + spec_findings
             res.findings.extend(self.tallies[key].findings())
             res.spec = spec
-            name = (key or DEFAULT_SUBSET) if split else (key if self.opts.subset is None else self.opts.subset)
+            name = (
+                (key or DEFAULT_SUBSET)
+                if split
+                else (key if self.opts.subset is None else self.opts.subset)
+            )
             subsets[name] = res
         if not subsets:
             res = ParseResult(findings=self.global_findings + spec_findings, spec=spec)

@@ -64,7 +64,9 @@ def open_source(path: Path) -> XmlSource:
     if path.is_dir():
         candidate = path / "annotations.xml"
         if not candidate.is_file():
-            raise UsageError(f"{path}: folder has no annotations.xml (give the XML file or the zip)")
+            raise UsageError(
+                f"{path}: folder has no annotations.xml (give the XML file or the zip)"
+            )
         return XmlSource(candidate)
     if not path.exists():
         raise UsageError(f"{path}: file not found")
@@ -112,7 +114,9 @@ class _PrologGuard(DefusedXMLParser):  # type: ignore[misc]
 
     def __init__(self) -> None:
         self.guard_target = _GuardTarget()
-        super().__init__(target=self.guard_target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        super().__init__(
+            target=self.guard_target, forbid_dtd=False, forbid_entities=True, forbid_external=True
+        )
         self.doctype: tuple[str, str | None] | None = None
         self.parser.StartDoctypeDeclHandler = self._doctype_seen
 
@@ -168,7 +172,9 @@ def _check_prolog(guard: _PrologGuard, chunk: bytes, where: str, root: str) -> b
             f"{where}:{guard.line}",
         ) from None
     except DTDForbidden as exc:  # pragma: no cover - forbid_dtd is off; kept for safety
-        raise refused("cvat.dtd_refused", f"refused: DOCTYPE {exc.name!r}", f"{where}:{guard.line}") from None
+        raise refused(
+            "cvat.dtd_refused", f"refused: DOCTYPE {exc.name!r}", f"{where}:{guard.line}"
+        ) from None
     except ParseError as exc:
         raise _syntax_error(exc, where) from None
     return False
@@ -193,7 +199,9 @@ def _chunks(fh: IO[bytes], chunk_size: int) -> Iterator[bytes]:
         yield data
 
 
-def iter_events(source: XmlSource, root: str = "annotations", chunk_size: int = CHUNK_SIZE) -> Iterator[Event]:
+def iter_events(
+    source: XmlSource, root: str = "annotations", chunk_size: int = CHUNK_SIZE
+) -> Iterator[Event]:
     """Yield ``("start"|"end", element)`` events; hostile or broken XML, or a root element other
     than ``root``, → located :class:`DataError`.
 
@@ -211,14 +219,12 @@ def iter_events(source: XmlSource, root: str = "annotations", chunk_size: int = 
             zf = zipfile.ZipFile(source.path)
             fh = zf.open(source.member)
         with fh:
-            for chunk in track(_chunks(fh, chunk_size), total=total, description=f"reading {where} (MiB)"):
+            for chunk in track(
+                _chunks(fh, chunk_size), total=total, description=f"reading {where} (MiB)"
+            ):
                 if guard is not None and _check_prolog(guard, chunk, where, root):
                     guard = None
-                try:
-                    parser.feed(chunk)
-                except ParseError as exc:
-                    raise _syntax_error(exc, where) from None
-                yield from parser.read_events()
+                yield from _events(parser, chunk, where)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise refused("cvat.bad_zip", f"cannot read the zip member: {exc}", where) from None
     except OSError as exc:
@@ -226,9 +232,17 @@ def iter_events(source: XmlSource, root: str = "annotations", chunk_size: int = 
     finally:
         if zf is not None:
             zf.close()
+    yield from _events(parser, None, where)
+
+
+def _events(parser: XMLPullParser, chunk: bytes | None, where: str) -> list[Event]:
+    """Feed a chunk (None: end of input) and collect its events; XML errors become located."""
+    # XMLPullParser queues a parse error as an event and raises it from read_events()
     try:
-        parser.close()
+        if chunk is None:
+            parser.close()
+        else:
+            parser.feed(chunk)
+        return list(parser.read_events())
     except ParseError as exc:
         raise _syntax_error(exc, where) from None
-    yield from parser.read_events()
-
