@@ -1,0 +1,239 @@
+"""``kpconv from-cvat``: golden output, zip input, subsets, options, exit codes, real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kpconv.cli.cvat_cmd import subset_output
+from kpconv.model import load
+from kpconv.validate import validate
+from tests.conftest import FIXTURES, realdata_file
+
+CVAT = FIXTURES / "cvat"
+
+
+def test_golden_output_byte_for_byte_and_rerun_identical(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    res = run_cli("from-cvat", CVAT / "skeleton.xml", "-o", out)
+    assert res.exit_code == 0, res.stderr
+    expected = (CVAT / "expected" / "skeleton.json").read_bytes()
+    assert out.read_bytes() == expected
+    assert run_cli("from-cvat", CVAT / "skeleton.xml", "-o", out).exit_code == 0
+    assert out.read_bytes() == expected
+    assert validate(load(out)).ok
+    assert f"wrote {out}" in res.stderr and "cvat.shape_ignored" in res.stderr
+
+
+def test_zip_input_gives_the_same_dataset(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "zip.json"
+    res = run_cli("from-cvat", CVAT / "skeleton.zip", "-o", out)
+    assert res.exit_code == 0, res.stderr
+    got = json.loads(out.read_text())
+    want = json.loads((CVAT / "expected" / "skeleton.json").read_text())
+    got.pop("info"), want.pop("info")
+    assert got == want
+    assert "skeleton.zip/annotations.xml" in res.stderr
+
+
+HOSTILE = [
+    ("billion_laughs.xml", "billion_laughs.xml:3: refused: entity declaration"),
+    ("external_entity.xml", "external_entity.xml:3: refused: external entity 'xxe'"),
+    ("external_dtd.xml", "external_dtd.xml:3: refused: the XML declares a DOCTYPE"),
+    ("truncated.xml", "truncated.xml:128:6: not well-formed XML: unclosed token"),
+    ("wrong_root.xml", "wrong_root.xml:2:<annotation>: root element is <annotation>"),
+]
+
+
+@pytest.mark.parametrize(("name", "message"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_xml_exits_1_with_located_message(
+    run_cli, tmp_path: Path, name: str, message: str
+) -> None:
+    out = tmp_path / "out.json"
+    res = run_cli("from-cvat", CVAT / "hostile" / name, "-o", out)
+    assert res.exit_code == 1
+    assert res.stderr.startswith(f"kpconv: error: {message}"), res.stderr
+    assert "Traceback" not in res.stderr
+    assert not out.exists()
+
+
+USAGE = [
+    (["nope.xml"], "nope.xml: file not found"),
+    (
+        ["{cvat}/video.xml", "--frame-pattern", "frame.png"],
+        "--frame-pattern 'frame.png' does not use {frame}",
+    ),
+    (["{cvat}/project_subsets.xml", "--subset", "Test"], "--subset 'Test': no such subset"),
+    (["{cvat}/skeleton.xml", "--keypoints", "a", "--preset", "coco-person"], "give at most one of"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"), USAGE, ids=["missing", "pattern", "subset", "two-specs"]
+)
+def test_usage_errors_exit_2(run_cli, tmp_path: Path, args: list[str], message: str) -> None:
+    argv = [a.replace("{cvat}", str(CVAT)) for a in args]
+    res = run_cli("from-cvat", *argv, "-o", tmp_path / "o.json")
+    assert res.exit_code == 2
+    assert message in res.stderr, res.stderr
+
+
+def test_refuses_to_overwrite_its_input(run_cli, tmp_path: Path) -> None:
+    src = tmp_path / "annotations.xml"
+    src.write_bytes((CVAT / "skeleton.xml").read_bytes())
+    res = run_cli("from-cvat", src, "-o", src)
+    assert res.exit_code == 2 and "refusing to overwrite an input" in res.stderr
+
+
+def test_subsets_give_one_file_each(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "coco.json"
+    res = run_cli("from-cvat", CVAT / "project_subsets.xml", "-o", out)
+    assert res.exit_code == 0, res.stderr
+    assert not out.exists()
+    train, val = tmp_path / "coco-Train.json", tmp_path / "coco-Validation.json"
+    assert [i.file_name for i in load(train).images] == ["folder a/img 1.jpg", "img0.jpg"]
+    assert [(i.width, i.height) for i in load(val).images] == [(64, 48)]
+    # the same categories (and ids) in every subset
+    assert (
+        [c.name for c in load(train).categories]
+        == [c.name for c in load(val).categories]
+        == ["face", "plate"]
+    )
+    assert "[subset Train ->" in res.stderr and f"wrote {val}" in res.stderr
+
+
+def test_subset_option_writes_only_that_subset(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "val.json"
+    res = run_cli("from-cvat", CVAT / "project_subsets.xml", "-o", out, "--subset", "Validation")
+    assert res.exit_code == 0, res.stderr
+    ds = load(out)
+    assert [i.file_name for i in ds.images] == ["img0.jpg"]
+    assert ds.annotations[0].keypoints == [20.0, 20.0, 1, 0, 0, 0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["val.json"]
+
+
+def test_json_report_for_subsets(run_cli, tmp_path: Path) -> None:
+    res = run_cli(
+        "from-cvat", CVAT / "project_subsets.xml", "-o", tmp_path / "c.json", "--format", "json"
+    )
+    assert res.exit_code == 0
+    doc = json.loads(res.stdout)
+    assert doc["ok"] is True and sorted(doc["subsets"]) == ["Train", "Validation"]
+    assert doc["subsets"]["Train"]["output"] == str(tmp_path / "c-Train.json")
+    assert doc["spec"]["categories"][0]["skeleton"] == [["left_eye", "right_eye"]]
+
+
+def test_errors_exit_1_and_strict_writes_nothing(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "sp.json"
+    res = run_cli("from-cvat", CVAT / "single_points.xml", "-o", out, "--format", "json")
+    assert res.exit_code == 1 and out.exists()
+    doc = json.loads(res.stdout)
+    codes = {i["code"] for i in doc["issues"]}
+    assert {
+        "cvat.point_outside_boxes",
+        "cvat.point_in_several_boxes",
+        "cvat.repeated_label",
+    } <= codes
+    located = [i["source"] for i in doc["issues"] if i["code"] == "cvat.point_outside_boxes"]
+    assert located == ['single_points.xml:<image name="contained.jpg">/points[6]']
+    assert validate(load(out)).ok
+    strict = tmp_path / "strict.json"
+    res = run_cli("from-cvat", CVAT / "single_points.xml", "-o", strict, "--strict")
+    assert res.exit_code == 1 and not strict.exists() and "--strict" in res.stderr
+
+
+def test_video_with_frame_pattern_and_keypoint_names(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "v.json"
+    res = run_cli(
+        "from-cvat", CVAT / "video.xml", "-o", out, "--frame-pattern", "hands/{frame:05d}.jpg"
+    )
+    assert res.exit_code == 0, res.stderr
+    ds = load(out)
+    assert [i.file_name for i in ds.images] == [
+        "hands/00000.jpg",
+        "hands/00001.jpg",
+        "hands/00003.jpg",
+    ]
+    assert ds.annotations[0].model_extra["attributes"] == {"side": "left", "track_id": 0}
+    assert "inferred spec" in res.stderr  # 'corners' keypoints come from the label, not a skeleton
+
+
+def test_keypoints_option_takes_the_exports_category_name(run_cli, tmp_path: Path) -> None:
+    src = tmp_path / "annotations.xml"
+    src.write_text(
+        "<annotations><version>1.1</version><meta><job><labels><label><name>estop</name></label></labels>"
+        '</job></meta><image id="0" name="a.png" width="50" height="50">'
+        '<points label="estop" occluded="0" points="1,1;9,1;1,9;9,9;5,5"/></image></annotations>'
+    )
+    out = tmp_path / "e.json"
+    res = run_cli("from-cvat", src, "-o", out, "--keypoints", "tl,tr,bl,br,centre")
+    assert res.exit_code == 0, res.stderr
+    cat = load(out).categories[0]
+    assert (cat.name, cat.keypoints) == ("estop", ["tl", "tr", "bl", "br", "centre"])
+    res = run_cli("from-cvat", src, "-o", out, "--keypoints", "a,b,c", "--category-name", "estop")
+    assert res.exit_code == 1 and "cvat.points_count" in res.stderr
+
+
+def test_visibility_attribute_and_bbox_options(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "vis.json"
+    res = run_cli(
+        "from-cvat",
+        CVAT / "skeleton.xml",
+        "-o",
+        out,
+        "--visibility-attribute",
+        "vis",
+        "--bbox-from",
+        "points",
+    )
+    assert res.exit_code == 0, res.stderr
+    first = load(out).annotations[0]
+    assert first.keypoints[9:12] == [100.0, 300.0, 1]  # vis=occluded on left_wrist
+    assert first.bbox != [90.0, 40.0, 140.0, 290.0]  # from the points, not the drawn box
+
+
+def test_subset_output_names() -> None:
+    assert subset_output(Path("out/coco.json"), "Train") == Path("out/coco-Train.json")
+    assert subset_output(Path("coco.json"), "my set/1") == Path("coco-my_set_1.json")
+    assert subset_output(Path("coco"), "") == Path("coco-default.json")
+
+
+REAL = [
+    # relative path, expected exit code, output files (relative to -o's folder)
+    ("datumaro-cvat-ai/tests/assets/cvat_dataset/for_images/train.xml", 0, ["o.json"]),
+    ("datumaro-cvat-ai/tests/assets/cvat_dataset/for_video/annotations.xml", 0, ["o.json"]),
+    (
+        "datumaro/tests/assets/cvat_dataset/for_images/export_project/annotations.xml",
+        0,
+        ["o-Test.json", "o-Train.json", "o-Validation.json"],
+    ),
+    ("datumaro/tests/assets/cvat_dataset/for_images/export_task/train.xml", 0, ["o.json"]),
+    ("datumaro/tests/assets/cvat_dataset/for_video/annotations.xml", 0, ["o.json"]),
+    ("cvat-to-coco-duytue/annotations.xml", 0, ["o.json"]),
+    ("keypoint-detection-tlpss/labeling/example/annotations.xml", 1, ["o.json"]),  # repeated labels
+    ("estop-keypoints-rrl/data/annotations.xml", 0, ["o.json"]),
+]
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("rel", "code", "files"),
+    REAL,
+    ids=[r[0].split("/")[0] + ":" + r[0].rsplit("/", 1)[-1] for r in REAL],
+)
+def test_real_files_convert_and_pass_validate(
+    run_cli, tmp_path: Path, rel: str, code: int, files: list[str]
+) -> None:
+    res = run_cli("from-cvat", realdata_file(rel), "-o", tmp_path / "o.json")
+    assert res.exit_code == code, res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == files
+    for name in files:
+        report = validate(load(tmp_path / name))
+        assert report.ok, [f.to_dict() for f in report.errors]
+    if code:
+        assert (
+            "cvat.repeated_label" in res.stderr
+            and 'annotations.xml:<image name="3.jpeg">/points[' in res.stderr
+        )
