@@ -197,6 +197,9 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
     out_images: list[dict[str, Any]] = []
     out_anns: list[dict[str, Any]] = []
     ann_id = 0
+    # label → keypoint index, resolved once per category: index_of tries aliases and prefixes,
+    # and big sources (a million CSV rows) repeat the same few labels
+    index_cache: dict[tuple[str, str], int | None] = {}
     for image_id, name in enumerate(sorted(usable), start=1):
         img = usable[name]
         entry: dict[str, Any] = dict(img.extra)
@@ -219,7 +222,10 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
             kps: list[float] = [0, 0, 0] * k
             filled: list[str | None] = [None] * k
             for p in inst.points:
-                idx = cat.index_of(p.label)
+                label_key = (cat.name, p.label)
+                idx = index_cache.get(label_key, -1)
+                if idx == -1:
+                    idx = index_cache[label_key] = cat.index_of(p.label)
                 if idx is None:
                     findings.append(
                         error(
