@@ -81,9 +81,8 @@ class KeypointColours:
         """Colour of the edge between keypoints ``a`` and ``b`` (0-based): its side's, else centre."""
         sa, sb = self.sides[a], self.sides[b]
         if sa == sb and sa != "centre":
-            family = LEFT_FAMILY if sa == "left" else RIGHT_FAMILY
-            return _mix(family, 0.35)
-        return _mix(CENTRE_FAMILY, 0.35)
+            return _EDGE_LEFT if sa == "left" else _EDGE_RIGHT
+        return _EDGE_CENTRE
 
 
 def _mix(family: tuple[RGB, RGB], t: float) -> RGB:
@@ -93,6 +92,11 @@ def _mix(family: tuple[RGB, RGB], t: float) -> RGB:
         round(dark[1] + (light[1] - dark[1]) * t),
         round(dark[2] + (light[2] - dark[2]) * t),
     )
+
+
+_EDGE_LEFT, _EDGE_RIGHT, _EDGE_CENTRE = (
+    _mix(f, 0.35) for f in (LEFT_FAMILY, RIGHT_FAMILY, CENTRE_FAMILY)
+)
 
 
 def _shade(i: int) -> float:

@@ -24,7 +24,7 @@ from ..finding import Finding, Severity, error, info, pointer, warning
 from ..images import ImageReadError, resolve_inside
 from ..model import Annotation, Image
 from ..progress import track
-from .annotator import KeypointAnnotator, display_box, keypoint_array
+from .annotator import KeypointAnnotator, display_box, given_box, keypoint_array
 from .document import CocoView
 from .imagefile import encode_image, load_image
 from .sheet import SheetCell, compose_sheet, thumbnail
@@ -330,16 +330,21 @@ def render_job(
                 image_id=img.id,
             )
         )
-    drawn = annotator.annotate(pixels, job.annotations, categories, findings=job.findings)
+    drawn = annotator.annotate(
+        pixels, job.annotations, categories, findings=job.findings, copy=False
+    )
     assert job.output is not None
     try:
-        atomic_write_bytes(job.output, encode_image(drawn, fmt))
+        # Renders are regenerable previews: atomic (temp + rename) but not fsynced, which per
+        # image would cost as much as encoding it.
+        atomic_write_bytes(job.output, encode_image(drawn, fmt), durable=False)
     except OSError as exc:
         raise KpconvError(f"{job.output}: cannot write: {exc.strerror or exc}") from None
     derived = sum(
         1
         for a in job.annotations
-        if display_box(getattr(a, "bbox", None), keypoint_array(a.keypoints), w, h)[1]
+        if given_box(getattr(a, "bbox", None)) is None
+        and display_box(None, keypoint_array(a.keypoints), w, h)[1]
     )
     return Rendered(job, True, found, thumbnail(drawn) if want_thumb else None, derived)
 
@@ -481,7 +486,7 @@ def _write_sheet(
     cells: list[SheetCell], per_sheet: int, out_dir: Path, number: int, fmt: str
 ) -> Path:
     path = _sheet_path(out_dir, number, fmt)
-    atomic_write_bytes(path, encode_image(compose_sheet(cells, per_sheet), fmt))
+    atomic_write_bytes(path, encode_image(compose_sheet(cells, per_sheet), fmt), durable=False)
     return path
 
 
