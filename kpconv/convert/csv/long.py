@@ -18,7 +18,6 @@ cell a plain number) never runs Python code per cell.
 
 from __future__ import annotations
 
-import math
 from itertools import repeat
 
 from ...errors import UsageError
@@ -89,30 +88,41 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
 
     groups: dict[tuple[str, str, str], RawInstance] = {}
     point = RawPoint
-    isnan = math.isnan
     display = table.display
-    # keys are (image, category, instance) as written; names are normalized once per instance
+    append = None
+    last: tuple[str, str, str] = ("\0", "\0", "\0")
+    # Rows of one instance usually follow each other: compare with the previous row's key
+    # (no hashing) and look the group up only when it changes.
     for i, image, cat, inst, label, x, y, v in zip(
         range(n), images, categories, instances, labels, xs, ys, vs, strict=False  # repeat() is endless
     ):
-        key = (image, cat, inst)
-        group = groups.get(key)
-        if group is None:
-            where = f"{display}:{table.line(index + i if isinstance(index, int) else index[i])}"
-            if not image.strip():
-                findings.append(error("csv.missing_image_name", "the image cell is empty; row skipped", source=where))
-                continue
-            group = groups[key] = RawInstance(
-                image=normalize_name(image), category=cat.strip() or default_category, source=where
-            )
-        if v > 0 and not isnan(x) and not isnan(y):
-            group.points.append(point(label, x, y, v))
+        if image != last[0] or inst != last[2] or cat != last[1]:
+            last = (image, cat, inst)
+            group = groups.get(last)
+            if group is None:
+                where = f"{display}:{table.line(index + i if isinstance(index, int) else index[i])}"
+                if not image.strip():
+                    findings.append(
+                        error("csv.missing_image_name", "the image cell is empty; row skipped", source=where)
+                    )
+                    append = None
+                    continue
+                group = groups[last] = RawInstance(
+                    image=normalize_name(image), category=cat.strip() or default_category, source=where
+                )
+            append = group.points.append
+        if append is None:
+            continue
+        if v > 0 and x == x and y == y:  # x == x is False for NaN
+            append(point(label, x, y, v))
+        else:  # kept as v=0 so a keypoint that is never labelled still names a spec entry
+            append(point(label, 0.0, 0.0, 0))
 
     image_names: dict[str, str] = {}
     for group in groups.values():
         image_names.setdefault(group.image, group.source)
     # an instance whose rows are all unlabelled is "nothing here": its image stays, it does not
-    labelled = [g for g in groups.values() if g.points]
+    labelled = [g for g in groups.values() if any(p.v for p in g.points)]
     parsed = ParseResult(instances=labelled, findings=findings)
     return LayoutResult(parsed, image_names, [table.path.parent])
 

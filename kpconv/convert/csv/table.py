@@ -48,6 +48,9 @@ class CsvTable:
     findings: list[Finding] = field(default_factory=list)
     _lines: list[int] | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        self.quoted = '"' in self.text  # scanned once: line() is called per instance
+
     @property
     def decimal_comma(self) -> bool:
         """A ``,`` inside a number is a decimal separator (only when it is not the delimiter)."""
@@ -56,7 +59,7 @@ class CsvTable:
     def line(self, index: int) -> int:
         """The 1-based line number where record ``index`` starts."""
         if self._lines is None:
-            if '"' not in self.text:
+            if not self.quoted:
                 return index + 1  # without quotes a record cannot span lines
             self._lines = _record_lines(self.text, self.delimiter)
         if 0 <= index < len(self._lines):
@@ -134,15 +137,17 @@ def parse_numbers(
     ``first_index`` is the record index of ``values[0]`` (records follow one another), or one
     record index per value. The common case, every cell a plain number, runs at C speed.
     """
-    try:
-        out = list(map(float, values))
-    except ValueError:
-        pass
-    else:
-        if any(map(math.isinf, out)):
-            pass  # rare: take the slow path to locate it
-        else:
+    inf = math.inf
+    for attempt in (values, None):
+        try:
+            if attempt is None:  # empty cells are common (unlabelled points): NaN at C speed too
+                attempt = ["nan" if not v else v for v in values]
+            out = list(map(float, attempt))
+        except ValueError:
+            continue
+        if inf not in out and -inf not in out:  # an infinity is rare: the slow path locates it
             return out, []
+        break
     out = []
     findings: list[Finding] = []
     nan = math.nan

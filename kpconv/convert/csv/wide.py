@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ...errors import DataError, UsageError
 from ...finding import Finding, error, info, warning
+from ...spec import spec_from_mapping
 from ..builder import ParseResult, RawInstance, RawPoint
 from .imagefiles import normalize_name
 from .options import CsvOptions, LayoutResult, find_column, first_record
@@ -249,7 +250,13 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
         if not points and bbox is None:
             continue  # nothing labelled on this row: the image still appears, without this instance
         instances.append(RawInstance(image=image, category=category, points=points, bbox=bbox, source=where))
-    parsed = ParseResult(instances=instances, findings=findings)
+    # the header gives the keypoint order, also of keypoints no row labels
+    names = list(dict.fromkeys(name for name, _, _, _ in cols.keypoints))
+    categories = list(dict.fromkeys(inst.category for inst in instances)) or [default_category]
+    spec = spec_from_mapping(
+        {"categories": [{"name": c, "keypoints": names} for c in categories]}, source=table.display
+    )
+    parsed = ParseResult(instances=instances, findings=findings, spec=spec)
     return LayoutResult(parsed, image_names, [table.path.parent])
 
 

@@ -1,0 +1,157 @@
+"""Benchmark ``kpconv from-csv`` on a big long-layout CSV and a big DeepLabCut CSV.
+
+    python benchmarks/bench_csv.py                  # 1,000,000 keypoint rows, 10,000 DLC frames
+    python benchmarks/bench_csv.py --rows 200000 --frames 2000   # reduced scale
+
+Generates its data in a temporary folder (deterministic: seeded), then times
+
+* ``kpconv from-csv long.csv --image-size 640x480`` end to end (a fresh process, as a user runs it),
+* the same conversion in-process, phase by phase (read + parse, build + validate, write),
+* ``pandas.read_csv`` of the same file alone (the reference the issue compares with),
+* ``kpconv from-csv`` on the DeepLabCut CSV end to end.
+
+pandas is only used here, never by kpconv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KEYPOINTS = [
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle",
+]  # fmt: skip
+BODYPARTS = ["snout", "leftear", "rightear", "neck", "spine", "tailbase"]
+INDIVIDUALS = ["mouse1", "mouse2"]
+
+
+def write_long(path: Path, rows: int, per_image: int = 3) -> int:
+    """``rows`` keypoint rows, 17 per instance, ``per_image`` instances per image; returns instances."""
+    rng = random.Random(0)
+    k = len(KEYPOINTS)
+    instances = (rows + k - 1) // k
+    with path.open("w", newline="") as fh:
+        fh.write("image,instance,keypoint,x,y,v\n")
+        written = 0
+        for i in range(instances):
+            image = f"images/{i // per_image:07d}.jpg"
+            cx, cy = rng.uniform(50, 590), rng.uniform(50, 430)
+            lines = []
+            for name in KEYPOINTS:
+                if written == rows:
+                    break
+                v = 2 if rng.random() < 0.8 else (1 if rng.random() < 0.5 else 0)
+                if v:
+                    x, y = cx + rng.uniform(-40, 40), cy + rng.uniform(-40, 40)
+                    lines.append(f"{image},{i % per_image},{name},{x:.2f},{y:.2f},{v}\n")
+                else:
+                    lines.append(f"{image},{i % per_image},{name},,,0\n")
+                written += 1
+            fh.write("".join(lines))
+    return instances
+
+
+def write_dlc(path: Path, frames: int) -> None:
+    """A multi-animal DeepLabCut CSV (4 header rows, 3 index columns) with ``frames`` rows."""
+    rng = random.Random(1)
+    cols = [(ind, bp) for ind in INDIVIDUALS for bp in BODYPARTS]
+    with path.open("w", newline="") as fh:
+        fh.write("scorer,,," + ",".join(["bench"] * 2 * len(cols)) + "\n")
+        fh.write("individuals,,," + ",".join(ind for ind, _ in cols for _ in "xy") + "\n")
+        fh.write("bodyparts,,," + ",".join(bp for _, bp in cols for _ in "xy") + "\n")
+        fh.write("coords,,," + ",".join(c for _ in cols for c in "xy") + "\n")
+        for f in range(frames):
+            cells = []
+            for _ in cols:
+                if rng.random() < 0.1:
+                    cells += ["", ""]
+                else:
+                    cells += [f"{rng.uniform(0, 640):.3f}", f"{rng.uniform(0, 480):.3f}"]
+            fh.write(f"labeled-data,video,img{f:05d}.png," + ",".join(cells) + "\n")
+
+
+def run_cli(args: list[str]) -> float:
+    """Seconds for ``kpconv ARGS`` in a fresh process (what a user waits for)."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "kpconv", *args], capture_output=True, text=True, env={**os.environ}
+    )
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"kpconv failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def phases(src: Path, out: Path) -> dict[str, float]:
+    """The same conversion in-process, timed per phase."""
+    from kpconv.convert.builder import convert
+    from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
+    from kpconv.convert.csv.table import gc_paused
+    from kpconv.model import save
+
+    times: dict[str, float] = {}
+    with gc_paused():
+        t0 = time.perf_counter()
+        parsed = parse_csv(src, CsvOptions(images=ImageOptions(image_size=(640, 480))))
+        t1 = time.perf_counter()
+        conv = convert(parsed, None)
+        t2 = time.perf_counter()
+        save(conv.dataset, out)
+        t3 = time.perf_counter()
+    times["read + parse"] = t1 - t0
+    times["build + validate"] = t2 - t1
+    times["write"] = t3 - t2
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000, help="keypoint rows in the long CSV")
+    ap.add_argument("--frames", type=int, default=10_000, help="frames in the DeepLabCut CSV")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="kpconv-bench-csv-") as tmp:
+        d = Path(tmp)
+        long_csv = d / "long.csv"
+        instances = write_long(long_csv, args.rows)
+        dlc_csv = d / "labeled-data" / "video" / "CollectedData_bench.csv"
+        dlc_csv.parent.mkdir(parents=True)
+        write_dlc(dlc_csv, args.frames)
+        size_mb = long_csv.stat().st_size / 1e6
+        print(f"long CSV: {args.rows:,} keypoint rows, {instances:,} instances, {size_mb:.1f} MB")
+        print(f"DLC CSV: {args.frames:,} frames x {len(INDIVIDUALS)} individuals x {len(BODYPARTS)} bodyparts")
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPU(s)")
+
+        import pandas as pd
+
+        start = time.perf_counter()
+        frame = pd.read_csv(long_csv)
+        t_pandas = time.perf_counter() - start
+        assert len(frame) == args.rows
+        del frame
+
+        t_long = run_cli(["from-csv", str(long_csv), "-o", str(d / "long.json"), "--image-size", "640x480"])
+        parts = phases(long_csv, d / "long-inprocess.json")
+        t_dlc = run_cli(["from-csv", str(dlc_csv), "-o", str(d / "dlc.json"), "--image-size", "640x480"])
+
+        print()
+        print(f"pandas.read_csv alone (long):     {t_pandas:7.2f} s  {args.rows / t_pandas:12,.0f} rows/s")
+        print(f"kpconv from-csv long, end to end: {t_long:7.2f} s  {args.rows / t_long:12,.0f} rows/s"
+              f"   (goal >= 500,000 rows/s)")
+        print(f"  ratio kpconv / pandas.read_csv: {t_long / t_pandas:7.1f} x   (goal <= 2 x)")
+        print("  in-process phases:")
+        for name, t in parts.items():
+            print(f"    {name:<18} {t:7.2f} s  {args.rows / t:12,.0f} rows/s")
+        print(f"kpconv from-csv DLC, end to end:  {t_dlc:7.2f} s  {args.frames / t_dlc:12,.0f} frames/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Reading CSV text: encodings, delimiters, quotes, located numbers (kpconv.convert.csv.table)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from kpconv.convert.csv.table import (
+    NotANumber,
+    parse_number,
+    parse_numbers,
+    read_table,
+    sniff_delimiter,
+)
+from kpconv.errors import DataError, UsageError
+from tests.conftest import FIXTURES
+
+MALFORMED = FIXTURES / "csv" / "malformed"
+
+
+def write(tmp_path: Path, data: bytes, name: str = "t.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("a,b,c", ","),
+        ("a;b;c", ";"),
+        ("a\tb\tc", "\t"),
+        ("a|b|c", "|"),
+        ('"x,y";"z";w', ";"),  # commas inside quotes do not count
+        ("single", ","),
+        ("", ","),
+    ],
+)
+def test_sniff_delimiter(line: str, expected: str) -> None:
+    assert sniff_delimiter(line + "\n1,2\n") == expected
+
+
+def test_bom_and_crlf_are_invisible() -> None:
+    table = read_table(MALFORMED / "bom.csv")
+    assert table.rows[0] == ["image", "keypoint", "x", "y"]  # no "\ufeffimage"
+    assert table.rows[2] == ["images/a.png", "tail", "30", "20"]
+    assert table.findings == []
+
+
+def test_semicolon_file_with_decimal_comma() -> None:
+    table = read_table(MALFORMED / "semicolon.csv")
+    assert table.delimiter == ";"
+    assert table.decimal_comma
+    assert table.rows[1] == ["images/a.png", "1", "nose", "10,5", "8,25"]
+    findings: list = []
+    assert table.number("10,5", 1, "x", findings) == 10.5
+    assert findings == []
+
+
+def test_quoted_fields_and_line_numbers_across_a_multiline_cell() -> None:
+    table = read_table(MALFORMED / "quoted.csv")
+    assert table.rows[1][:2] == ["images/a.png", "nose"]
+    assert table.rows[2][4] == "a note, with a comma\nand a second line"
+    assert table.rows[3][4] == '"quoted" word'
+    # record 3 starts on line 5, because record 2 spans lines 3-4
+    assert [table.line(i) for i in range(4)] == [1, 2, 3, 5]
+    assert table.where(3, "x") == f"{MALFORMED / 'quoted.csv'}:5:x"
+
+
+def test_blank_lines_keep_record_indices_aligned_with_lines(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, b"a,b\n\n1,2\n"))
+    assert table.rows == [["a", "b"], [], ["1", "2"]]
+    assert table.line(2) == 3
+
+
+def test_spaces_after_the_delimiter_are_dropped(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, b"image, keypoint, x, y\na.png, nose, 1, 2\n"))
+    assert table.rows[1] == ["a.png", "nose", "1", "2"]
+
+
+def test_utf16_with_bom(tmp_path: Path) -> None:
+    text = "image\tkeypoint\tx\ty\r\nä.png\tnose\t1\t2\r\n"
+    table = read_table(write(tmp_path, text.encode("utf-16")))
+    assert table.delimiter == "\t"
+    assert table.rows[1][0] == "ä.png"
+
+
+def test_latin1_is_read_with_a_located_warning(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, "image,keypoint,x,y\ncaf\xe9.png,nose,1,2\n".encode("latin-1")))
+    assert table.rows[1][0] == "café.png"
+    (finding,) = table.findings
+    assert finding.code == "csv.not_utf8"
+    assert finding.source is not None and finding.source.endswith("t.csv:2")
+
+
+def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="file not found"):
+        read_table(tmp_path / "nope.csv")
+
+
+def test_binary_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="NUL bytes"):
+        read_table(write(tmp_path, b"\x89PNG\r\n\x1a\n\x00\x00"))
+
+
+def test_explicit_delimiter_overrides_sniffing(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, b"a;b,c\n1;2,3\n"), delimiter=";")
+    assert table.rows[0] == ["a", "b,c"]
+    with pytest.raises(UsageError, match="one character"):
+        read_table(write(tmp_path, b"a\n"), delimiter="::")
+
+
+@pytest.mark.parametrize(
+    ("text", "comma", "expected"),
+    [
+        ("1.5", False, 1.5),
+        (" 2 ", False, 2.0),
+        ("-3e2", False, -300.0),
+        ("", False, None),
+        ("nan", False, None),
+        ("NaN", False, None),
+        ("NA", False, None),
+        ("null", False, None),
+        ("1,5", True, 1.5),
+    ],
+)
+def test_parse_number(text: str, comma: bool, expected: float | None) -> None:
+    assert parse_number(text, comma, "f.csv:3", "x") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "comma", "message"),
+    [
+        ("abc", False, 'f.csv:17: column "nose_x": "abc" is not a number'),
+        ("1,5", False, 'f.csv:17: column "nose_x": "1,5" is not a number'),
+        ("1,234,5", True, 'f.csv:17: column "nose_x": "1,234,5" is not a number'),
+        ("inf", False, 'f.csv:17: column "nose_x": "inf" is not a finite number'),
+    ],
+)
+def test_parse_number_errors_are_located(text: str, comma: bool, message: str) -> None:
+    with pytest.raises(NotANumber) as exc:
+        parse_number(text, comma, "f.csv:17", "nose_x")
+    assert str(exc.value) == message
+
+
+def test_parse_numbers_fast_and_slow_paths(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, b"x\n1\n2\n\nabc\n-inf\n"))
+    values, findings = parse_numbers(table, ["1", "2"], 1, "x")
+    assert values == [1.0, 2.0] and findings == []
+    values, findings = parse_numbers(table, ["1", ""], 1, "x")  # empty cells stay on the fast path
+    assert values[0] == 1.0 and math.isnan(values[1]) and findings == []
+    values, findings = parse_numbers(table, ["1", "abc", "-inf"], [1, 4, 5], "x")
+    assert values[0] == 1.0 and math.isnan(values[1]) and math.isnan(values[2])
+    assert [(f.code, f.source, f.message) for f in findings] == [
+        ("csv.not_a_number", f"{tmp_path / 't.csv'}:5", 'column "x": "abc" is not a number'),
+        ("csv.not_a_number", f"{tmp_path / 't.csv'}:6", 'column "x": "-inf" is not a finite number'),
+    ]
