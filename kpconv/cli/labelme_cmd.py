@@ -147,5 +147,5 @@ def command(
         strict=strict,
         fmt=fmt,
         title=f"kpconv from-labelme: {n} file{'s' if n != 1 else ''}"
-        + (f" ({parsed.files_failed} unreadable)" if parsed.files_failed else ""),
+        + (f" ({parsed.files_failed} skipped)" if parsed.files_failed else ""),
     )

@@ -841,8 +841,9 @@ def parse_paths(
 def _settle_categories(
     reader: _Reader, instances: list[RawInstance], pending: list[tuple[RawInstance, list[str]]]
 ) -> None:
-    """Category of points-only instances: a ``cat.`` label prefix, the spec category that knows
-    all their labels, the dataset's only box category, or ``object`` (each through ``--category``)."""
+    """Category of points-only instances, first that applies: a common ``cat.`` label prefix (through
+    ``--category``); the one spec category that knows all their labels; ``--category object=NAME``;
+    a one-category spec; the dataset's only rectangle/polygon category; else ``object``."""
     if not pending:
         return
     box_categories = {inst.category for inst in instances if inst.category}
@@ -856,13 +857,16 @@ def _settle_categories(
             knowing = [c.name for c in spec.categories if all(c.index_of(lab) is not None for lab in labels)]
             if len(knowing) == 1:
                 label = knowing[0]
-        if label is None:
-            if DEFAULT_CATEGORY in reader.opts.categories or len(box_categories) != 1:
-                label = DEFAULT_CATEGORY
-            else:
-                raw.category = next(iter(box_categories))
-                continue
-        raw.category = reader.category(label, raw.source)
+        if label is not None:
+            raw.category = reader.category(label, raw.source)
+        elif DEFAULT_CATEGORY in reader.opts.categories:
+            raw.category = reader.opts.categories[DEFAULT_CATEGORY]
+        elif spec is not None and len(spec.categories) == 1:
+            raw.category = spec.categories[0].name
+        elif len(box_categories) == 1:
+            raw.category = next(iter(box_categories))
+        else:
+            raw.category = reader.category(DEFAULT_CATEGORY, raw.source)
 
 
 def _images_root(reader: _Reader, images: list[RawImage]) -> str | None:
