@@ -70,6 +70,7 @@ class Placement:
         default_factory=dict
     )  # image position → annotation positions
     unplaced: list[Finding] = field(default_factory=list)
+    mismatched: int = 0  # findings whose annotation_id differs from the annotation at their pointer
 
 
 def load_report(path: Path) -> list[Finding]:
@@ -131,21 +132,25 @@ def place_findings(view: CocoView, findings: Sequence[Finding]) -> Placement:
     for f in findings:
         target = parse_target(f.pointer)
         placed = False
-        if target.kind in ("keypoint", "bbox", "annotation") and target.index is not None:
-            ann = ann_at.get(target.index)
-            if ann is not None:
-                g = f if f.annotation_id == ann.id else dataclasses.replace(f, annotation_id=ann.id)
-                placed = put(g, img_by_id.get(ann.image_id, []), target.index)
-            else:  # the entry was not drawable: show the finding as text on its image
-                img_id = (
-                    f.image_id
-                    if f.image_id is not None
-                    else view.raw_annotation_image_id(target.index)
-                )
-                placed = put(f, img_by_id.get(img_id, []) if img_id is not None else [])
+        about_annotation = target.kind in ("keypoint", "bbox", "annotation")
+        ann = ann_at.get(target.index) if about_annotation and target.index is not None else None
+        if ann is not None and f.annotation_id is not None and f.annotation_id != ann.id:
+            # The report is from another version of the file: trust the id, not the position.
+            place.mismatched += 1
+            ann = None
+            about_annotation = False
+        if ann is not None:
+            g = f if f.annotation_id == ann.id else dataclasses.replace(f, annotation_id=ann.id)
+            placed = put(g, img_by_id.get(ann.image_id, []), target.index)
         elif f.annotation_id is not None and f.annotation_id in ann_by_id:
             for ap in ann_by_id[f.annotation_id]:
                 placed = put(f, img_by_id.get(ann_at[ap].image_id, []), ap) or placed
+        elif about_annotation and target.index is not None:
+            # the entry was not drawable: show the finding as text on its image
+            img_id = (
+                f.image_id if f.image_id is not None else view.raw_annotation_image_id(target.index)
+            )
+            placed = put(f, img_by_id.get(img_id, []) if img_id is not None else [])
         elif target.kind == "image" and target.index in img_positions:
             placed = put(f, [target.index])  # type: ignore[list-item]
         elif f.image_id is not None:
@@ -447,6 +452,15 @@ def visualize(
                 "visualize.finding_unplaced",
                 f"{len(unplaced)} finding(s) of the report are not about one image (document, category, or an "
                 f"entry not in this file) and are not drawn: {', '.join(codes[:8])}{' ...' if len(codes) > 8 else ''}",
+            )
+        )
+    if placement is not None and placement.mismatched:
+        findings.append(
+            warning(
+                "visualize.report_mismatch",
+                f"{placement.mismatched} finding(s) of the report name an annotation_id that is not the "
+                "annotation at their pointer: is the report from another version of this file? "
+                "Placed by annotation_id.",
             )
         )
     categories = view.category_map()

@@ -12,7 +12,12 @@ from kpconv.visualize import KeypointAnnotator, display_box, keypoint_array
 from kpconv.visualize.palette import keypoint_colours
 
 GREY = 128
-CAT = {"id": 1, "name": "thing", "keypoints": ["left_tip", "right_tip", "centre"], "skeleton": [[1, 3], [2, 3]]}
+CAT = {
+    "id": 1,
+    "name": "thing",
+    "keypoints": ["left_tip", "right_tip", "centre"],
+    "skeleton": [[1, 3], [2, 3]],
+}
 
 
 def blank(h: int = 64, w: int = 64) -> np.ndarray:
@@ -94,7 +99,10 @@ def test_coco_person_pairs_share_a_shade_per_pair():
     ("names", "expected"),
     [
         (["L_Eye", "R_Eye", "Nose"], ("left", "right", "centre")),
-        (["forelegL1", "forelegR1", "neck"], ("left", "right", "centre")),  # zebra: display-only pairing
+        (
+            ["forelegL1", "forelegR1", "neck"],
+            ("left", "right", "centre"),
+        ),  # zebra: display-only pairing
         (["leftear", "rightear", "snout"], ("left", "right", "centre")),  # DeepLabCut openfield
         (["LFrontWheel", "RFrontWheel", "Fork"], ("left", "right", "centre")),
         (["shoulder1", "shoulder2"], ("centre", "centre")),
@@ -154,19 +162,23 @@ def test_rgb_channel_order_swaps_colours():
     img = blank()
     a = [ann([32, 32, 2, 0, 0, 0, 0, 0, 0])]
     bgr = plain().annotate(img, a, CAT)
-    rgb = KeypointAnnotator(show_boxes=False, show_labels=False, radius=4, channel_order="rgb").annotate(img, a, CAT)
+    rgb = KeypointAnnotator(
+        show_boxes=False, show_labels=False, radius=4, channel_order="rgb"
+    ).annotate(img, a, CAT)
     assert np.array_equal(bgr[..., ::-1], rgb)
 
 
 def test_grayscale_and_16_bit_arrays_are_accepted_and_keep_their_size():
-    gray16 = (np.arange(40 * 30, dtype=np.uint16).reshape(30, 40) * 50)
+    gray16 = np.arange(40 * 30, dtype=np.uint16).reshape(30, 40) * 50
     out = plain().annotate(gray16, [ann([5, 5, 2, 0, 0, 0, 0, 0, 0])], CAT)
     assert out.shape == (30, 40, 3) and out.dtype == np.uint8
 
 
 def test_broken_keypoints_are_drawn_as_far_as_possible():
     img = blank()
-    weird = ann([10, 10, 2, None, "x", 2, 30, 30, 2, 40])  # a non-number triple, a trailing partial one
+    weird = ann(
+        [10, 10, 2, None, "x", 2, 30, 30, 2, 40]
+    )  # a non-number triple, a trailing partial one
     out = plain().annotate(img, [weird], CAT)
     assert changed(out, img)[10, 10] and changed(out, img)[30, 30]
     huge = ann([1e30, -1e30, 2, 30, 30, 2, 0, 0, 0], [1e30, 0, 5, 5])
@@ -176,7 +188,13 @@ def test_broken_keypoints_are_drawn_as_far_as_possible():
 def test_finding_marks_the_named_keypoint_and_lists_it():
     img = blank()
     a = ann([12, 12, 2, 52, 12, 2, 32, 40, 2])
-    f = Finding("keypoints.outside_image", Severity.WARNING, "point is odd", "/annotations/0/keypoints/3", annotation_id=1)
+    f = Finding(
+        "keypoints.outside_image",
+        Severity.WARNING,
+        "point is odd",
+        "/annotations/0/keypoints/3",
+        annotation_id=1,
+    )
     without = plain().annotate(img, [a], CAT)
     marked = plain().annotate(img, [a], CAT, findings=[f])
     diff = changed(marked, without)

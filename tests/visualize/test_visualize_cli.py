@@ -103,7 +103,10 @@ def test_issues_mode_draws_only_flagged_annotations(run_cli, tmp_path):
     res = run_cli("visualize", DATASET, "-o", out, "--issues", REPORT, "--no-summary")
     assert res.exit_code == 0, res.stderr
     # depth16 and rgba have no findings: not rendered
-    assert sorted(p.name for p in (out / "images" / "images").iterdir()) == ["gray.png", "scene.png"]
+    assert sorted(p.name for p in (out / "images" / "images").iterdir()) == [
+        "gray.png",
+        "scene.png",
+    ]
     assert_matches_golden(out_image(out, "scene"), "issues-scene.png")
     assert_matches_golden(out_image(out, "gray"), "issues-gray.png")
     # annotation 1 (not flagged) sits at x 14..42 on the scene: those pixels are the raw image
@@ -128,7 +131,9 @@ def test_issues_from_the_real_validator(run_cli, tmp_path):
     out = tmp_path / "out"
     res = run_cli("visualize", DATASET, "-o", out, "--issues", report, "--grid", "4")
     assert res.exit_code == 0, res.stderr
-    names = {img["id"]: Path(img["file_name"]).stem for img in json.loads(DATASET.read_text())["images"]}
+    names = {
+        img["id"]: Path(img["file_name"]).stem for img in json.loads(DATASET.read_text())["images"]
+    }
     rendered = {p.stem for p in (out / "images" / "images").iterdir()}
     assert rendered == {names[i] for i in flagged_images}
     assert (out / "sheets" / "sheet-001.png").is_file()
@@ -158,7 +163,9 @@ def test_selection_usage_errors(run_cli, tmp_path):
 
 
 def test_unknown_id_is_reported(run_cli, tmp_path):
-    res = run_cli("visualize", DATASET, "-o", tmp_path / "o", "--annotation-ids", "1,77", "--no-summary")
+    res = run_cli(
+        "visualize", DATASET, "-o", tmp_path / "o", "--annotation-ids", "1,77", "--no-summary"
+    )
     assert res.exit_code == 0
     assert "visualize.id_not_found" in res.stderr and "77" in res.stderr
 

@@ -20,9 +20,13 @@ def _write(path, arr) -> None:
     [
         lambda: np.full((30, 40, 3), 100, np.uint8),  # BGR
         lambda: np.full((30, 40), 100, np.uint8),  # grayscale
-        lambda: np.dstack([np.full((30, 40, 3), 100, np.uint8), np.full((30, 40), 255, np.uint8)]),  # BGRA
-        lambda: (np.arange(30 * 40, dtype=np.uint16).reshape(30, 40) * 7),  # 16-bit gray
-        lambda: np.dstack([np.arange(30 * 40, dtype=np.uint16).reshape(30, 40)] * 3),  # 16-bit colour
+        lambda: np.dstack(
+            [np.full((30, 40, 3), 100, np.uint8), np.full((30, 40), 255, np.uint8)]
+        ),  # BGRA
+        lambda: np.arange(30 * 40, dtype=np.uint16).reshape(30, 40) * 7,  # 16-bit gray
+        lambda: np.dstack(
+            [np.arange(30 * 40, dtype=np.uint16).reshape(30, 40)] * 3
+        ),  # 16-bit colour
     ],
     ids=["rgb", "gray", "rgba", "gray16", "rgb16"],
 )
@@ -49,7 +53,9 @@ def test_transparent_pixels_show_over_grey():
 
 
 def test_gray_alpha_and_float_images(tmp_path):
-    la = Image.fromarray(np.dstack([np.full((8, 9), 200, np.uint8), np.full((8, 9), 255, np.uint8)]), "LA")
+    la = Image.fromarray(
+        np.dstack([np.full((8, 9), 200, np.uint8), np.full((8, 9), 255, np.uint8)]), "LA"
+    )
     la.save(tmp_path / "la.png")
     assert load_image(tmp_path / "la.png").shape == (8, 9, 3)
     assert to_bgr8(np.random.default_rng(0).random((8, 9), dtype=np.float32)).shape == (8, 9, 3)
