@@ -151,7 +151,8 @@ def _salvage(doc: dict[str, Any]) -> CocoView:
                 into.append((pos, model.model_validate(entry)))
                 continue
             except ValidationError as exc:
-                problems = from_pydantic_errors(exc.errors(include_url=False), base=(key, pos))
+                details: list[dict[str, Any]] = [dict(e) for e in exc.errors(include_url=False)]
+                problems = from_pydantic_errors(details, base=(key, pos))
             if _essentials_ok(key, entry):
                 into.append((pos, model.model_construct(**entry)))
                 continue

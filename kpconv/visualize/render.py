@@ -113,8 +113,8 @@ def place_findings(view: CocoView, findings: Sequence[Finding]) -> Placement:
     place = Placement()
     ann_at = dict(view.annotations)
     ann_by_id: dict[int, list[int]] = {}
-    for pos, ann in view.annotations:
-        ann_by_id.setdefault(ann.id, []).append(pos)
+    for pos, entry in view.annotations:
+        ann_by_id.setdefault(entry.id, []).append(pos)
     img_positions = {pos for pos, _ in view.images}
     img_by_id: dict[int, list[int]] = {}
     for pos, img in view.images:
@@ -133,7 +133,9 @@ def place_findings(view: CocoView, findings: Sequence[Finding]) -> Placement:
         target = parse_target(f.pointer)
         placed = False
         about_annotation = target.kind in ("keypoint", "bbox", "annotation")
-        ann = ann_at.get(target.index) if about_annotation and target.index is not None else None
+        ann: Annotation | None = (
+            ann_at.get(target.index) if about_annotation and target.index is not None else None
+        )
         if ann is not None and f.annotation_id is not None and f.annotation_id != ann.id:
             # The report is from another version of the file: trust the id, not the position.
             place.mismatched += 1
@@ -508,9 +510,13 @@ def _summary_image(view: CocoView) -> np.ndarray:
     from ..validate import validate
 
     summary = validate(view.doc).summary
-    title = (
-        f"{len(view.images)} images, {len(view.annotations)} annotations, "
-        f"{len(view.categories)} categories"
+    title = ", ".join(
+        _count(len(entries), noun)
+        for entries, noun in (
+            (view.images, "image"),
+            (view.annotations, "annotation"),
+            (view.categories, "category"),
+        )
     )
     return summary_figure(
         summary.get("visibility") or {}, summary.get("instances_per_image") or {}, title
@@ -519,6 +525,11 @@ def _summary_image(view: CocoView) -> np.ndarray:
 
 def _sheet_path(out_dir: Path, number: int, fmt: str) -> Path:
     return out_dir / SHEETS_SUBDIR / f"sheet-{number:03d}.{fmt}"
+
+
+def _count(n: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
 
 
 def _refuse_overwriting_inputs(

@@ -92,6 +92,7 @@ def summary_figure(
             y + 12,
             scale=0.48,
         )
+        _text(img, f"{'v=0':>6} {'v=1':>6} {'v=2':>6}", bar_x1 + 8, y + 12, _FAINT)
         y += _ROW + 4
         for name, counts in table.items():
             n0, n1, n2 = (int(c) for c in (list(counts) + [0, 0, 0])[:3])
