@@ -58,7 +58,7 @@ def column_options(func):  # type: ignore[no-untyped-def]
 @click.command(
     "from-csv",
     context_settings={"help_option_names": ["-h", "--help"]},
-    epilog="Example: kpconv from-csv fixtures/csv/long/points.csv -o out/long.json",
+    epilog="Example: kpconv from-csv fixtures/csv/long.csv -o out/long.json",
 )
 @click.argument("src", type=click.Path(path_type=Path), metavar="SRC.csv")
 @output_options

@@ -18,7 +18,8 @@ cell a plain number) never runs Python code per cell.
 
 from __future__ import annotations
 
-from itertools import repeat
+from itertools import compress, islice, repeat
+from operator import ne
 
 from ...errors import UsageError
 from ...finding import Finding, error, warning
@@ -62,7 +63,7 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     width = len(header)
     body = table.rows[h + 1 :]
     index: list[int] | int = h + 1  # record index of body[0], or one per body row once regularized
-    if any(len(r) != width for r in body):
+    if set(map(len, body)) - {width}:
         body, index, extra = _regularize(table, body, h + 1, width)
         findings.extend(extra)
     if not body:
@@ -86,37 +87,29 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     default_category = options.category_or("object")
     categories = columns[col["category"]] if col["category"] is not None else repeat(default_category)
 
+    # One point per row, built at C speed (map); an unlabelled row (v=0, or x/y missing) stays
+    # as a v=0 point, so a keypoint that is never labelled still names a spec entry.
+    vs = [v if v > 0 and x == x and y == y else 0 for x, y, v in zip(xs, ys, vs, strict=True)]
+    points = list(map(RawPoint, labels, xs, ys, vs))
+    # Rows of one instance usually follow each other: find where the (image, category, instance)
+    # key changes with C-level comparisons, then handle one run of rows at a time.
+    keys = list(zip(images, categories, instances, strict=False))  # repeat() is endless
+    starts = [0, *compress(range(1, n), map(ne, islice(keys, 1, None), keys))]
     groups: dict[tuple[str, str, str], RawInstance] = {}
-    point = RawPoint
     display = table.display
-    append = None
-    last: tuple[str, str, str] = ("\0", "\0", "\0")
-    # Rows of one instance usually follow each other: compare with the previous row's key
-    # (no hashing) and look the group up only when it changes.
-    for i, image, cat, inst, label, x, y, v in zip(
-        range(n), images, categories, instances, labels, xs, ys, vs, strict=False  # repeat() is endless
-    ):
-        if image != last[0] or inst != last[2] or cat != last[1]:
-            last = (image, cat, inst)
-            group = groups.get(last)
-            if group is None:
-                where = f"{display}:{table.line(index + i if isinstance(index, int) else index[i])}"
-                if not image.strip():
-                    findings.append(
-                        error("csv.missing_image_name", "the image cell is empty; row skipped", source=where)
-                    )
-                    append = None
-                    continue
-                group = groups[last] = RawInstance(
-                    image=normalize_name(image), category=cat.strip() or default_category, source=where
-                )
-            append = group.points.append
-        if append is None:
-            continue
-        if v > 0 and x == x and y == y:  # x == x is False for NaN
-            append(point(label, x, y, v))
-        else:  # kept as v=0 so a keypoint that is never labelled still names a spec entry
-            append(point(label, 0.0, 0.0, 0))
+    for start, end in zip(starts, [*starts[1:], n], strict=True):
+        key = keys[start]
+        group = groups.get(key)
+        if group is None:
+            where = f"{display}:{table.line(index + start if isinstance(index, int) else index[start])}"
+            image, cat, _ = key
+            if not image.strip():
+                findings.append(error("csv.missing_image_name", "the image cell is empty; row skipped", source=where))
+                continue
+            group = groups[key] = RawInstance(
+                image=normalize_name(image), category=cat.strip() or default_category, source=where
+            )
+        group.points += points[start:end]
 
     image_names: dict[str, str] = {}
     for group in groups.values():

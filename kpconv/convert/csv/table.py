@@ -197,10 +197,14 @@ def decode(data: bytes, display: str) -> tuple[str, list[Finding]]:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter used on the first non-blank line: the most frequent candidate outside quotes."""
-    for line in text.splitlines():
-        if line.strip():
+    start = 0
+    while True:  # the first non-blank line, without splitting the whole (maybe huge) text
+        end = text.find("\n", start)
+        line = text[start:] if end < 0 else text[start:end]
+        if line.strip() or end < 0:
             break
-    else:
+        start = end + 1
+    if not line.strip():
         return ","
     counts = dict.fromkeys(DELIMITERS, 0)
     quoted = False
