@@ -194,3 +194,12 @@ def test_merged_header_cells_are_carried_forward(tmp_path: Path) -> None:
 def test_category_name_option() -> None:
     conv = run(SINGLE, category_name="mouse")
     assert [c.name for c in conv.dataset.categories] == ["mouse"]
+
+
+def test_a_config_yaml_that_is_not_deeplabcut_is_ignored(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(CSV / "dlc-project", project)
+    (project / "config.yaml").write_text("model: resnet\nepochs: 3\n")
+    conv = run(project / "labeled-data" / "mouse1" / "CollectedData_kp.csv")
+    assert "csv.config_ignored" in codes(conv)
+    assert conv.dataset.categories[0].keypoints == ["leftear", "rightear", "snout", "tailbase"]

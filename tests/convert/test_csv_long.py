@@ -172,3 +172,11 @@ def test_duplicate_keypoint_in_an_instance_is_reported_by_the_builder(tmp_path: 
 def test_header_only_file(tmp_path: Path) -> None:
     conv = run(write(tmp_path, "image,keypoint,x,y\n"), images=SIZED)
     assert conv.dataset.images == [] and conv.dataset.annotations == []
+
+
+def test_long_column_options_select_the_long_layout(tmp_path: Path) -> None:
+    path = write(tmp_path, "image,part,px,py\na.png,nose,1,2\n")
+    table = read_table(path)
+    assert detect_layout(table, CsvOptions(columns={"keypoint": "part", "x": "px", "y": "py"})) == "long"
+    with pytest.raises(DataError, match="cannot tell the CSV layout"):
+        detect_layout(table)

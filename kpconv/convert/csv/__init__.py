@@ -54,6 +54,8 @@ def detect_layout(table: CsvTable, options: CsvOptions | None = None) -> str:
     header = [c.strip() for c in rows[h]]
     if sleap.looks_like(header):
         return "sleap"
+    if set(opts.columns) & {"keypoint", "x", "y", "visibility"}:
+        return "long"  # only the long layout has these columns: the user has said which it is
     if long.looks_like(header, opts):
         return "long"
     if wide.looks_like(header):

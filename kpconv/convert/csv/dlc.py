@@ -69,9 +69,20 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     animal = options.category_or("animal")
     project_root = _project_root(table.path)
     config_path = options.config
-    if config_path is None and project_root is not None and (project_root / "config.yaml").is_file():
-        config_path = project_root / "config.yaml"
     config = load_config(config_path) if config_path is not None else None
+    if config_path is None and project_root is not None and (project_root / "config.yaml").is_file():
+        found = load_config(project_root / "config.yaml")
+        # a config.yaml two folders up that names no bodyparts is some other tool's file
+        if any(key in found for key in ("bodyparts", "multianimalbodyparts", "uniquebodyparts")):
+            config_path, config = project_root / "config.yaml", found
+        else:
+            findings.append(
+                info(
+                    "csv.config_ignored",
+                    f"{project_root / 'config.yaml'} names no bodyparts: not a DeepLabCut config, ignored",
+                    source=str(project_root / "config.yaml"),
+                )
+            )
     spec = build_spec(header, config, config_path, animal, findings, table.display)
 
     instances: list[RawInstance] = []

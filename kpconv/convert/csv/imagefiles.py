@@ -132,7 +132,8 @@ def resolve_images(
     if not unique_roots:
         where = roots[0] if roots else Path(".")
         raise DataError(f"images folder {where} does not exist (pass --images DIR, or --image-size WxH)")
-    best_root, best = unique_roots[0], {}
+    best_root: Path = unique_roots[0]
+    best: dict[str, tuple[str, Path]] = {}
     for root in unique_roots:
         found = {name: hit for name in names if (hit := _locate(root, name)) is not None}
         if len(found) > len(best) or not best:

@@ -60,6 +60,8 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
         )
         for role in ("image", "keypoint", "x", "y", "instance", "visibility", "category")
     }
+    # required=True above raises rather than return None
+    xi, yi, ii, ki = (int(col[role] or 0) for role in ("x", "y", "image", "keypoint"))
     width = len(header)
     body = table.rows[h + 1 :]
     index: list[int] | int = h + 1  # record index of body[0], or one per body row once regularized
@@ -70,19 +72,19 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
         return LayoutResult(ParseResult(findings=findings), {}, [table.path.parent])
 
     columns = list(zip(*body, strict=True))
-    name = header.__getitem__
-    xs, bad_x = parse_numbers(table, columns[col["x"]], index, name(col["x"]))  # type: ignore[index]
-    ys, bad_y = parse_numbers(table, columns[col["y"]], index, name(col["y"]))  # type: ignore[index]
+    xs, bad_x = parse_numbers(table, columns[xi], index, header[xi])
+    ys, bad_y = parse_numbers(table, columns[yi], index, header[yi])
     findings.extend(bad_x)
     findings.extend(bad_y)
     n = len(body)
-    if col["visibility"] is not None:
-        vs, bad_v = _visibility(table, columns[col["visibility"]], index, name(col["visibility"]))
+    vi = col["visibility"]
+    if vi is not None:
+        vs, bad_v = _visibility(table, columns[vi], index, header[vi])
         findings.extend(bad_v)
     else:
         vs = [2] * n
-    images = columns[col["image"]]  # type: ignore[index]
-    labels = columns[col["keypoint"]]  # type: ignore[index]
+    images = columns[ii]
+    labels = columns[ki]
     instances = columns[col["instance"]] if col["instance"] is not None else repeat("")
     default_category = options.category_or("object")
     categories = columns[col["category"]] if col["category"] is not None else repeat(default_category)

@@ -105,9 +105,10 @@ def parse_number(text: str, decimal_comma: bool, where: str, column: str) -> flo
         stripped = text.strip()
         if stripped.lower() in MISSING:
             return None
-        value = _decimal_comma(stripped) if decimal_comma else None
-        if value is None:
+        comma_value = _decimal_comma(stripped) if decimal_comma else None
+        if comma_value is None:
             raise NotANumber(f'{where}: column "{column}": {_shown(text)} is not a number') from None
+        value = comma_value
     if math.isnan(value):
         return None
     if math.isinf(value):

@@ -124,14 +124,14 @@ def read_columns(table: CsvTable, header: list[str], line: int, options: CsvOpti
                 f"(x0, y0, x1, y1, …); found {', '.join(header[i] for i in numbers)}"
             )
         k = len(values) // 2
-        names = options.keypoint_names
-        if names is not None and len(names) != k:
+        spec_names = options.keypoint_names
+        if spec_names is not None and len(spec_names) != k:
             raise UsageError(
                 f"{display}:{line}: the CSV has {k} numbered keypoints (x,y column pairs) but the "
-                f"spec has {len(names)} keypoints"
+                f"spec has {len(spec_names)} keypoints"
             )
         for i in range(k):
-            label = names[i] if names is not None else f"kp{i}"
+            label = spec_names[i] if spec_names is not None else f"kp{i}"
             cols.keypoints.append((label, numbers[2 * i], numbers[2 * i + 1], None))
         used.update(numbers)
     else:
