@@ -1,0 +1,195 @@
+"""One training epoch: forward, reduced losses, non-finite stop, AMP, clipping, LR step, progress.
+
+Shaped like torchvision's ``references/detection/engine.py`` (losses reduced over ranks before
+logging, stop on a non-finite loss), with the progress bar and metrics records kpconv needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .. import progress as kp_progress
+from ..errors import KpconvError
+from ._deps import torch
+from .distributed import Dist, reduce_sum
+from .evaluate import autocast
+
+log = logging.getLogger("kpconv.train")
+
+
+class NonFiniteLoss(KpconvError):
+    """The loss became NaN or infinite: training stopped before applying that step (exit 1)."""
+
+    exit_code = 1
+
+
+@dataclass
+class LoopState:
+    """Counters that survive epochs and ``--resume``."""
+
+    step: int = 0  # optimizer steps done
+    epoch: int = 0  # epoch in progress (0-based)
+    images: int = 0  # images trained on, all ranks together
+    train_time: float = 0.0  # seconds spent in training loops (evaluation excluded)
+
+
+@dataclass
+class EpochStats:
+    loss_sum: float = 0.0
+    steps: int = 0
+    images: int = 0
+    seconds: float = 0.0
+    stopped: bool = False
+
+    @property
+    def mean_loss(self) -> float:
+        return self.loss_sum / self.steps if self.steps else float("nan")
+
+    @property
+    def img_per_s(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+class StepProgress:
+    """A rich bar (loss, img/s, ETA) when the CLI enabled progress on a terminal; else log lines."""
+
+    def __init__(self, total: int, initial: int, enabled: bool) -> None:
+        self.total = total
+        self.bar: Any = None
+        if enabled and kp_progress.enabled():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[ips]:.1f} img/s"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=total, completed=initial, loss=float("nan"), ips=0.0)
+
+    @property
+    def shown(self) -> bool:
+        return self.bar is not None
+
+    def update(self, step: int, epoch: int, loss: float, ips: float) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=step, loss=loss, ips=ips,
+                            description=f"epoch {epoch + 1}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def _fmt_eta(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    s = int(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def train_one_epoch(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    scaler: Any,
+    loader: Iterable[Any],
+    dist: Dist,
+    state: LoopState,
+    *,
+    amp_dtype: torch.dtype | None,
+    clip_grad: float,
+    total_steps: int,
+    log_every: int,
+    should_stop: Callable[[LoopState], bool],
+    on_step: Callable[[dict[str, Any]], None],
+    bar: StepProgress,
+) -> EpochStats:
+    """Train until the loader is exhausted or ``should_stop(state)``; update ``state`` in place."""
+    model.train()
+    device = dist.device
+    params = [p for p in model.parameters() if p.requires_grad]
+    stats = EpochStats()
+    window: deque[tuple[float, int]] = deque(maxlen=max(2, log_every))
+    start = time.perf_counter()
+    window.append((start, state.images))
+    for images, targets in loader:
+        batch = [img.to(device, non_blocking=True).float().div_(255) for img in images]
+        tgts = [{k: v.to(device, non_blocking=True) for k, v in t.items() if k != "image_id"} for t in targets]
+        with autocast(device, amp_dtype):
+            loss_dict = model(batch, tgts)
+        names = sorted(loss_dict)
+        loss = sum(loss_dict[n] for n in names)
+        # One all-reduce per step: every loss term (averaged) and the images of all ranks.
+        vec = torch.stack([loss_dict[n].detach().float() for n in names]
+                          + [torch.tensor(float(len(batch)), device=device)])
+        vec = reduce_sum(dist, vec).tolist()
+        terms = {n: v / dist.world_size for n, v in zip(names, vec[:-1], strict=True)}
+        total = sum(terms.values())
+        if not math.isfinite(total):
+            parts = ", ".join(f"{n} {v:.4g}" for n, v in terms.items())
+            raise NonFiniteLoss(
+                f"the loss became {total} at step {state.step + 1} (epoch {state.epoch + 1}): {parts}. "
+                "Training stopped before applying that step. Lower --lr, keep --clip-grad on, try "
+                "--amp off, and check the data with `kpconv validate --for-training`; the last "
+                "checkpoint in the run folder holds the last good state"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            if clip_grad > 0:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(params, clip_grad)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            if clip_grad > 0:
+                torch.nn.utils.clip_grad_norm_(params, clip_grad)
+            optimizer.step()
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step()
+
+        n_images = int(vec[-1])
+        now = time.perf_counter()
+        state.step += 1
+        state.images += n_images
+        state.train_time += now - start - stats.seconds
+        stats.seconds = now - start
+        stats.steps += 1
+        stats.images += n_images
+        stats.loss_sum += total
+        window.append((now, state.images))
+        (t0, i0), (t1, i1) = window[0], window[-1]
+        ips = (i1 - i0) / (t1 - t0) if t1 > t0 else 0.0
+        on_step({"type": "step", "step": state.step, "epoch": state.epoch, "lr": lr, "loss": total,
+                 "losses": terms, "images": state.images, "time": round(state.train_time, 4),
+                 "img_per_s": round(ips, 3)})
+        bar.update(state.step, state.epoch, total, ips)
+        if state.step % log_every == 0 or state.step == total_steps:
+            step_time = (t1 - t0) / max(1, len(window) - 1)
+            level = logging.DEBUG if bar.shown else logging.INFO
+            log.log(level, "epoch %d step %d/%d loss %.4f (%s) lr %.3g %.1f img/s eta %s",
+                    state.epoch + 1, state.step, total_steps, total,
+                    ", ".join(f"{n.removeprefix('loss_')} {v:.3f}" for n, v in terms.items()),
+                    lr, ips, _fmt_eta((total_steps - state.step) * step_time))
+        if should_stop(state):
+            stats.stopped = True
+            break
+    return stats

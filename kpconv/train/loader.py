@@ -1,0 +1,105 @@
+"""torch Dataset over a :class:`~kpconv.train.data.ValidatedDataset`, the epoch sampler and the loader.
+
+Images travel from the workers as uint8 (4× less to copy and pin than float); the engine converts
+them to float on the device, where the model also resizes and normalises them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ..errors import DataError
+from ._deps import torch
+from .data import Sample
+from .transforms import Pipeline, decode_rgb, make_sample, to_target
+
+Item = tuple[Any, dict[str, Any]]
+
+
+class KeypointDataset(torch.utils.data.Dataset):
+    """(image uint8 [3,H,W], target) pairs; the target also carries ``image_id``."""
+
+    def __init__(self, samples: Sequence[Sample], transforms: Pipeline | None = None) -> None:
+        self.samples = list(samples)
+        self.transforms = transforms
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> Item:
+        s = self.samples[index]
+        image = decode_rgb(s.path)
+        h, w = int(image.shape[-2]), int(image.shape[-1])
+        if (w, h) != (s.width, s.height):
+            raise DataError(f"{s.path}: decoded {w}x{h}, the dataset says {s.width}x{s.height}")
+        sample = make_sample(image, s.boxes, s.labels, s.keypoints)
+        if self.transforms is not None:
+            sample = self.transforms(sample)
+        img, target = to_target(sample)
+        target["image_id"] = torch.tensor(s.image_id)
+        return img, target
+
+
+def collate(batch: list[Item]) -> tuple[tuple[Any, ...], tuple[dict[str, Any], ...]]:
+    """Keep images as a tuple (their sizes differ); the model batches them itself."""
+    images, targets = zip(*batch, strict=True)
+    return images, targets
+
+
+class EpochBatchSampler:
+    """Batches for one epoch on one rank, reshuffled per epoch, resumable mid-epoch.
+
+    Indices come from :class:`torch.utils.data.DistributedSampler` (also with one process), so
+    every rank sees a disjoint shard and the order depends only on (seed, epoch). ``set_epoch(e,
+    skip)`` starts epoch ``e`` after its first ``skip`` batches, which is how ``--resume``
+    continues from the saved step without re-reading the images already trained on.
+    """
+
+    def __init__(self, size: int, batch_size: int, *, shuffle: bool, seed: int,
+                 world_size: int = 1, rank: int = 0) -> None:
+        self.sampler = torch.utils.data.DistributedSampler(
+            range(size), num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed,
+            drop_last=False,
+        )
+        self.batch_size = batch_size
+        self.skip = 0
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        self.sampler.set_epoch(epoch)
+        self.skip = skip
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(len(self.sampler) / self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        indices = list(self.sampler)
+        for b in range(self.skip, self.batches_per_epoch):
+            yield indices[b * self.batch_size:(b + 1) * self.batch_size]
+
+    def __len__(self) -> int:
+        return max(0, self.batches_per_epoch - self.skip)
+
+
+def make_loader(dataset: KeypointDataset, batch_sampler: Any, *, workers: int,
+                pin_memory: bool) -> torch.utils.data.DataLoader:
+    """A DataLoader that keeps its workers between epochs and prefetches ahead of the GPU."""
+    kw: dict[str, Any] = {}
+    if workers > 0:
+        kw.update(persistent_workers=True, prefetch_factor=4)
+    return torch.utils.data.DataLoader(
+        dataset, batch_sampler=batch_sampler, num_workers=workers, collate_fn=collate,
+        pin_memory=pin_memory, **kw,
+    )
+
+
+def inference_batches(samples: Sequence[Sample], batch_size: int, *, workers: int,
+                      world_size: int = 1, rank: int = 0) -> torch.utils.data.DataLoader:
+    """Un-augmented batches of this rank's shard (every ``world_size``-th image, no padding)."""
+    shard = list(samples)[rank::world_size]
+    ds = KeypointDataset(shard, transforms=None)
+    batches = [list(range(i, min(i + batch_size, len(shard)))) for i in range(0, len(shard), batch_size)]
+    return torch.utils.data.DataLoader(ds, batch_sampler=batches, num_workers=workers,
+                                       collate_fn=collate)

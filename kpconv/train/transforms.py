@@ -1,0 +1,233 @@
+"""Decoding and augmentation: every geometric transform moves the boxes and keypoints with the image.
+
+A sample is a dict: ``image`` (``tv_tensors.Image`` uint8 [3, H, W]), ``boxes``
+(``tv_tensors.BoundingBoxes`` XYXY), ``keypoints`` (``tv_tensors.KeyPoints`` [N, K, 2]),
+``visibility`` [N, K] and ``labels`` [N] (plain tensors carried alongside, since ``KeyPoints``
+has no visibility). torchvision v2 moves points and boxes; kpconv adds what v2 cannot know:
+
+- a horizontal flip also permutes left/right keypoints with the spec's flip pairs (per label), and
+  visibility travels with its point;
+- points that leave the image get v = 0 (coordinates zeroed), boxes are clamped to the image and
+  instances whose box became degenerate (< 1 px) are dropped.
+
+Keypoints use torchvision's pixel-index convention (a flip maps x to W - 1 - x), which is COCO's.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from ._deps import F, torch, tv_tensors, tvio, v2
+
+Sample = dict[str, Any]
+Transform = Callable[[Sample], Sample]
+
+_JPEG = b"\xff\xd8\xff"
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def decode_rgb(path: Path) -> torch.Tensor:
+    """The image as a uint8 [3, H, W] RGB tensor, whatever its mode (gray, palette, CMYK, 16-bit).
+
+    JPEG and 8-bit PNG go through torchvision's decoders (libjpeg-turbo, libpng: fast, and they
+    release the GIL in loader workers); anything else, or anything they refuse, through PIL.
+    EXIF orientation is *not* applied: annotations refer to the stored pixel grid, whose size is
+    what the validator checked.
+    """
+    try:
+        data = tvio.read_file(str(path))
+    except (OSError, RuntimeError) as exc:
+        raise DataError(f"{path}: cannot read image: {exc}") from None
+    head = bytes(data[:8].tolist())
+    if head.startswith(_JPEG) or head.startswith(_PNG):
+        try:
+            img = tvio.decode_image(data, mode=tvio.ImageReadMode.RGB)
+            if img.dtype == torch.uint8:
+                return img
+        except RuntimeError:
+            pass  # unusual encodings: let PIL try
+    return _decode_with_pil(path, bytes(data.numpy().tobytes()))
+
+
+def _decode_with_pil(path: Path, data: bytes) -> torch.Tensor:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+                # High-bit-depth gray: scale to 8 bits instead of clipping at 255.
+                arr = np.asarray(im, dtype=np.float32)
+                top = float(arr.max()) or 1.0
+                gray = np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8)
+                rgb = np.repeat(gray[:, :, None], 3, axis=2)
+            else:
+                rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot decode image: {exc}") from None
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()
+
+
+def make_sample(image: torch.Tensor, boxes: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> Sample:
+    """Wrap a decoded image and numpy targets ([N,4] xyxy, [N], [N,K,3]) as a transformable sample."""
+    h, w = int(image.shape[-2]), int(image.shape[-1])
+    kps = torch.as_tensor(keypoints, dtype=torch.float32)
+    return {
+        "image": tv_tensors.Image(image),
+        "boxes": tv_tensors.BoundingBoxes(torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+                                          format="XYXY", canvas_size=(h, w)),
+        "keypoints": tv_tensors.KeyPoints(kps[..., :2].contiguous(), canvas_size=(h, w)),
+        "visibility": kps[..., 2].clone(),
+        "labels": torch.as_tensor(labels, dtype=torch.int64),
+    }
+
+
+def to_target(sample: Sample) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The plain (image, target) pair Keypoint R-CNN takes: boxes, labels, keypoints [N,K,3]."""
+    kps = sample["keypoints"].as_subclass(torch.Tensor)
+    vis = sample["visibility"]
+    target = {
+        "boxes": sample["boxes"].as_subclass(torch.Tensor).float(),
+        "labels": sample["labels"],
+        "keypoints": torch.cat([kps, vis.unsqueeze(-1)], dim=-1).float(),
+    }
+    return sample["image"].as_subclass(torch.Tensor), target
+
+
+class HorizontalFlip:
+    """Flip image, boxes and keypoints with probability ``p``; swap left/right keypoints by label.
+
+    ``permutations[label]`` is the spec's 0-based flip permutation for that label (row 0 is the
+    background's identity). After the flip, keypoint slot ``j`` takes the point that was in slot
+    ``perm[j]``: the old right hand, mirrored, becomes the new left hand, with its visibility.
+    """
+
+    def __init__(self, permutations: Sequence[Sequence[int]], p: float = 0.5) -> None:
+        self.permutations = torch.as_tensor(permutations, dtype=torch.int64)
+        self.p = p
+
+    def __call__(self, sample: Sample) -> Sample:
+        if self.p <= 0 or (self.p < 1 and float(torch.rand(())) >= self.p):
+            return sample
+        return self.flip(sample)
+
+    def flip(self, sample: Sample) -> Sample:
+        out = dict(sample)
+        out["image"] = F.horizontal_flip(sample["image"])
+        out["boxes"] = F.horizontal_flip(sample["boxes"])
+        kps = F.horizontal_flip(sample["keypoints"])
+        labels = sample["labels"]
+        if labels.numel():
+            perm = self.permutations[labels]  # [N, K]
+            rows = torch.arange(labels.numel()).unsqueeze(1)
+            kps = tv_tensors.wrap(kps.as_subclass(torch.Tensor)[rows, perm], like=kps)
+            out["visibility"] = sample["visibility"][rows, perm]
+        out["keypoints"] = kps
+        return out
+
+
+class ScaleJitter:
+    """Zoom in or out by a random factor in ``scale`` and shift by up to ``translate`` of the size.
+
+    The model resizes every image to ``min_size`` anyway, so resizing the whole image would be a
+    no-op; scaling the *content* inside a fixed canvas is what varies object size. Points pushed
+    out of the canvas are marked invisible by :class:`Finalize`.
+    """
+
+    def __init__(self, scale: tuple[float, float] = (0.75, 1.25), translate: float = 0.1) -> None:
+        self.scale = scale
+        self.translate = translate
+
+    def __call__(self, sample: Sample) -> Sample:
+        lo, hi = self.scale
+        if lo == hi == 1 and self.translate == 0:
+            return sample
+        h, w = sample["image"].shape[-2:]
+        s = float(torch.empty(()).uniform_(lo, hi))
+        tx = round(float(torch.empty(()).uniform_(-self.translate, self.translate)) * w)
+        ty = round(float(torch.empty(()).uniform_(-self.translate, self.translate)) * h)
+        out = dict(sample)
+        kw: dict[str, Any] = {"angle": 0.0, "translate": [tx, ty], "scale": s, "shear": [0.0, 0.0]}
+        out["image"] = F.affine(sample["image"], interpolation=v2.InterpolationMode.BILINEAR, **kw)
+        out["boxes"] = F.affine(sample["boxes"], **kw)
+        out["keypoints"] = F.affine(sample["keypoints"], **kw)
+        return out
+
+
+class Photometric:
+    """Brightness, contrast and saturation jitter (image only)."""
+
+    def __init__(self, strength: float = 0.3) -> None:
+        self.jitter = v2.ColorJitter(brightness=strength, contrast=strength, saturation=strength)
+
+    def __call__(self, sample: Sample) -> Sample:
+        out = dict(sample)
+        out["image"] = self.jitter(sample["image"])
+        return out
+
+
+class Finalize:
+    """Points outside the image → v = 0; boxes clamped; instances with a < 1 px box dropped."""
+
+    def __call__(self, sample: Sample) -> Sample:
+        out = dict(sample)
+        h, w = sample["image"].shape[-2:]
+        kps = sample["keypoints"].as_subclass(torch.Tensor).clone()
+        vis = sample["visibility"].clone()
+        outside = (kps[..., 0] < 0) | (kps[..., 1] < 0) | (kps[..., 0] > w - 1) | (kps[..., 1] > h - 1)
+        vis[outside] = 0
+        kps[vis == 0] = 0
+        boxes = sample["boxes"]
+        clamped = F.clamp_bounding_boxes(boxes).as_subclass(torch.Tensor)
+        keep = ((clamped[:, 2] - clamped[:, 0]) >= 1) & ((clamped[:, 3] - clamped[:, 1]) >= 1)
+        out["boxes"] = tv_tensors.wrap(clamped[keep], like=boxes)
+        out["keypoints"] = tv_tensors.wrap(kps[keep], like=sample["keypoints"])
+        out["visibility"] = vis[keep]
+        out["labels"] = sample["labels"][keep]
+        return out
+
+
+class Pipeline:
+    """Apply transforms in order, then :class:`Finalize`."""
+
+    def __init__(self, steps: Sequence[Transform]) -> None:
+        self.steps = list(steps)
+        self.finalize = Finalize()
+
+    def __call__(self, sample: Sample) -> Sample:
+        for step in self.steps:
+            sample = step(sample)
+        return self.finalize(sample)
+
+    def __repr__(self) -> str:
+        return f"Pipeline({', '.join(type(s).__name__ for s in self.steps)})"
+
+
+def train_pipeline(
+    permutations: Sequence[Sequence[int]] | None,
+    *,
+    flip_prob: float = 0.5,
+    scale: tuple[float, float] = (0.75, 1.25),
+    translate: float = 0.1,
+    photometric: float = 0.3,
+) -> Pipeline:
+    """The training augmentations; the flip is left out when ``permutations`` is None (unsafe)."""
+    steps: list[Transform] = []
+    if photometric > 0:
+        steps.append(Photometric(photometric))
+    if permutations is not None and flip_prob > 0:
+        steps.append(HorizontalFlip(permutations, flip_prob))
+    if scale != (1.0, 1.0) or translate > 0:
+        steps.append(ScaleJitter(scale, translate))
+    return Pipeline(steps)
+
+
+__all__ = [
+    "Finalize", "HorizontalFlip", "Photometric", "Pipeline", "ScaleJitter", "decode_rgb",
+    "make_sample", "to_target", "train_pipeline",
+]
