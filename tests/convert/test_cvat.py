@@ -14,9 +14,10 @@ from kpconv.convert.cvat import (
     convert_export,
     open_source,
     parse_cvat,
+    xmlsource,
 )
 from kpconv.convert.cvat.grouping import Region, containing, holders, point_in_polygon, rotated_box
-from kpconv.convert.cvat.xmlsource import iter_events
+from kpconv.convert.cvat.xmlsource import feed, new_parser
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
 from kpconv.spec import spec_from_keypoints, spec_from_mapping
@@ -106,7 +107,7 @@ def test_entity_is_refused_before_the_c_parser_expands_it(tmp_path: Path) -> Non
         "<annotations>&a;</annotations>\n"
     )
     with pytest.raises(DataError, match="late.xml:3: refused: entity declaration 'a'"):
-        list(iter_events(open_source(path), chunk_size=64))
+        feed(open_source(path), new_parser(), chunk_size=64)
 
 
 def test_undeclared_entity_without_dtd_is_a_syntax_error(tmp_path: Path) -> None:
@@ -449,37 +450,41 @@ def test_zip_is_read_in_place_and_matches_the_xml() -> None:
     ]
 
 
-def test_elements_are_released_while_streaming(
+def _transient_peak(path: Path) -> int:
+    """Bytes allocated at the peak of a parse beyond what the parse keeps (its output)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        export = parse_cvat(path)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert export.subsets[""].instances
+    return peak - max(current, before)
+
+
+def test_memory_does_not_grow_with_the_number_of_images(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The root never holds more than the element being handled (bounded memory)."""
-    import kpconv.convert.cvat.reader as reader_mod
-
-    images = "".join(
-        f'<image id="{i}" name="{i}.jpg" width="9" height="9"><points label="p" points="1,1;2,2"/></image>'
-        for i in range(200)
+    """Streaming: the transient memory is one chunk and one <image>, whatever the file size."""
+    monkeypatch.setattr(xmlsource, "CHUNK_SIZE", 1 << 14)
+    points = "".join(
+        f'<points label="k{j}" outside="0" occluded="0" points="{j},{j}"/>' for j in range(17)
     )
-    path = _xml(tmp_path, images)
-    roots: list = []
-    held: list[int] = []
-    real_iter, real_image = reader_mod.iter_events, reader_mod.CvatReader._image
-
-    def capturing(source):  # noqa: ANN001, ANN202 - test double
-        for event, elem in real_iter(source, chunk_size=256):
-            if not roots:
-                roots.append(elem)
-            yield event, elem
-
-    def spy(self, elem):  # noqa: ANN001, ANN202 - test double
-        held.append(len(roots[0]))
-        real_image(self, elem)
-
-    monkeypatch.setattr(reader_mod, "iter_events", capturing)
-    monkeypatch.setattr(reader_mod.CvatReader, "_image", spy)
-    export = parse_cvat(path)
-    assert len(export.subsets[""].images) == 200
-    # the root holds at most the elements of one chunk (~2 images of 256 bytes here), never all 200
-    assert 0 < max(held) <= 4
+    sizes = {}
+    for n in (200, 2000):
+        body = "".join(
+            f'<image id="{i}" name="{i}.jpg" width="99" height="99"><skeleton label="s">{points}</skeleton></image>'
+            for i in range(n)
+        )
+        path = _xml(tmp_path, body, name=f"a{n}.xml")
+        sizes[n] = (path.stat().st_size, _transient_peak(path))
+    (small_xml, small_peak), (big_xml, big_peak) = sizes[200], sizes[2000]
+    assert big_xml > 9 * small_xml
+    # 10x the XML, about the same transient memory (list growth aside): no document tree is built
+    assert big_peak < 1.5 * small_peak, sizes
 
 
 # --------------------------------------------------------------------------- geometry (pure)

@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, TreeBuilder
 
 from ...errors import DataError
 from ...finding import Finding, error, info, warning
@@ -28,7 +28,7 @@ from ...spec import KeypointSpec, spec_from_mapping
 from ..builder import ParseResult, RawImage, RawInstance, RawPoint
 from .grouping import Region, containing, enclosing_box, holders, rotated_box
 from .meta import Meta, read_meta, typed_value
-from .xmlsource import XmlSource, iter_events
+from .xmlsource import XmlSource, feed, new_parser
 
 DEFAULT_FRAME_PATTERN = "frame_{frame:06d}.png"
 DEFAULT_SUBSET = "default"
@@ -91,6 +91,17 @@ class _Area:
 
 
 @dataclass(slots=True)
+class _SkelCtx:
+    """A <skeleton> of an image being read (points arrive one start tag at a time)."""
+
+    label: str
+    group: str | None
+    src: str
+    points: list[RawPoint] = field(default_factory=list)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class _Frame:
     """The shapes of one image or video frame, before they are assembled into instances."""
 
@@ -98,6 +109,18 @@ class _Frame:
     singles: list[_Single] = field(default_factory=list)
     areas: list[_Area] = field(default_factory=list)
     task: str | None = None
+
+
+@dataclass(slots=True)
+class _ImageCtx:
+    """The <image> being read."""
+
+    name: str
+    loc: str
+    subset: str
+    res: ParseResult
+    frame: _Frame
+    counts: dict[str, int]
 
 
 class _Tally:
@@ -196,48 +219,137 @@ class CvatReader:
         self.n_tracks = 0
         self.vis_attr = self.opts.visibility_attribute
         self._label_rank: dict[str, int] = {}
+        self._names: dict[str, str] = {}
 
-    # ----------------------------------------------------------------------------- main loop
+    # ----------------------------------------------------------------------------- streaming
+    # expat calls _start/_end for every element. Skeletons inside <image> (the bulk of a big
+    # export) are read straight from those calls; any other element below the root is built
+    # into a small ElementTree element (TreeBuilder) and handled when it ends. Nothing is kept
+    # once handled, so memory is one <image> or <track> plus the converted output.
     def read(self) -> CvatExport:
-        depth = 0
-        root: Element | None = None
-        handlers = {"image": self._image, "track": self._track}
-        for event, elem in iter_events(self.source):
-            if event == "start":
-                depth += 1
-                if depth == 1:
-                    root = elem  # its tag was checked by iter_events
-                continue
-            depth -= 1
-            if depth != 1:
-                continue
-            tag = elem.tag
-            handler = handlers.get(tag)
-            if handler is not None:
-                handler(elem)
-            elif tag == "meta":
-                self.meta = read_meta(elem, self.where)
-                self.global_findings.extend(self.meta.findings)
-                self._label_rank = {name: i for i, name in enumerate(self.meta.labels)}
-            elif tag == "version":
-                version = (elem.text or "").strip()
-                if version != "1.1":
-                    self.global_findings.append(
-                        warning(
-                            "cvat.version",
-                            f"export format version {version!r}; kpconv reads CVAT for images/video 1.1",
-                            source=f"{self.where}:<version>",
-                        )
-                    )
-            elif tag in IGNORED_SHAPES:
-                self._tally(
-                    "", "cvat.shape_ignored", f"<{tag}> element(s) at top level ignored", self.where
-                )
-            if root is not None:
-                root.clear()  # handled: drop it (and anything before it) from the tree
+        """Stream the export once; returns the per-subset results and the export's spec."""
+        self._depth = 0
+        self._tb: TreeBuilder | None = None
+        self._tb_depth = 0
+        self._tb_src = ""
+        self._img: _ImageCtx | None = None
+        self._skipping = False
+        self._skel: _SkelCtx | None = None
+        self._last: RawPoint | None = None
+        self._text: list[str] | None = None
+        self._text_kind: tuple[str, str | None] = ("", None)
+        self._text_depth = 0
+        parser = self._parser = new_parser()
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        self._skel_handlers = (self._start_skel, self._end_skel)
+        feed(self.source, parser)
         if self.frames:
             self._emit_frames()
         return self._finish()
+
+    def _start(self, tag: str, attrs: dict[str, str]) -> None:
+        depth = self._depth = self._depth + 1
+        tb = self._tb
+        if tb is not None:
+            tb.start(tag, attrs)
+            return
+        if self._skipping:
+            return
+        if depth == 3:
+            img = self._img
+            if img is None:  # pragma: no cover - depth 3 is always inside an <image> here
+                return
+            n = img.counts[tag] = img.counts.get(tag, 0) + 1
+            src = f"{img.loc}/{tag}[{n}]"
+            if tag == "skeleton":
+                self._skel = _SkelCtx(attrs.get("label") or "", _group(attrs.get("group_id")), src)
+                parser = self._parser
+                parser.StartElementHandler = self._skel_handlers[0]
+                parser.EndElementHandler = self._skel_handlers[1]
+            else:
+                self._capture(tag, attrs, depth, src)
+        elif depth == 2:
+            if tag == "image":
+                self._image_start(attrs)
+            else:
+                self._capture(tag, attrs, depth, f"{self.where}:<{tag}>")
+
+    def _end(self, tag: str) -> None:
+        depth = self._depth
+        self._depth = depth - 1
+        tb = self._tb
+        if tb is not None:
+            tb.end(tag)
+            if depth == self._tb_depth:
+                self._tb = None
+                self._parser.CharacterDataHandler = None
+                self._captured(tb.close(), depth)
+            return
+        if depth == 2:
+            if self._skipping:
+                self._skipping = False
+            elif self._img is not None:
+                img, self._img = self._img, None
+                self._assemble(img.name, img.frame, img.subset, img.res)
+
+    def _capture(self, tag: str, attrs: dict[str, str], depth: int, src: str) -> None:
+        tb = self._tb = TreeBuilder()
+        self._tb_depth, self._tb_src = depth, src
+        tb.start(tag, attrs)
+        self._parser.CharacterDataHandler = tb.data
+
+    def _text_begin(self, kind: str, name: str | None, depth: int) -> None:
+        self._text = []
+        self._text_kind, self._text_depth = (kind, name), depth
+        self._parser.CharacterDataHandler = self._text.append
+
+    def _text_end(self) -> None:
+        value = "".join(self._text or ())
+        self._text = None
+        self._parser.CharacterDataHandler = None
+        kind, name = self._text_kind
+        skel = self._skel
+        if skel is None:  # pragma: no cover - text is only captured inside skeletons
+            return
+        if kind == "skeleton" and name:
+            types = self.meta.attribute_types(skel.label)
+            skel.attributes[name] = typed_value(types.get(name), value)
+        elif kind == "visibility" and self._last is not None:
+            point = self._last
+            img = self._img
+            v = self._visibility_value(value, point.v, skel.src, img.subset if img else "")
+            point.v = v
+            if v == 0:
+                point.x = point.y = 0.0
+
+    def _captured(self, elem: Element, depth: int) -> None:
+        """A whole element below the root (other than a skeleton in an image) has been read."""
+        tag = elem.tag
+        if depth == 3:
+            img = self._img
+            if img is not None:
+                self._shape(elem, tag, self._tb_src, img.name, img.frame, img.subset, img.res)
+        elif tag == "track":
+            self._track(elem)
+        elif tag == "meta":
+            self.meta = read_meta(elem, self.where)
+            self.global_findings.extend(self.meta.findings)
+            self._label_rank = {name: i for i, name in enumerate(self.meta.labels)}
+        elif tag == "version":
+            version = (elem.text or "").strip()
+            if version != "1.1":
+                self.global_findings.append(
+                    warning(
+                        "cvat.version",
+                        f"export format version {version!r}; kpconv reads CVAT for images/video 1.1",
+                        source=f"{self.where}:<version>",
+                    )
+                )
+        elif tag != "meta":
+            self._tally(
+                "", "cvat.shape_ignored", f"<{tag}> element(s) at top level ignored", self._tb_src
+            )
 
     def _result(self, subset: str) -> ParseResult:
         res = self.results.get(subset)
@@ -252,12 +364,12 @@ class CvatReader:
         self.tallies[subset].add(code, what, source, n)
 
     # ----------------------------------------------------------------------------- images
-    def _image(self, elem: Element) -> None:
-        a = elem.attrib
+    def _image_start(self, a: dict[str, str]) -> None:
         subset = a.get("subset") or ""
         if subset not in self.subsets_seen:
             self.subsets_seen[subset] = None
         if self.opts.subset is not None and (subset or DEFAULT_SUBSET) != self.opts.subset:
+            self._skipping = True
             return
         self.n_images += 1
         name = a.get("name")
@@ -270,6 +382,7 @@ class CvatReader:
                     source=f'{self.where}:<image id="{a.get("id")}">',
                 )
             )
+            self._skipping = True
             return
         loc = f'{self.where}:<image name="{name}">'
         names = self.image_names[subset]
@@ -285,13 +398,72 @@ class CvatReader:
             )
         names.add(name)
         res.images.append(RawImage(name, _int(a.get("width")), _int(a.get("height")), source=loc))
-        frame = _Frame()
-        counts: dict[str, int] = {}
-        for child in elem:
-            tag = child.tag
-            n = counts[tag] = counts.get(tag, 0) + 1
-            self._shape(child, tag, f"{loc}/{tag}[{n}]", name, frame, subset, res)
-        self._assemble(name, frame, subset, res)
+        self._img = _ImageCtx(name, loc, subset, res, _Frame(), {})
+
+    # inside an image's <skeleton> expat calls these two instead (the hot path of a big export)
+    def _start_skel(self, tag: str, a: dict[str, str]) -> None:
+        depth = self._depth = self._depth + 1
+        if tag == "points" and depth == 4:
+            skel = self._skel
+            label = a.get("label", "")
+            # one string object per label name, not one per point: big exports keep millions
+            label = self._names.setdefault(label, label)
+            if a.get("outside") == "1":
+                skel.points.append(RawPoint(label, 0.0, 0.0, 0))  # type: ignore[union-attr]
+                self._last = None
+                return
+            xs, _, ys = (a.get("points") or "").partition(",")
+            try:
+                x, y = float(xs), float(ys)
+            except ValueError:
+                x = y = math.nan
+            if x - x or y - y:  # NaN (unparsable) or infinite
+                self._bad_skel_point(label, a)
+                return
+            point = RawPoint(label, x, y, 1 if a.get("occluded") == "1" else 2)
+            skel.points.append(point)  # type: ignore[union-attr]
+            self._last = point
+        elif tag == "attribute":
+            if depth == 4:
+                self._last = None
+                self._text_begin("skeleton", a.get("name"), depth)
+            elif depth == 5 and self._last is not None and a.get("name") == self.vis_attr:
+                self._text_begin("visibility", None, depth)
+
+    def _end_skel(self, tag: str) -> None:
+        depth = self._depth
+        self._depth = depth - 1
+        if depth == 3:
+            parser = self._parser
+            parser.StartElementHandler, parser.EndElementHandler = self._start, self._end
+            self._skel_end(self._skel)  # type: ignore[arg-type]
+        elif self._text is not None and depth == self._text_depth:
+            self._text_end()
+
+    def _bad_skel_point(self, label: str, a: dict[str, str]) -> None:
+        self._last = None
+        img, skel = self._img, self._skel
+        if img is not None and skel is not None:
+            img.res.findings.append(
+                error(
+                    "cvat.bad_points",
+                    f'skeleton point {label!r}: expected points="x,y", found '
+                    f"{a.get('points')!r}; point left out",
+                    source=f"{skel.src}/points[label={label!r}]",
+                )
+            )
+
+    def _skel_end(self, skel: _SkelCtx) -> None:
+        self._skel = self._last = None
+        img = self._img
+        if img is None:  # pragma: no cover - skeletons are only followed inside images
+            return
+        if skel.label not in self.meta.sublabels:
+            self._note_skeleton(skel.label, skel.points)
+        inst = RawInstance(
+            img.name, skel.label, skel.points, source=skel.src, attributes=skel.attributes
+        )
+        img.frame.whole.append((inst, skel.group))
 
     def _shape(
         self,
@@ -306,11 +478,7 @@ class CvatReader:
         """One shape element of an image (or one frame of a track) into ``frame``."""
         a = elem.attrib
         label = a.get("label") or ""
-        if tag == "skeleton":
-            inst = self._skeleton(elem, label, src, image, subset, res)
-            if inst is not None:
-                frame.whole.append((inst, _group(a.get("group_id"))))
-        elif tag == "points":
+        if tag == "points":
             self._points(elem, label, src, image, frame, subset, res)
         elif tag == "box" or tag == "polygon":
             area = self._area(elem, tag, label, src, res)
@@ -340,62 +508,23 @@ class CvatReader:
         """Apply --visibility-attribute: the point's attribute value decides v (outside still wins)."""
         for child in elem:
             if child.tag == "attribute" and child.attrib.get("name") == self.vis_attr:
-                value = (child.text or "").strip().lower()
-                mapped = VISIBILITY_WORDS.get(value)
-                if mapped is None:
-                    self._tally(
-                        subset,
-                        "cvat.visibility_value",
-                        f"point(s) with {self.vis_attr}={value!r}, which is not a visibility "
-                        f"(expected one of {', '.join(sorted(set(VISIBILITY_WORDS)))}); "
-                        "occluded/outside flags used instead",
-                        src,
-                    )
-                    return v
-                return mapped
+                return self._visibility_value(child.text or "", v, src, subset)
         return v
 
-    def _skeleton(
-        self, elem: Element, label: str, src: str, image: str, subset: str, res: ParseResult
-    ) -> RawInstance | None:
-        points: list[RawPoint] = []
-        attributes: dict[str, Any] = {}
-        vis_attr = self.vis_attr
-        for child in elem:
-            ctag = child.tag
-            if ctag == "points":
-                ca = child.attrib
-                plabel = ca.get("label", "")
-                if ca.get("outside") == "1":
-                    points.append(RawPoint(plabel, 0.0, 0.0, 0))
-                    continue
-                xy = _xy(ca.get("points"))
-                if xy is None:
-                    res.findings.append(
-                        error(
-                            "cvat.bad_points",
-                            f'skeleton point {plabel!r}: expected points="x,y", found '
-                            f"{ca.get('points')!r}; point left out",
-                            source=f"{src}/points[label={plabel!r}]",
-                        )
-                    )
-                    continue
-                v = 1 if ca.get("occluded") == "1" else 2
-                if vis_attr is not None:
-                    v = self._visibility(child, v, src, subset)
-                points.append(
-                    RawPoint(plabel, xy[0], xy[1], v) if v else RawPoint(plabel, 0.0, 0.0, 0)
-                )
-            elif ctag == "attribute":
-                name = child.attrib.get("name")
-                if name:
-                    attributes[name] = typed_value(
-                        self.meta.attribute_types(label).get(name), child.text
-                    )
-        self._note_skeleton(label, points)
-        return RawInstance(
-            image=image, category=label, points=points, source=src, attributes=attributes
-        )
+    def _visibility_value(self, text: str, v: int, src: str, subset: str) -> int:
+        value = text.strip().lower()
+        mapped = VISIBILITY_WORDS.get(value)
+        if mapped is None:
+            self._tally(
+                subset,
+                "cvat.visibility_value",
+                f"point(s) with {self.vis_attr}={value!r}, which is not a visibility "
+                f"(expected one of {', '.join(sorted(set(VISIBILITY_WORDS)))}); "
+                "occluded/outside flags used instead",
+                src,
+            )
+            return v
+        return mapped
 
     def _note_skeleton(self, label: str, points: Iterable[RawPoint]) -> None:
         if label in self.meta.sublabels:

@@ -1,11 +1,11 @@
 """Opening a CVAT export (``annotations.xml``, CVAT's ``.zip`` or an unzipped folder) and streaming it.
 
-The XML is read in chunks and parsed with the C ``XMLPullParser``, so memory stays bounded by
-the element being read (the caller clears elements as it goes). Hostile XML is refused before
-the C parser sees it: the prolog (everything before the root element, the only place a DTD and
+The XML is read in chunks and fed to an expat parser whose handlers (the reader's) keep only
+what they need, so memory stays bounded by one ``<image>`` plus the converted output. Hostile
+XML is refused before the parser sees it: the prolog (everything before the root element, the only place a DTD and
 its entity declarations can appear) is first fed to :mod:`defusedxml`'s parser, which raises on
 entity declarations and external references; a DOCTYPE of any kind is refused too (CVAT never
-writes one). Expat's own billion-laughs limit stays on as a second line of defence.
+writes one). Expat's own billion-laughs amplification limit stays on as a second line of defence.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
-from xml.etree.ElementTree import Element, ParseError, XMLPullParser
-from xml.parsers.expat import ErrorString
+from xml.etree.ElementTree import ParseError
+from xml.parsers.expat import ErrorString, ExpatError, ParserCreate, XMLParserType
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser
@@ -27,8 +27,6 @@ from ...finding import error
 from ...progress import track
 
 CHUNK_SIZE = 1 << 20  # 1 MiB: large enough that Python overhead per chunk is negligible
-
-Event = tuple[str, Element]
 
 
 @dataclass(frozen=True)
@@ -180,9 +178,11 @@ def _check_prolog(guard: _PrologGuard, chunk: bytes, where: str, root: str) -> b
     return False
 
 
-def _syntax_error(exc: ParseError, where: str) -> DataError:
-    line, col = getattr(exc, "position", (0, 0))
-    code = getattr(exc, "code", None)
+def _syntax_error(exc: ParseError | ExpatError, where: str) -> DataError:
+    if isinstance(exc, ExpatError):
+        line, col, code = exc.lineno, exc.offset, exc.code
+    else:
+        (line, col), code = getattr(exc, "position", (0, 0)), getattr(exc, "code", None)
     reason = ErrorString(code) if isinstance(code, int) else str(exc)
     if reason in ("no element found", "unclosed token"):
         reason = f"{reason}: the XML ends before the document is complete (truncated file?)"
@@ -199,17 +199,34 @@ def _chunks(fh: IO[bytes], chunk_size: int) -> Iterator[bytes]:
         yield data
 
 
-def iter_events(
-    source: XmlSource, root: str = "annotations", chunk_size: int = CHUNK_SIZE
-) -> Iterator[Event]:
-    """Yield ``("start"|"end", element)`` events; hostile or broken XML, or a root element other
-    than ``root``, → located :class:`DataError`.
+def new_parser() -> XMLParserType:
+    """An expat parser for the document body: attributes as dicts, text buffered.
 
-    The caller owns memory: clear elements once handled (the parser keeps building the tree).
+    The caller installs Start/End/CharacterData handlers; :func:`feed` drives it. Handlers get
+    called straight from C, with no element tree and no event queue in between: this is what
+    makes the reader fast, and memory is whatever the handlers keep.
+    """
+    parser = ParserCreate()
+    parser.buffer_text = True
+    parser.buffer_size = 1 << 16
+    return parser
+
+
+def feed(
+    source: XmlSource,
+    parser: XMLParserType,
+    root: str = "annotations",
+    chunk_size: int = CHUNK_SIZE,
+) -> None:
+    """Stream the XML of ``source`` into ``parser`` in chunks (progress bar on the CLI).
+
+    Before a byte reaches ``parser``, the prolog is checked by the defusedxml guard: entities,
+    external references, DOCTYPEs and a root element other than ``root`` are refused with a
+    located :class:`DataError`; broken XML (truncated, not XML) is a located DataError too.
     """
     where = source.display
+    chunk_size = chunk_size or CHUNK_SIZE
     guard: _PrologGuard | None = _PrologGuard()
-    parser = XMLPullParser(events=("start", "end"))
     total = max(1, -(-source.size() // chunk_size))
     zf: zipfile.ZipFile | None = None
     try:
@@ -224,7 +241,7 @@ def iter_events(
             ):
                 if guard is not None and _check_prolog(guard, chunk, where, root):
                     guard = None
-                yield from _events(parser, chunk, where)
+                _parse(parser, chunk, False, where)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise refused("cvat.bad_zip", f"cannot read the zip member: {exc}", where) from None
     except OSError as exc:
@@ -232,17 +249,11 @@ def iter_events(
     finally:
         if zf is not None:
             zf.close()
-    yield from _events(parser, None, where)
+    _parse(parser, b"", True, where)
 
 
-def _events(parser: XMLPullParser, chunk: bytes | None, where: str) -> list[Event]:
-    """Feed a chunk (None: end of input) and collect its events; XML errors become located."""
-    # XMLPullParser queues a parse error as an event and raises it from read_events()
+def _parse(parser: XMLParserType, data: bytes, final: bool, where: str) -> None:
     try:
-        if chunk is None:
-            parser.close()
-        else:
-            parser.feed(chunk)
-        return list(parser.read_events())
-    except ParseError as exc:
+        parser.Parse(data, final)
+    except ExpatError as exc:
         raise _syntax_error(exc, where) from None
