@@ -320,7 +320,7 @@ GROUPING_XML = [
         "polygons hold points when there is no box",
         '<polygon label="fish" points="0,0;40,0;0,40"/><points label="eye" points="5,5"/>'
         '<points label="fin" points="35,35"/>',
-        [("fish", ["eye"], None)],
+        [("fish", ["eye"], (0.0, 0.0, 40.0, 40.0))],  # the polygon's box
         ["cvat.point_outside_boxes"],
     ),
     (
@@ -417,6 +417,21 @@ def test_video_tracks_become_frames() -> None:
     assert hands[0].attributes == {"track_id": 0, "side": "left"}
     assert export.spec.category("hand").skeleton == [(1, 2), (1, 3)]  # edge to node 9 dropped
     assert {"cvat.svg_edge_unknown_node", "cvat.frame_outside"} <= set(_codes(export))
+
+
+def test_video_frame_whose_skeleton_points_are_all_outside_gives_no_image(tmp_path: Path) -> None:
+    path = tmp_path / "video.xml"
+    path.write_text(
+        "<annotations><version>1.1</version><meta><task><labels>"
+        "<label><name>s</name><type>skeleton</type></label><label><name>a</name><parent>s</parent></label>"
+        "</labels><original_size><width>9</width><height>9</height></original_size></task></meta>"
+        '<track id="4" label="s"><skeleton frame="0" outside="0"/><skeleton frame="1" outside="0"/>'
+        '<track id="0" label="a"><points frame="0" outside="0" points="1,1"/>'
+        '<points frame="1" outside="1" points="1,1"/></track></track></annotations>'
+    )
+    export = parse_cvat(path)
+    assert [i.file_name for i in export.subsets[""].images] == ["frame_000000.png"]
+    assert [i.attributes for i in export.subsets[""].instances] == [{"track_id": 4}]
 
 
 def test_frame_pattern_option_and_its_check() -> None:

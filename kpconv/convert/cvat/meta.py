@@ -39,15 +39,7 @@ class Meta:
     frame_size: tuple[int, int] | None = None  # first <original_size> (video)
     task_frame_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
     task_subsets: dict[str, str] = field(default_factory=dict)
-    size: int | None = None  # <size> of the task/job: frames or images
     findings: list[Finding] = field(default_factory=list)
-
-    def label_order(self, name: str) -> int:
-        """Position of a top-level label in the meta (unknown labels sort last)."""
-        try:
-            return list(self.labels).index(name)
-        except ValueError:
-            return len(self.labels)
 
     def attribute_types(self, label: str, parent: str | None = None) -> dict[str, str]:
         if parent is not None:
@@ -115,13 +107,6 @@ def read_meta(meta: Element, where: str) -> Meta:
     for size_elem in meta.iter("original_size"):
         out.frame_size = _size(size_elem)
         if out.frame_size:
-            break
-    for holder in (meta.find("task"), meta.find("job")):
-        if holder is not None:
-            try:
-                out.size = int(_text(holder.find("size")) or "")
-            except ValueError:
-                pass
             break
     return out
 

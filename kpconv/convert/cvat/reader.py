@@ -1,8 +1,8 @@
 """Streaming reader: CVAT for images / video 1.1 XML → raw instances, one ParseResult per subset.
 
-Each top-level element is handled when its end tag arrives and then cleared, so memory holds one
-``<image>`` (or one ``<track>``) plus what has been converted so far. Per image the shapes are
-first collected, then assembled into instances:
+expat calls the reader for each start and end tag; nothing of the document is kept once used,
+so memory holds one ``<image>`` (or one ``<track>``) plus what has been converted so far. Per
+image the shapes are first collected, then assembled into instances:
 
 1. ``<skeleton>`` and multi-point ``<points>`` are instances by themselves;
 2. shapes sharing a ``group_id`` form one instance (its box → bbox, its polygon → segmentation);
@@ -39,8 +39,6 @@ VISIBILITY_WORDS: dict[str, int] = {
     "1": 1, "occluded": 1, "invisible": 1, "hidden": 1, "false": 1, "no": 1,
     "0": 0, "absent": 0, "outside": 0, "missing": 0, "none": 0, "not_labeled": 0, "not labeled": 0,
 }  # fmt: skip
-
-IGNORED_SHAPES = ("polyline", "cuboid", "ellipse", "mask", "tag")
 
 #: category placeholder for point-only instances (no box, no group box, no `category.` prefix)
 _UNDECIDED = "\x00point-only"
@@ -346,7 +344,7 @@ class CvatReader:
                         source=f"{self.where}:<version>",
                     )
                 )
-        elif tag != "meta":
+        else:
             self._tally(
                 "", "cvat.shape_ignored", f"<{tag}> element(s) at top level ignored", self._tb_src
             )
@@ -689,6 +687,9 @@ class CvatReader:
         else:
             ring = area.region.ring or ()
             inst.polygon = [list(ring)]
+            _, _, w, h = area.region.bbox
+            if inst.bbox is None and w > 0 and h > 0:
+                inst.bbox = area.region.bbox  # COCO: the box of the segmented object
         for k, v in area.attributes.items():
             inst.attributes.setdefault(k, v)
 
@@ -938,15 +939,15 @@ class CvatReader:
             if shape.attrib.get("outside") == "1":
                 dropped += 1
                 continue
+            points = parts.get(frame_no, [])
+            if tag == "skeleton" and not any(p.v > 0 for p in points):
+                dropped += 1  # every element point is outside: the whole skeleton is
+                continue
             frame = self.frames.get(frame_no)
             if frame is None:
                 frame = self.frames[frame_no] = _Frame(task=task)
             image = self._frame_name(frame_no)
             if tag == "skeleton":
-                points = parts.get(frame_no, [])
-                if not any(p.v > 0 for p in points):
-                    dropped += 1
-                    continue
                 self._note_skeleton(label, points)
                 attributes: dict[str, Any] = {"track_id": track_id if track_id is not None else tid}
                 attributes.update(self._attributes(shape, label))

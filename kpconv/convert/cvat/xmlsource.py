@@ -2,10 +2,10 @@
 
 The XML is read in chunks and fed to an expat parser whose handlers (the reader's) keep only
 what they need, so memory stays bounded by one ``<image>`` plus the converted output. Hostile
-XML is refused before the parser sees it: the prolog (everything before the root element, the only place a DTD and
-its entity declarations can appear) is first fed to :mod:`defusedxml`'s parser, which raises on
-entity declarations and external references; a DOCTYPE of any kind is refused too (CVAT never
-writes one). Expat's own billion-laughs amplification limit stays on as a second line of defence.
+XML is refused before the parser sees it: the prolog (everything before the root element, the
+only place a DTD and its entity declarations can appear) is first fed to :mod:`defusedxml`'s
+parser, which raises on entity declarations and external references; a DOCTYPE of any kind is
+refused too (CVAT never writes one). Expat's own billion-laughs amplification limit stays on as a second line of defence.
 """
 
 from __future__ import annotations
@@ -179,6 +179,7 @@ def _check_prolog(guard: _PrologGuard, chunk: bytes, where: str, root: str) -> b
 
 
 def _syntax_error(exc: ParseError | ExpatError, where: str) -> DataError:
+    code: int | None
     if isinstance(exc, ExpatError):
         line, col, code = exc.lineno, exc.offset, exc.code
     else:
