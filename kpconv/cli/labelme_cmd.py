@@ -119,7 +119,8 @@ def command(
     _check_categories(mapping, spec)
     if images_dir is not None and not images_dir.is_dir():
         raise UsageError(f"--images {images_dir}: no such folder")
-    ensure_not_input(output, [s for s in sources if s.is_file()])
+    named_files = [s for s in sources if s.is_file()]
+    ensure_not_input(output, named_files)
     progress.enable()
 
     options = LabelmeOptions(
@@ -143,7 +144,9 @@ def command(
     return finish_conversion(
         conv,
         output,
-        inputs=parsed.files,
+        # files found in folders never include the output (parse_paths excludes it): checking the
+        # named files is enough, and resolving thousands of paths again is not free
+        inputs=named_files,
         strict=strict,
         fmt=fmt,
         title=f"kpconv from-labelme: {n} file{'s' if n != 1 else ''}"

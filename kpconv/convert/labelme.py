@@ -289,12 +289,15 @@ class _Reader:
 
     # ------------------------------------------------------------------ one file
 
-    def read(self, path: Path) -> tuple[RawImage | None, list[RawInstance], list[tuple[RawInstance, list[str]]]]:
+    def read(
+        self, path: Path, json_abs: str
+    ) -> tuple[RawImage | None, list[RawInstance], list[tuple[RawInstance, list[str]]]]:
         """Parse one file: its image, its instances, and the points-only instances whose
         category is settled after every file is read (with the point labels that may decide it)."""
         where = str(path)
         try:
-            data = path.read_bytes()
+            with open(json_abs, "rb") as fh:
+                data = fh.read()
         except OSError as exc:
             self.failed += 1
             self.findings.append(error("labelme.unreadable", f"cannot read the file: {exc.strerror}", source=where))
@@ -318,7 +321,7 @@ class _Reader:
                 error("labelme.not_labelme", f"expected a LabelMe object with a 'shapes' array, found {found}", source=where)
             )
             return None, [], []
-        image = self._image(path, where, doc)
+        image = self._image(path, json_abs, where, doc)
         if image is None:
             self.failed += 1
             return None, [], []
@@ -508,7 +511,8 @@ class _Reader:
 
         out: list[RawInstance] = []
         pending: list[tuple[RawInstance, list[str]]] = []
-        instances.sort(key=lambda inst: inst.first)
+        if groups and loose:
+            instances.sort(key=lambda inst: inst.first)
         if points_only is not None:
             instances.append(points_only)
         for inst in instances:
@@ -535,10 +539,12 @@ class _Reader:
                             source=src,
                         )
                     )
-                x0 = min(r[0] for r in inst.rects)
-                y0 = min(r[1] for r in inst.rects)
-                x1 = max(r[2] for r in inst.rects)
-                y1 = max(r[3] for r in inst.rects)
+                    x0 = min(r[0] for r in inst.rects)
+                    y0 = min(r[1] for r in inst.rects)
+                    x1 = max(r[2] for r in inst.rects)
+                    y1 = max(r[3] for r in inst.rects)
+                else:
+                    x0, y0, x1, y1 = inst.rects[0]
                 bbox = (x0, y0, x1 - x0, y1 - y0)
             elif inst.polys:
                 xs = [c for poly in inst.polys for c in poly[0::2]]
@@ -552,7 +558,9 @@ class _Reader:
                 polygon=inst.polys or None,
                 source=src,
             )
-            if inst.labels:
+            if len(inst.labels) == 1:
+                raw.category = self.category_cache.get(inst.labels[0]) or self.category(inst.labels[0], src)
+            elif inst.labels:
                 distinct = list(dict.fromkeys(inst.labels))
                 if len(distinct) > 1:
                     findings.append(
@@ -596,7 +604,7 @@ class _Reader:
         self.probe_cache[path] = out
         return out
 
-    def _image(self, path: Path, where: str, doc: dict[str, Any]) -> RawImage | None:
+    def _image(self, path: Path, json_abs: str, where: str, doc: dict[str, Any]) -> RawImage | None:
         """The RawImage of one file (``file_name`` holds the absolute path until the root is known)."""
         findings = self.findings
         image_path = doc.get("imagePath")
@@ -626,7 +634,6 @@ class _Reader:
                                   "the file names no image; skipped", source=f"{where}:imagePath"))  # fmt: skip
             return None
 
-        json_abs = os.path.abspath(path)
         json_dir = os.path.dirname(json_abs)
         rel = (image_path or "").replace("\\", "/")
         base = rel.rsplit("/", 1)[-1]
@@ -801,14 +808,16 @@ def parse_paths(
     files = find_json_files(sources, exclude)
     if not files:
         raise UsageError(f"no .json files found in {', '.join(str(s) for s in sources)}")
-    json_root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in files])
+    cwd = os.getcwd()  # once: os.path.abspath would ask for it per file
+    absolute = [os.path.normpath(os.path.join(cwd, p)) for p in files]
+    json_root = os.path.commonpath([os.path.dirname(a) for a in absolute])
     reader = _Reader(opts, json_root)
     images: list[RawImage] = []
     instances: list[RawInstance] = []
     pending: list[tuple[RawInstance, list[str]]] = []
     with gc_paused():
-        for path in track(files, total=len(files), description="reading LabelMe files"):
-            image, insts, waiting = reader.read(path)
+        for path, json_abs in track(zip(files, absolute, strict=True), total=len(files), description="reading LabelMe files"):
+            image, insts, waiting = reader.read(path, json_abs)
             if image is not None:
                 images.append(image)
                 instances.extend(insts)
