@@ -394,19 +394,12 @@ class _Reader:
                     findings.append(error("labelme.bad_points", msg + "; shape skipped", source=loc))
                     continue
                 name, occluded = point_label(label)
-                v = 2
-                if occluded or _truthy(s.get("difficult")):
-                    v = 1
-                else:
-                    flags = s.get("flags")
-                    if flags:
-                        if type(flags) is dict:
-                            if _occluded_flag(flags):
-                                v = 1
-                        else:
-                            findings.append(error("labelme.bad_field",
-                                                  f"flags must be an object, found {_kind(flags)}; ignored",
-                                                  source=f"{where}:shapes[{i}].flags"))  # fmt: skip
+                flags = s.get("flags")
+                if flags and type(flags) is not dict:
+                    findings.append(error("labelme.bad_field", f"flags must be an object, found {_kind(flags)}; ignored",
+                                          source=f"{where}:shapes[{i}].flags"))  # fmt: skip
+                    flags = None
+                v = 1 if occluded or _truthy(s.get("difficult")) or (flags and _occluded_flag(flags)) else 2
                 x, y = pts[0]
                 pt = RawPoint(name, x, y, v, f"{where}:shapes[{i}]")
                 if gid is None:
@@ -431,6 +424,15 @@ class _Reader:
                         loc = f"{where}:shapes[{i}].points"
                     findings.append(error("labelme.bad_points", msg + "; shape skipped", source=loc))
                     continue
+                if st == "rectangle":
+                    xs = [p[0] for p in pts]
+                    ys = [p[1] for p in pts]
+                    rect = (min(xs), min(ys), max(xs), max(ys))
+                    if rect[2] - rect[0] <= 0 or rect[3] - rect[1] <= 0:
+                        findings.append(error("labelme.bad_points", f"rectangle {label!r} has zero width or height "
+                                              f"({_short(s.get('points'))}); shape skipped",
+                                              source=f"{where}:shapes[{i}].points"))  # fmt: skip
+                        continue
                 if gid is None:
                     inst = _Inst(i)
                     loose.append(inst)
@@ -440,9 +442,7 @@ class _Reader:
                         inst = groups[gid] = _Inst(i)
                 inst.labels.append(label.strip())
                 if st == "rectangle":
-                    xs = [p[0] for p in pts]
-                    ys = [p[1] for p in pts]
-                    inst.rects.append((min(xs), min(ys), max(xs), max(ys)))
+                    inst.rects.append(rect)
                     inst.rect_shapes.append(i)
                 else:
                     inst.polys.append([c for p in pts for c in p])

@@ -264,6 +264,7 @@ MALFORMED = [
     ("coords_are_strings", _set("shapes.2.points", [["12", "8"]]), "labelme.bad_points", "error", ":shapes[2].points[0]"),
     ("points_not_list", _set("shapes.2.points", {"x": 1}), "labelme.bad_points", "error", ":shapes[2].points"),
     ("rect_three_points", _set("shapes.0.points", [[2, 2], [30, 2], [30, 30]]), "labelme.bad_points", "error", ":shapes[0].points"),
+    ("rect_zero_width", _set("shapes.0.points", [[2, 2], [2, 30]]), "labelme.bad_points", "error", ":shapes[0].points"),
     ("label_number", _set("shapes.1.label", 3), "labelme.bad_field", "error", ":shapes[1].label"),
     ("label_empty", _set("shapes.1.label", "  "), "labelme.bad_field", "error", ":shapes[1].label"),
     ("group_id_string", _set("shapes.1.group_id", "zero"), "labelme.bad_field", "error", ":shapes[1].group_id"),
