@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +34,8 @@ from .targets import parse_target
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+_DRAW_LOCK = threading.Lock()
 
 IMAGES_SUBDIR = "images"
 SHEETS_SUBDIR = "sheets"
@@ -337,9 +340,13 @@ def render_job(
                 image_id=img.id,
             )
         )
-    drawn = annotator.annotate(
-        pixels, job.annotations, categories, findings=job.findings, copy=False
-    )
+    # One thread draws at a time. Drawing is hundreds of tiny OpenCV calls, each dropping and
+    # retaking the GIL; two threads doing that convoy on the GIL and run slower than one.
+    # Reading, decoding, encoding and writing (long GIL-free calls) still overlap.
+    with _DRAW_LOCK:
+        drawn = annotator.annotate(
+            pixels, job.annotations, categories, findings=job.findings, copy=False
+        )
     assert job.output is not None
     try:
         # Renders are regenerable previews: atomic (temp + rename) but not fsynced, which per
