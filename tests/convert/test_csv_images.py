@@ -23,6 +23,8 @@ MALFORMED = CSV / "malformed"
         ("labeled-data\\video\\img.png", "labeled-data/video/img.png"),
         ("./a.png", "a.png"),
         ("a//b/./c.png", "a/b/c.png"),
+        ("a/b/..", "a"),
+        ("a/../b.png", "b.png"),
         (" a.png ", "a.png"),
         ("/abs/x.png", "/abs/x.png"),
         ("", ""),

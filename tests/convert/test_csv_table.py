@@ -157,3 +157,44 @@ def test_parse_numbers_fast_and_slow_paths(tmp_path: Path) -> None:
         ("csv.not_a_number", f"{tmp_path / 't.csv'}:5", 'column "x": "abc" is not a number'),
         ("csv.not_a_number", f"{tmp_path / 't.csv'}:6", 'column "x": "-inf" is not a finite number'),
     ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a,b,c\n1,2,3\n4,,6\n",
+        b"a,b,c\r\n1,2,3\r\n4,5,6",  # CRLF, no final newline
+        b"a;b;c\n1,5;2;3\n",
+    ],
+)
+def test_split_columns_matches_the_csv_module_on_plain_text(tmp_path: Path, data: bytes) -> None:
+    table = read_table(write(tmp_path, data))
+    columns = table.split_columns(1, 3)
+    assert columns is not None
+    assert [list(c) for c in zip(*table.rows[1:], strict=True)] == columns
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'a,b,c\n"1",2,3\n',  # quotes: the csv module decides
+        b"a,b,c\n1, 2,3\n",  # a space after the delimiter is dropped by the csv module
+        b"a,b,c\n1,2\n",  # ragged
+        b"a,b,c\n\n1,2,3\n",  # blank line
+        b"a,b,c\r1,2,3\r",  # bare CR line ends
+    ],
+)
+def test_split_columns_declines_anything_not_plain(tmp_path: Path, data: bytes) -> None:
+    assert read_table(write(tmp_path, data)).split_columns(1, 3) is None
+
+
+def test_head_reads_only_the_start(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, b"a,b\n1,2\n3,4\n"))
+    assert table.head(2) == [["a", "b"], ["1", "2"]]
+    assert table.head(10) == [["a", "b"], ["1", "2"], ["3", "4"]]
+
+
+def test_head_of_a_file_with_a_quoted_line_break(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, b'a,b\n"x\ny",1\n2,3\n4,5\n'))
+    assert table.head(2) == [["a", "b"], ["x\ny", "1"]]
+    assert table.head(3) == [["a", "b"], ["x\ny", "1"], ["2", "3"]]

@@ -20,7 +20,7 @@ from ...errors import DataError, UsageError
 from ..builder import ParseResult, RawImage
 from . import dlc, long, sleap, wide
 from .imagefiles import ImageOptions, resolve_images
-from .options import DEFAULT_FRAME_PATTERN, CsvOptions, LayoutResult, first_record
+from .options import DEFAULT_FRAME_PATTERN, CsvOptions, LayoutResult, header_record
 from .table import CsvTable, read_table
 
 __all__ = [
@@ -45,13 +45,11 @@ LAYOUTS: dict[str, Callable[[CsvTable, CsvOptions], LayoutResult]] = {
 def detect_layout(table: CsvTable, options: CsvOptions | None = None) -> str:
     """The layout a table is written in, from its header; DataError when none fits."""
     opts = options or CsvOptions()
-    rows = table.rows
-    if dlc.looks_like(rows[first_record(rows) :]):
-        return "dlc"
-    h = first_record(rows)
-    if h >= len(rows):
+    h, header = header_record(table)
+    if not header:
         raise DataError(f"{table.display}: the file is empty")
-    header = [c.strip() for c in rows[h]]
+    if dlc.looks_like([header]):
+        return "dlc"
     if sleap.looks_like(header):
         return "sleap"
     if set(opts.columns) & {"keypoint", "x", "y", "visibility"}:

@@ -53,8 +53,8 @@ class ResolvedImages:
 def normalize_name(name: str) -> str:
     """``labeled-data\\video\\img.png`` → ``labeled-data/video/img.png``; ``./a.png`` → ``a.png``."""
     text = name.strip().replace("\\", "/")
-    if not text:
-        return text
+    if not text or ("./" not in text and "//" not in text and not text.endswith(("/", "/.", "/.."))):
+        return text  # already normal (the common case, and called once per instance)
     absolute = text.startswith("/")
     text = posixpath.normpath(text)
     if absolute and not text.startswith("/"):

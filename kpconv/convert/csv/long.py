@@ -18,6 +18,7 @@ cell a plain number) never runs Python code per cell.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import compress, islice, repeat
 from operator import ne
 
@@ -25,7 +26,7 @@ from ...errors import UsageError
 from ...finding import Finding, error, warning
 from ..builder import ParseResult, RawInstance, RawPoint
 from .imagefiles import normalize_name
-from .options import CsvOptions, LayoutResult, find_column, first_record
+from .options import CsvOptions, LayoutResult, find_column, header_record
 from .table import CsvTable, gc_paused, parse_numbers
 
 VISIBILITY_WORDS = {"true": 2, "false": 0, "yes": 2, "no": 0, "visible": 2, "occluded": 1, "hidden": 1}
@@ -50,8 +51,7 @@ def parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
 
 def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     findings: list[Finding] = list(table.findings)
-    h = first_record(table.rows)
-    header = [c.strip() for c in table.rows[h]] if h < len(table.rows) else []
+    h, header = header_record(table)
     line = table.line(h)
     col = {
         role: find_column(
@@ -63,20 +63,23 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     # required=True above raises rather than return None
     xi, yi, ii, ki = (int(col[role] or 0) for role in ("x", "y", "image", "keypoint"))
     width = len(header)
-    body = table.rows[h + 1 :]
-    index: list[int] | int = h + 1  # record index of body[0], or one per body row once regularized
-    if set(map(len, body)) - {width}:
-        body, index, extra = _regularize(table, body, h + 1, width)
-        findings.extend(extra)
-    if not body:
-        return LayoutResult(ParseResult(findings=findings), {}, [table.path.parent])
-
-    columns = list(zip(*body, strict=True))
+    index: list[int] | int = h + 1  # record index of the first row, or one per row once regularized
+    split = table.split_columns(h + 1, width) if header else None
+    if split is not None:
+        columns: list[Sequence[str]] = list(split)
+    else:
+        body = table.rows[h + 1 :]
+        if set(map(len, body)) - {width}:
+            body, index, extra = _regularize(table, body, h + 1, width)
+            findings.extend(extra)
+        if not body:
+            return LayoutResult(ParseResult(findings=findings), {}, [table.path.parent])
+        columns = list(zip(*body, strict=True))
     xs, bad_x = parse_numbers(table, columns[xi], index, header[xi])
     ys, bad_y = parse_numbers(table, columns[yi], index, header[yi])
     findings.extend(bad_x)
     findings.extend(bad_y)
-    n = len(body)
+    n = len(columns[0])
     vi = col["visibility"]
     if vi is not None:
         vs, bad_v = _visibility(table, columns[vi], index, header[vi])
@@ -155,7 +158,7 @@ def _regularize(
 
 
 def _visibility(
-    table: CsvTable, values: tuple[str, ...], index: list[int] | int, column: str
+    table: CsvTable, values: Sequence[str], index: list[int] | int, column: str
 ) -> tuple[list[int], list[Finding]]:
     """Visibility per row: 0/1/2 (empty = 2); a bad value drops the point with an error."""
     try:

@@ -9,6 +9,10 @@ from pathlib import Path
 from ...errors import DataError, UsageError
 from ..builder import ParseResult
 from .imagefiles import ImageOptions
+from .table import CsvTable
+
+#: Records read to recognise a layout (the header and a little more).
+HEAD_RECORDS = 64
 
 #: Default ``--frame-pattern`` for SLEAP analysis CSVs: frame 17 → ``frame_000017.png``.
 DEFAULT_FRAME_PATTERN = "frame_{frame:06d}.png"
@@ -90,3 +94,18 @@ def first_record(rows: list[list[str]]) -> int:
         if any(cell.strip() for cell in row):
             return i
     return len(rows)
+
+
+def header_record(table: CsvTable) -> tuple[int, list[str]]:
+    """(index, stripped cells) of the header: the first non-blank record; (n, []) when none.
+
+    Reads only the start of the file unless it begins with many blank lines.
+    """
+    rows = table.head(HEAD_RECORDS)
+    h = first_record(rows)
+    if h == len(rows) == HEAD_RECORDS:
+        rows = table.rows
+        h = first_record(rows)
+    if h >= len(rows):
+        return h, []
+    return h, [c.strip() for c in rows[h]]

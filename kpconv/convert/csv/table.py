@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice, repeat
 from pathlib import Path
 
 from ...errors import DataError, UsageError
@@ -34,22 +35,79 @@ class NotANumber(ValueError):
 
 @dataclass
 class CsvTable:
-    """A CSV file split into rows of strings, plus what is needed to say where a row came from.
+    """A CSV file's text, split into records of strings on demand, and where each record starts.
 
     ``rows[i]`` is the i-th record (a blank line is an empty list, so indices stay aligned with
-    records); :meth:`line` gives the 1-based line it starts on.
+    records); :meth:`line` gives the 1-based line it starts on. :meth:`head` reads only the first
+    records (for layout detection) and :meth:`split_columns` cuts a plain file into columns
+    without building a list per row (for big files).
     """
 
     path: Path
     display: str
     delimiter: str
-    rows: list[list[str]]
     text: str = field(repr=False, default="")
     findings: list[Finding] = field(default_factory=list)
+    _rows: list[list[str]] | None = field(default=None, repr=False)
     _lines: list[int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.quoted = '"' in self.text  # scanned once: line() is called per instance
+
+    def _reader(self, text: str | None = None) -> Iterator[list[str]]:
+        source = io.StringIO(self.text if text is None else text, newline="")
+        return csv.reader(source, delimiter=self.delimiter, skipinitialspace=True)
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """Every record (parsed once, on first use)."""
+        if self._rows is None:
+            with gc_paused():
+                try:
+                    self._rows = list(self._reader())
+                except csv.Error as exc:
+                    raise DataError(f"{self.display}: not a readable CSV file: {exc}") from None
+        return self._rows
+
+    def head(self, n: int) -> list[list[str]]:
+        """The first ``n`` records (all of them when the file is shorter)."""
+        if self._rows is not None:
+            return self._rows[:n]
+        # parse only a slice of the text that surely holds n lines (not a copy of a huge file);
+        # the last record of a slice that stops early may be cut, so it is dropped
+        end = -1
+        for _ in range(n + 1):
+            end = self.text.find("\n", end + 1)
+            if end < 0:
+                break
+        try:
+            if end < 0:
+                return list(islice(self._reader(), n))
+            return list(islice(self._reader(self.text[: end + 1]), n + 1))[:n]
+        except csv.Error as exc:
+            raise DataError(f"{self.display}: not a readable CSV file: {exc}") from None
+
+    def split_columns(self, first: int, width: int) -> list[list[str]] | None:
+        """Records ``first…`` as ``width`` columns, or None unless the text is plain.
+
+        Plain: no quotes, no space after a delimiter, no bare ``\r``, and every line from
+        ``first`` on holds exactly ``width`` cells. Then the cells are what the csv module would
+        give, cut by two ``str`` operations instead of one list per row.
+        """
+        if self.quoted or self._rows is not None:
+            return None
+        d = self.delimiter
+        text = self.text.replace("\r\n", "\n") if "\r" in self.text else self.text
+        if "\r" in text or d + " " in text:
+            return None
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        body = lines[first:]
+        if not body or set(map(str.count, body, repeat(d))) != {width - 1}:
+            return None
+        cells = d.join(body).split(d)
+        return [cells[j::width] for j in range(width)]
 
     @property
     def decimal_comma(self) -> bool:
@@ -139,16 +197,15 @@ def parse_numbers(
     record index per value. The common case, every cell a plain number, runs at C speed.
     """
     inf = math.inf
-    for attempt in (values, None):
-        try:
-            if attempt is None:  # empty cells are common (unlabelled points): NaN at C speed too
-                attempt = ["nan" if not v else v for v in values]
-            out = list(map(float, attempt))
-        except ValueError:
-            continue
+    # empty cells are common (unlabelled points): read them as NaN at C speed too
+    cells = ["nan" if not v else v for v in values] if "" in values else values
+    try:
+        out = list(map(float, cells))
+    except ValueError:
+        pass
+    else:
         if inf not in out and -inf not in out:  # an infinity is rare: the slow path locates it
             return out, []
-        break
     out = []
     findings: list[Finding] = []
     nan = math.nan
@@ -252,18 +309,4 @@ def read_table(path: Path, delimiter: str | None = None, display: str | None = N
     delim = delimiter if delimiter else sniff_delimiter(text)
     if len(delim) != 1:
         raise UsageError(f"--delimiter: expected one character, found {delim!r}")
-    with gc_paused():
-        try:
-            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, skipinitialspace=True)
-            rows = list(reader)
-        except csv.Error as exc:
-            raise DataError(f"{shown}: not a readable CSV file: {exc}") from None
-    return CsvTable(path=path, display=shown, delimiter=delim, rows=rows, text=text, findings=findings)
-
-
-def header_index(header: Sequence[str]) -> dict[str, int]:
-    """Lower-cased, stripped header name → first column index holding it."""
-    out: dict[str, int] = {}
-    for i, name in enumerate(header):
-        out.setdefault(name.strip().lower(), i)
-    return out
+    return CsvTable(path=path, display=shown, delimiter=delim, text=text, findings=findings)
