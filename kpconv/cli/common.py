@@ -13,7 +13,6 @@ from ..convert.builder import BuildOptions, Conversion
 from ..errors import UsageError
 from ..fileio import dumps_json, ensure_not_input
 from ..finding import Severity
-from ..model import save
 from ..spec import KeypointSpec, get_preset, load_spec, spec_from_keypoints
 from .render import render_text
 
@@ -104,7 +103,7 @@ def finish_conversion(
     has_errors = any(f.severity is Severity.ERROR for f in report.findings)
     written = not (strict and has_errors)
     if written:
-        save(conv.dataset, output)
+        conv.write(output)
     if fmt == "json":
         doc: dict[str, Any] = report.to_dict()
         doc["output"] = str(output) if written else None

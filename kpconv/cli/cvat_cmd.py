@@ -20,7 +20,6 @@ from ..convert.cvat import (
 )
 from ..fileio import dumps_json, ensure_not_input
 from ..finding import Severity
-from ..model import save
 from ..spec import KeypointSpec
 from .common import (
     bbox_options,
@@ -52,7 +51,7 @@ def _finish_subsets(
     written = not (strict and has_errors)
     if written:
         for name, conv in convs.items():
-            save(conv.dataset, paths[name])
+            conv.write(paths[name])
     spec = next(iter(convs.values())).spec
     if fmt == "json":
         doc: dict[str, Any] = {

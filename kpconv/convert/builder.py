@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from .. import __version__
+from ..fileio import atomic_write_bytes, dumps_json
 from ..finding import Finding, Report, Severity, error, info, warning
 from ..geometry import bbox_from_points, polygon_area, round_px
 from ..model import Dataset
@@ -97,12 +99,28 @@ class BuildOptions:
 
 @dataclass
 class Conversion:
-    """The built dataset and the report (parse findings + build findings + validation)."""
+    """The built document and the report (parse findings + build findings + validation).
 
-    dataset: Dataset
+    ``document`` is the plain COCO dict and ``data`` its deterministic JSON bytes (what gets
+    written); ``dataset`` builds the pydantic model on first use, for library callers.
+    """
+
+    document: dict[str, Any]
+    data: bytes
     report: Report
     spec: KeypointSpec | None = None
     spec_inferred: bool = False
+    _dataset: Dataset | None = field(default=None, repr=False)
+
+    @property
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            self._dataset = Dataset.model_validate(self.document)
+        return self._dataset
+
+    def write(self, path: Path) -> None:
+        """Write the output JSON atomically."""
+        atomic_write_bytes(Path(path), self.data)
 
 
 def infer_spec(instances: Iterable[RawInstance]) -> KeypointSpec:
@@ -142,7 +160,7 @@ def choose_spec(
 
 def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None = None) -> Conversion:
     """Build a COCO keypoint dataset from parsed raw instances, then validate it."""
-    from ..validate import validate  # local: the validator imports the model, not the builder
+    from ..validate import validate_bytes  # local: the validator imports the model, not the builder
 
     opts = options or BuildOptions()
     findings: list[Finding] = list(parsed.findings)
@@ -311,8 +329,10 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
         "annotations": out_anns,
         "categories": categories,
     }
-    dataset = Dataset.model_validate(doc)
-    checked = validate(dataset)
+    # Validate the very bytes that will be written, through the fast typed path: no pydantic
+    # object per annotation, and what is checked is exactly what lands on disk.
+    data = dumps_json(doc)
+    checked = validate_bytes(data)
     report = Report(findings=findings + checked.findings, summary=dict(checked.summary))
     report.summary["converted"] = {
         "images": len(out_images),
@@ -321,7 +341,7 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
         "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
         "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
     }
-    return Conversion(dataset=dataset, report=report)
+    return Conversion(document=doc, data=data, report=report)
 
 
 def convert(
