@@ -102,7 +102,6 @@ def phases(src: Path, out: Path) -> dict[str, tuple[float, float]]:
     from kpconv.convert.builder import convert
     from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
     from kpconv.convert.csv.table import gc_paused
-    from kpconv.model import save
 
     def now() -> tuple[float, float]:
         return time.perf_counter(), time.process_time()
@@ -116,7 +115,7 @@ def phases(src: Path, out: Path) -> dict[str, tuple[float, float]]:
         t1 = now()
         conv = convert(parsed, None)
         t2 = now()
-        save(conv.dataset, out)
+        conv.write(out)
         t3 = now()
     return {"read + parse": since(t0, t1), "build + validate": since(t1, t2), "write": since(t2, t3)}
 

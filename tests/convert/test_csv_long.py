@@ -180,3 +180,10 @@ def test_long_column_options_select_the_long_layout(tmp_path: Path) -> None:
     assert detect_layout(table, CsvOptions(columns={"keypoint": "part", "x": "px", "y": "py"})) == "long"
     with pytest.raises(DataError, match="cannot tell the CSV layout"):
         detect_layout(table)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="the file is empty"):
+        run(write(tmp_path, "\n\n"), layout="long", images=SIZED)
+    with pytest.raises(DataError, match="the file is empty"):
+        run(write(tmp_path, ""), images=SIZED)

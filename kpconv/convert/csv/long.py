@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from itertools import compress, islice, repeat
 from operator import ne
 
-from ...errors import UsageError
+from ...errors import DataError, UsageError
 from ...finding import Finding, error, warning
 from ..builder import ParseResult, RawInstance, RawPoint
 from .imagefiles import normalize_name
@@ -52,6 +52,8 @@ def parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
 def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     findings: list[Finding] = list(table.findings)
     h, header = header_record(table)
+    if not header:
+        raise DataError(f"{table.display}: the file is empty")
     line = table.line(h)
     col = {
         role: find_column(
@@ -64,7 +66,7 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     xi, yi, ii, ki = (int(col[role] or 0) for role in ("x", "y", "image", "keypoint"))
     width = len(header)
     index: list[int] | int = h + 1  # record index of the first row, or one per row once regularized
-    split = table.split_columns(h + 1, width) if header else None
+    split = table.split_columns(h + 1, width)
     if split is not None:
         columns: list[Sequence[str]] = list(split)
     else:
