@@ -114,7 +114,6 @@ def stream_only_rss(xml: Path) -> int:
 def profile_parse(xml: Path) -> None:
     """In-process phase timings for one file: parse, build + validate, write."""
     from kpconv.convert.cvat import convert_export, parse_cvat
-    from kpconv.model import save
 
     t0 = time.process_time()
     export = parse_cvat(xml)
@@ -122,7 +121,7 @@ def profile_parse(xml: Path) -> None:
     convs = convert_export(export, None)
     t2 = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
-        save(convs[""].dataset, Path(tmp) / "o.json")
+        convs[""].write(Path(tmp) / "o.json")
     t3 = time.process_time()
     n = len(export.subsets[""].instances)
     print(

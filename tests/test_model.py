@@ -65,3 +65,13 @@ def test_validate_accepts_the_model() -> None:
 
 def test_schemas_are_up_to_date() -> None:
     assert stale() == [], "schemas/ are stale: run `python -m kpconv.schemas`"
+
+
+def test_saved_files_get_normal_permissions(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "o.json"
+    kpconv.save({"images": [], "annotations": [], "categories": []}, out)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -25,7 +25,7 @@ def spec_options(func: F) -> F:
         "--keypoints",
         "keypoints",
         metavar="A,B,C",
-        help="Keypoint names in order (one category; its name from --category-name).",
+        help="Keypoint names in order, for one category (see the command's category option for its name).",
     )(func)
     func = click.option(
         "--preset", metavar="NAME", help="Built-in spec: coco-person."
@@ -113,7 +113,7 @@ def finish_conversion(
     else:
         text = render_text(report, title=title)
         click.echo(text, err=True)
-        if conv.spec_inferred and spec is not None:
+        if conv.spec_inferred and spec is not None and spec.categories:
             click.echo("\ninferred spec (save as spec.yaml, edit, pass --spec):", err=True)
             click.echo(spec.to_yaml().rstrip(), err=True)
         if written:
