@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -21,6 +23,8 @@ from .common import (
     spec_options,
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 COLUMN_ROLES = ("image", "instance", "keypoint", "x", "y", "visibility", "category")
 
 
@@ -37,7 +41,7 @@ def parse_size(ctx: click.Context, param: click.Parameter, value: str | None) ->
     raise click.BadParameter(f"expected WIDTHxHEIGHT in pixels, e.g. 640x480; found {value!r}")
 
 
-def column_options(func):  # type: ignore[no-untyped-def]
+def column_options(func: F) -> F:
     """``--image-column NAME`` … ``--category-column NAME`` (long and wide layouts)."""
     helps = {
         "image": "Image path column (default: image, file_name, filename, image_path, image_name, img, file, path).",
