@@ -127,7 +127,8 @@ def command(
     view = load_view(dataset)
     root = images_dir if images_dir is not None else dataset.parent
     if not root.is_dir():
-        raise UsageError(f"--images {root}: no such folder")
+        what = "is not a folder" if root.exists() else "no such folder"
+        raise UsageError(f"--images {root}: {what}")
     issues = load_report(issues_path) if issues_path is not None else None
     options = VisualizeOptions(
         fmt=fmt,

@@ -1,8 +1,9 @@
 """Rendering a dataset: choose images, draw each in parallel, write renders, sheets and a summary.
 
 The CLI only parses options and calls :func:`visualize`; everything here is usable from Python.
-Each image is read, drawn, encoded and written by one worker (a thread: OpenCV releases the GIL
-while decoding, drawing and encoding), in a bounded window so memory stays flat on big datasets.
+Each image is read, drawn, encoded and written by one worker thread, in a bounded window so
+memory stays flat on big datasets. OpenCV releases the GIL while decoding and encoding, so those
+overlap across threads; the drawing (hundreds of tiny OpenCV calls) runs one image at a time.
 """
 
 from __future__ import annotations
