@@ -36,11 +36,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gc
 import io
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +48,7 @@ import orjson
 from ..errors import UsageError
 from ..fileio import atomic_write_bytes
 from ..finding import Finding, error, info, warning
+from ..memory import gc_paused
 from ..progress import track
 from ..spec import KeypointSpec
 from .builder import ParseResult, RawImage, RawInstance, RawPoint
@@ -775,24 +774,6 @@ def _has_image_ext(name: str) -> bool:
 
 
 # --------------------------------------------------------------------------- the whole set
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small acyclic objects.
-
-    Parsing thousands of files allocates millions of dicts/lists that hold no cycles; the
-    collector's repeated passes over them cost about a third of the parse time (measured on the
-    benchmark). Reference counting still frees everything; the collector resumes afterwards.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
 
 
 def parse_paths(

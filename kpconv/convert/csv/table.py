@@ -10,17 +10,16 @@ delimiter is not a comma. Numbers are parsed with their place: ``file.csv:17: co
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import math
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 from pathlib import Path
 
 from ...errors import DataError, UsageError
 from ...finding import Finding, error, warning
+from ...memory import gc_paused
 
 #: Candidate delimiters, in the order that wins a tie.
 DELIMITERS = (",", ";", "\t", "|")
@@ -273,22 +272,6 @@ def sniff_delimiter(text: str) -> str:
             counts[ch] += 1
     best = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
     return best if counts[best] else ","
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building millions of small containers.
-
-    Allocation-triggered collections otherwise rescan every row already read, which makes parsing
-    a large CSV several times slower; nothing built here forms reference cycles.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def read_table(path: Path, delimiter: str | None = None, display: str | None = None) -> CsvTable:
