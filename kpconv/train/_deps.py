@@ -14,7 +14,6 @@ INSTALL_HINT = "pip install 'kpconv[train]'"
 try:
     import torch
     import torchvision
-    import torchvision.io as tvio
     import torchvision.models.detection as detection
     from torchvision import tv_tensors
     from torchvision.transforms import v2
@@ -25,4 +24,4 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
         f"{INSTALL_HINT}"
     ) from None
 
-__all__ = ["INSTALL_HINT", "F", "detection", "torch", "torchvision", "tv_tensors", "tvio", "v2"]
+__all__ = ["INSTALL_HINT", "F", "detection", "torch", "torchvision", "tv_tensors", "v2"]

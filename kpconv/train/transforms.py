@@ -15,7 +15,6 @@ Keypoints use torchvision's pixel-index convention (a flip maps x to W - 1 - x),
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,54 +22,35 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ._deps import F, torch, tv_tensors, tvio, v2
+from ._deps import F, torch, tv_tensors, v2
 
 Sample = dict[str, Any]
 Transform = Callable[[Sample], Sample]
 
-_JPEG = b"\xff\xd8\xff"
-_PNG = b"\x89PNG\r\n\x1a\n"
-
-
 def decode_rgb(path: Path) -> torch.Tensor:
     """The image as a uint8 [3, H, W] RGB tensor, whatever its mode (gray, palette, CMYK, 16-bit).
 
-    JPEG and 8-bit PNG go through torchvision's decoders (libjpeg-turbo, libpng: fast, and they
-    release the GIL in loader workers); anything else, or anything they refuse, through PIL.
+    Pillow decodes (libjpeg-turbo, libpng; it releases the GIL, and torchvision's own decoders
+    are deprecated since 0.29). High-bit-depth gray is scaled to 8 bits rather than clipped.
     EXIF orientation is *not* applied: annotations refer to the stored pixel grid, whose size is
     what the validator checked.
     """
-    try:
-        data = tvio.read_file(str(path))
-    except (OSError, RuntimeError) as exc:
-        raise DataError(f"{path}: cannot read image: {exc}") from None
-    head = bytes(data[:8].tolist())
-    if head.startswith(_JPEG) or head.startswith(_PNG):
-        try:
-            img = tvio.decode_image(data, mode=tvio.ImageReadMode.RGB)
-            if img.dtype == torch.uint8:
-                return img
-        except RuntimeError:
-            pass  # unusual encodings: let PIL try
-    return _decode_with_pil(path, bytes(data.numpy().tobytes()))
-
-
-def _decode_with_pil(path: Path, data: bytes) -> torch.Tensor:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with Image.open(path) as im:
             if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-                # High-bit-depth gray: scale to 8 bits instead of clipping at 255.
                 arr = np.asarray(im, dtype=np.float32)
                 top = float(arr.max()) or 1.0
                 gray = np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8)
                 rgb = np.repeat(gray[:, :, None], 3, axis=2)
             else:
                 rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    except FileNotFoundError:
+        raise DataError(f"{path}: image file not found") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot decode image: {exc}") from None
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()
+    return torch.from_numpy(np.array(rgb, copy=True)).permute(2, 0, 1).contiguous()
 
 
 def make_sample(image: torch.Tensor, boxes: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> Sample:
