@@ -44,10 +44,20 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
         raise
 
 
-def _umask() -> int:
+def _read_umask() -> int:
+    # os.umask can only be read by setting it: done once, at import, before any worker thread
+    # exists. Toggling it per write raced between threads (one could "restore" another's 0 and
+    # leave the process with umask 0, i.e. world-writable outputs).
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
+
+
+def _umask() -> int:
+    return _UMASK
 
 
 def dumps_json(obj: Any) -> bytes:

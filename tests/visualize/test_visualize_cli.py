@@ -262,3 +262,15 @@ def test_outputs_never_overwrite_inputs(run_cli, tmp_path):
     res = run_cli("visualize", tmp_path / "d.json", "--images", images, "-o", tmp_path)
     assert res.exit_code == 2 and "overwrite" in res.stderr
     assert (images / "scene.png").read_bytes() == before
+
+
+def test_parallel_writes_keep_the_umask_and_normal_file_modes(run_cli, tmp_path):
+    before = os.umask(0o022)
+    os.umask(before)
+    out = tmp_path / "out"
+    assert run_cli("visualize", DATASET, "-o", out, "--workers", "4", "--grid", "2").exit_code == 0
+    after = os.umask(before)
+    os.umask(after)
+    assert after == before, "rendering threads must not leave the process umask changed"
+    for p in out.rglob("*.png"):
+        assert p.stat().st_mode & 0o777 == 0o666 & ~before, p
