@@ -137,9 +137,9 @@ def train_one_epoch(
         names = sorted(loss_dict)
         loss = sum(loss_dict[n] for n in names)
         # One all-reduce per step: every loss term (averaged) and the images of all ranks.
-        vec = torch.stack([loss_dict[n].detach().float() for n in names]
-                          + [torch.tensor(float(len(batch)), device=device)])
-        vec = reduce_sum(dist, vec).tolist()
+        stacked = torch.stack([loss_dict[n].detach().float() for n in names]
+                              + [torch.tensor(float(len(batch)), device=device)])
+        vec: list[float] = reduce_sum(dist, stacked).tolist()
         terms = {n: v / dist.world_size for n, v in zip(names, vec[:-1], strict=True)}
         total = sum(terms.values())
         if not math.isfinite(total):

@@ -59,8 +59,9 @@ class EpochBatchSampler:
 
     def __init__(self, size: int, batch_size: int, *, shuffle: bool, seed: int,
                  world_size: int = 1, rank: int = 0) -> None:
-        self.sampler = torch.utils.data.DistributedSampler(
-            range(size), num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed,
+        indices: Any = range(size)  # a sized sequence is all the sampler needs
+        self.sampler: torch.utils.data.DistributedSampler[int] = torch.utils.data.DistributedSampler(
+            indices, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed,
             drop_last=False,
         )
         self.batch_size = batch_size

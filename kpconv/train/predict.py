@@ -59,8 +59,8 @@ def collect_images(inputs: Sequence[Path]) -> list[Path]:
 
 def assign_ids(paths: Sequence[Path], dataset: Dataset | None, images_root: Path | None) -> list[ImageEntry]:
     """Give every file its image id (see the module docstring)."""
+    entries: list[ImageEntry] = []
     if dataset is None:
-        entries = []
         for i, p in enumerate(paths, start=1):
             name = str(p)
             if images_root is not None:
@@ -70,25 +70,25 @@ def assign_ids(paths: Sequence[Path], dataset: Dataset | None, images_root: Path
                     pass
             entries.append(ImageEntry(i, name, p))
         return entries
-    by_name = {img.file_name: img for img in dataset.images}
+    by_name = {im.file_name: im for im in dataset.images}
     by_base: dict[str, list[Any]] = {}
-    for img in dataset.images:
-        by_base.setdefault(Path(img.file_name).name, []).append(img)
-    entries, unmatched = [], []
+    for im in dataset.images:
+        by_base.setdefault(Path(im.file_name).name, []).append(im)
+    unmatched: list[str] = []
     for p in paths:
-        img = None
+        found: Any = None
         if images_root is not None:
             try:
-                img = by_name.get(p.resolve().relative_to(images_root.resolve()).as_posix())
+                found = by_name.get(p.resolve().relative_to(images_root.resolve()).as_posix())
             except ValueError:
-                img = None
-        if img is None:
+                found = None
+        if found is None:
             cands = by_base.get(p.name, [])
-            img = cands[0] if len(cands) == 1 else None
-        if img is None:
+            found = cands[0] if len(cands) == 1 else None
+        if found is None:
             unmatched.append(str(p))
         else:
-            entries.append(ImageEntry(img.id, img.file_name, p))
+            entries.append(ImageEntry(found.id, found.file_name, p))
     if unmatched:
         more = f" (and {len(unmatched) - 5} more)" if len(unmatched) > 5 else ""
         raise DataError(f"--dataset: no unique images entry for {', '.join(unmatched[:5])}{more} "
@@ -119,7 +119,7 @@ def render(loaded: LoadedModel, entries: Sequence[ImageEntry], results: Sequence
         from ..visualize import KeypointAnnotator, encode_image, load_image
     except ImportError as exc:
         raise UsageError(f"--render needs kpconv.visualize, which is not available: {exc}") from None
-    specs = {c.category_id: loaded.spec.category(c.name) for c in loaded.categories}
+    specs: dict[int, Any] = {c.category_id: loaded.spec.category(c.name) for c in loaded.categories}
     by_image: dict[int, list[dict[str, Any]]] = {}
     for r in results:
         if r["score"] >= threshold:

@@ -1,0 +1,80 @@
+"""The loop's guards: a non-finite loss stops before the update; the LR schedule; the sampler."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+pytestmark = pytest.mark.train
+torch = pytest.importorskip("torch")
+
+from kpconv.train.config import TrainConfig  # noqa: E402
+from kpconv.train.distributed import Dist  # noqa: E402
+from kpconv.train.engine import LoopState, NonFiniteLoss, StepProgress, train_one_epoch  # noqa: E402
+from kpconv.train.loader import EpochBatchSampler  # noqa: E402
+from kpconv.train.trainer import lr_factor  # noqa: E402
+
+
+class _Diverging(torch.nn.Module):
+    """Returns a finite loss on the first call, NaN on the second."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+        self.calls = 0
+
+    def forward(self, images, targets):
+        self.calls += 1
+        bad = float("nan") if self.calls == 2 else 1.0
+        return {"loss_keypoint": self.w.sum() * bad, "loss_classifier": self.w.sum() * 0.5}
+
+
+def test_non_finite_loss_stops_before_the_update():
+    model = _Diverging()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    batch = ((torch.zeros(3, 4, 4, dtype=torch.uint8),), ({"image_id": torch.tensor(1)},))
+    state = LoopState()
+    seen: list[dict] = []
+    with pytest.raises(NonFiniteLoss) as info:
+        train_one_epoch(model, opt, sched, None, [batch, batch, batch], Dist(1, 0, 0, torch.device("cpu"), False),
+                        state, amp_dtype=None, clip_grad=1.0, total_steps=3, log_every=1,
+                        should_stop=lambda s: False, on_step=seen.append, bar=StepProgress(3, 0, False))
+    assert state.step == 1 and len(seen) == 1
+    assert "at step 2" in info.value.message and "loss_keypoint nan" in info.value.message
+    assert info.value.exit_code == 1
+    # only the first step was applied, its gradient 1.5 clipped to norm 1.0
+    assert model.w.item() == pytest.approx(1 - 0.1 * 1.0)
+
+
+def test_lr_warms_up_then_follows_the_schedule():
+    cfg = TrainConfig(dataset="d", images="i", output="o")
+    assert lr_factor(cfg, 0, 100, 10, 10) == pytest.approx(0.001)
+    assert lr_factor(cfg, 5, 100, 10, 10) == pytest.approx(0.001 + 0.999 * 0.5)
+    assert lr_factor(cfg, 10, 100, 10, 10) == pytest.approx(1.0)
+    assert lr_factor(cfg, 55, 100, 10, 10) == pytest.approx(0.5)
+    assert lr_factor(cfg, 100, 100, 10, 10) == pytest.approx(0.0, abs=1e-12)
+    step = TrainConfig(dataset="d", images="i", output="o", schedule="step", lr_steps=[2, 4])
+    assert [lr_factor(step, s, 100, 0, 10) for s in (0, 19, 20, 45)] == pytest.approx([1, 1, 0.1, 0.01])
+    const = TrainConfig(dataset="d", images="i", output="o", schedule="constant")
+    assert lr_factor(const, 99, 100, 0, 10) == 1.0
+    assert math.isfinite(lr_factor(cfg, 3, 1, 0, 1))
+
+
+def test_sampler_resumes_mid_epoch_and_shards_ranks():
+    full = EpochBatchSampler(10, 3, shuffle=True, seed=5)
+    full.set_epoch(2)
+    batches = list(full)
+    assert len(batches) == 4 and sorted(i for b in batches for i in b) == list(range(10))
+    resumed = EpochBatchSampler(10, 3, shuffle=True, seed=5)
+    resumed.set_epoch(2, skip=2)
+    assert list(resumed) == batches[2:] and len(resumed) == 2
+    other_epoch = EpochBatchSampler(10, 3, shuffle=True, seed=5)
+    other_epoch.set_epoch(3)
+    assert list(other_epoch) != batches
+    r0 = EpochBatchSampler(10, 3, shuffle=True, seed=5, world_size=2, rank=0)
+    r1 = EpochBatchSampler(10, 3, shuffle=True, seed=5, world_size=2, rank=1)
+    seen0 = {i for b in r0 for i in b}
+    seen1 = {i for b in r1 for i in b}
+    assert seen0 | seen1 == set(range(10)) and not seen0 & seen1
