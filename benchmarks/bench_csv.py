@@ -101,7 +101,7 @@ def phases(src: Path, out: Path) -> dict[str, tuple[float, float]]:
     """The same conversion in-process, timed per phase: (wall, CPU) seconds."""
     from kpconv.convert.builder import convert
     from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
-    from kpconv.convert.csv.table import gc_paused
+    from kpconv.memory import gc_paused
 
     def now() -> tuple[float, float]:
         return time.perf_counter(), time.process_time()

@@ -268,9 +268,14 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
                     continue
                 filled[idx] = p.source or inst.source or "?"
                 if p.v > 0:
-                    kps[3 * idx : 3 * idx + 3] = [round_px(p.x), round_px(p.y), 2 if p.v >= 2 else 1]
-            vis = [(kps[3 * i], kps[3 * i + 1]) for i in range(k) if kps[3 * i + 2] > 0]
-            if not vis:
+                    # coordinates as the source gives them (no rounding: lossless, and cheaper)
+                    j = 3 * idx
+                    kps[j] = p.x
+                    kps[j + 1] = p.y
+                    kps[j + 2] = 2 if p.v >= 2 else 1
+            vxs = [kps[j] for j in range(0, 3 * k, 3) if kps[j + 2]]
+            vys = [kps[j + 1] for j in range(0, 3 * k, 3) if kps[j + 2]]
+            if not vxs:
                 findings.append(
                     warning(
                         "convert.instance_without_keypoints",
@@ -285,12 +290,9 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
                 bx, by, bw, bh = inst.bbox
                 bbox = [round_px(bx), round_px(by), round_px(bw), round_px(bh)]
             else:
-                bbox = bbox_from_points(
-                    [x for x, _ in vis], [y for _, y in vis], img.width, img.height,
-                    opts.bbox_margin, opts.min_box_size,
-                )
+                bbox = bbox_from_points(vxs, vys, img.width, img.height, opts.bbox_margin, opts.min_box_size)
             if inst.polygon:
-                seg: Any = [[round_px(c) for c in ring] for ring in inst.polygon]
+                seg: Any = [list(ring) for ring in inst.polygon]
                 area = round_px(polygon_area(seg) or 0.0)
             else:
                 seg = []
@@ -301,7 +303,7 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
                 "image_id": image_id,
                 "category_id": cat_ids[cat.name],
                 "keypoints": kps,
-                "num_keypoints": len(vis),
+                "num_keypoints": len(vxs),
                 "bbox": bbox,
                 "area": area,
                 "iscrowd": 0,

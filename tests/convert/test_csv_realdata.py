@@ -123,5 +123,5 @@ def test_sleap_analysis_csv() -> None:
     ds = conv.dataset
     assert ds.categories[0].keypoints == ["A", "B"]
     assert [i.file_name for i in ds.images] == ["frame_000000.png"]
-    assert ds.annotations[0].keypoints == [205.93, 187.89, 2, 278.635, 203.366, 2]
+    assert ds.annotations[0].keypoints == pytest.approx([205.93, 187.89, 2, 278.635, 203.366, 2], abs=1e-3)
     assert_valid(conv, None)
