@@ -183,6 +183,8 @@ def _config_kwargs(params: dict[str, Any]) -> dict[str, Any]:
 @click.option("--translate", type=float, default=0.1, help="Random shift, as a fraction of the image size.")
 @click.option("--photometric", type=float, default=0.3, help="Brightness/contrast/saturation jitter strength (0: off).")
 @click.option("--eval-every", type=int, default=1, help="Evaluate on --val every N epochs (and at the end).")
+@click.option("--save-every", type=int, default=None,
+              help="Write last.pt (and the plot) every N epochs [default: each evaluation with --val, else every epoch]; always at the end.")
 @click.option("--eval-batch-size", type=int, default=None)
 @click.option("--log-every", type=int, default=20, help="Log a line every N steps (the progress bar shows every step).")
 @click.option("--resume", is_flag=False, flag_value="__last__", default=None, metavar="[CHECKPOINT]",

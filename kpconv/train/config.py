@@ -66,6 +66,7 @@ class TrainConfig:
     photometric: float = 0.3
     # bookkeeping
     eval_every: int = 1
+    save_every: int | None = None
     log_every: int = 20
     eval_batch_size: int | None = None
 
@@ -95,6 +96,8 @@ class TrainConfig:
         for name, v in positive.items():
             if v < 1:
                 raise UsageError(f"{name} must be at least 1, found {v}")
+        if self.save_every is not None and self.save_every < 1:
+            raise UsageError(f"--save-every must be at least 1, found {self.save_every}")
         if self.max_steps is not None and self.max_steps < 1:
             raise UsageError(f"--max-steps must be at least 1, found {self.max_steps}")
         if not self.min_size or any(s < 1 for s in self.min_size):

@@ -3,9 +3,9 @@
 The shape of torchvision's ``references/detection/train.py``: build data and model, then per
 epoch train, evaluate, checkpoint. Rank 0 writes everything into RUN_DIR:
 
-- ``last.pt`` after every epoch (and when stopped by ``--max-steps``/``--max-time``), ``best.pt``
-  when the selection metric improves: validation keypoint AP with ``--val``, else the epoch's mean
-  training loss;
+- ``last.pt`` every ``--save-every`` epochs (default: every evaluation with ``--val``, else every
+  epoch) and when the run stops, ``best.pt`` when the selection metric improves: validation
+  keypoint AP with ``--val``, else the mean training loss of a saving epoch;
 - ``metrics.jsonl`` (see :mod:`kpconv.train.metrics`), ``curves.png``, ``config.json``.
 """
 
@@ -250,23 +250,30 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
             record: dict[str, Any] = {"type": "epoch", "epoch": epoch, "step": state.step,
                                       "loss": stats.mean_loss, "img_per_s": round(stats.img_per_s, 3),
                                       "time": round(state.train_time, 4), "complete": state.step % spe == 0}
-            if val_vds is not None and ((epoch + 1) % cfg.eval_every == 0 or finished_all):
+            evaluated = val_vds is not None and ((epoch + 1) % cfg.eval_every == 0 or finished_all)
+            if val_vds is not None and evaluated:
                 val_metrics, _ = evaluate_model(
                     model, train_vds.categories, val_vds, dist,
                     batch_size=cfg.eval_batch_size or cfg.batch_size, workers=min(workers, 2),
                     amp_dtype=amp_dtype)
                 record["val"] = val_metrics
                 log.info("epoch %d validation:\n%s", epoch + 1, format_metrics(val_metrics))
-            log.info("epoch %d: mean loss %.4f, %.1f img/s", epoch + 1, stats.mean_loss, stats.img_per_s)
-            improved = _update_best(best, record, state.step)
+            save_every = cfg.save_every or (cfg.eval_every if val_vds is not None else 1)
+            save = (epoch + 1) % save_every == 0 or finished_all
+            # Short epochs (tiny datasets) would spend their time writing checkpoints and plots:
+            # only epochs that save or evaluate do, and only they log at INFO.
+            log.log(logging.INFO if save or evaluated else logging.DEBUG,
+                    "epoch %d: mean loss %.4f, %.1f img/s", epoch + 1, stats.mean_loss, stats.img_per_s)
+            improved = _update_best(best, record, state.step) if evaluated or (val_vds is None and save) else False
             if dist.is_main:
                 metrics_log.write(record)
-                ck = _checkpoint_state(model, optimizer, scheduler, scaler, state, spe, cfg, mcfg,
-                                       train_vds, val_metrics, best)
-                save_checkpoint(last_path, ck)
-                if improved:
-                    link_checkpoint(last_path, best_path)
-                plot_metrics(run_dir / "metrics.jsonl", run_dir / "curves.png")
+                if save or improved:
+                    ck = _checkpoint_state(model, optimizer, scheduler, scaler, state, spe, cfg, mcfg,
+                                           train_vds, val_metrics, best)
+                    save_checkpoint(last_path, ck)
+                    if improved:
+                        link_checkpoint(last_path, best_path)
+                    plot_metrics(run_dir / "metrics.jsonl", run_dir / "curves.png")
             barrier(dist)
             if stats.stopped:
                 if cfg.max_time is not None and state.train_time >= cfg.max_time and state.step < total:
