@@ -49,12 +49,13 @@ def collate(batch: list[Item]) -> tuple[tuple[Any, ...], tuple[dict[str, Any], .
 
 
 class EpochBatchSampler:
-    """Batches for one epoch on one rank, reshuffled per epoch, resumable mid-epoch.
+    """The batches of a run on one rank: reshuffled per epoch, resumable mid-epoch, seamless.
 
     Indices come from :class:`torch.utils.data.DistributedSampler` (also with one process), so
-    every rank sees a disjoint shard and the order depends only on (seed, epoch). ``set_epoch(e,
-    skip)`` starts epoch ``e`` after its first ``skip`` batches, which is how ``--resume``
-    continues from the saved step without re-reading the images already trained on.
+    every rank sees a disjoint shard and the order depends only on (seed, epoch). One iteration
+    runs from epoch ``first`` (after its first ``skip`` batches: how ``--resume`` continues from
+    the saved step without re-reading the images already trained on) to the last epoch, so the
+    loader's workers keep prefetching across epoch boundaries instead of restarting each epoch.
     """
 
     def __init__(self, size: int, batch_size: int, *, shuffle: bool, seed: int,
@@ -65,23 +66,28 @@ class EpochBatchSampler:
             drop_last=False,
         )
         self.batch_size = batch_size
-        self.skip = 0
+        self.first, self.skip, self.end = 0, 0, 1
 
-    def set_epoch(self, epoch: int, skip: int = 0) -> None:
-        self.sampler.set_epoch(epoch)
-        self.skip = skip
+    def plan(self, first: int, skip: int = 0, end: int | None = None) -> None:
+        """Iterate epochs ``first`` (minus its first ``skip`` batches) to ``end - 1``."""
+        self.first, self.skip = first, skip
+        self.end = first + 1 if end is None else end
 
     @property
     def batches_per_epoch(self) -> int:
         return math.ceil(len(self.sampler) / self.batch_size)
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        self.sampler.set_epoch(epoch)
         indices = list(self.sampler)
-        for b in range(self.skip, self.batches_per_epoch):
-            yield indices[b * self.batch_size:(b + 1) * self.batch_size]
+        return [indices[b:b + self.batch_size] for b in range(0, len(indices), self.batch_size)]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for epoch in range(self.first, self.end):
+            yield from self.epoch_batches(epoch)[self.skip if epoch == self.first else 0:]
 
     def __len__(self) -> int:
-        return max(0, self.batches_per_epoch - self.skip)
+        return max(0, (self.end - self.first) * self.batches_per_epoch - self.skip)
 
 
 def make_loader(dataset: KeypointDataset, batch_sampler: Any, *, workers: int,

@@ -11,6 +11,7 @@ epoch train, evaluate, checkpoint. Rank 0 writes everything into RUN_DIR:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import random
@@ -235,15 +236,18 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
         stop_reason = f"nothing to do: the run is already at step {state.step} of {total}"
         log.info("%s (raise --epochs or --max-steps to continue)", stop_reason)
     bar = StepProgress(total, state.step, enabled=dist.is_main)
+    start_epoch = state.step // spe
+    sampler.plan(start_epoch, state.step - start_epoch * spe, cfg.epochs)
+    batches = iter(loader) if state.step < total else iter(())
     try:
-        start_epoch = state.step // spe
         for epoch in range(start_epoch, cfg.epochs):
             if state.step >= total:
                 break
             state.epoch = epoch
-            sampler.set_epoch(epoch, state.step - epoch * spe)
+            epoch_left = (epoch + 1) * spe - state.step
             stats = train_one_epoch(
-                net, optimizer, scheduler, scaler, loader, dist, state, amp_dtype=amp_dtype,
+                net, optimizer, scheduler, scaler, itertools.islice(batches, epoch_left), dist, state,
+                amp_dtype=amp_dtype,
                 clip_grad=cfg.clip_grad, total_steps=total, log_every=cfg.log_every,
                 should_stop=should_stop, on_step=metrics_log.write, bar=bar)
             finished_all = state.step >= total or epoch == cfg.epochs - 1 or stats.stopped

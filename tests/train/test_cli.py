@@ -223,3 +223,14 @@ def test_missing_train_extra_says_how_to_install(tf, tmp_path):
     assert proc.returncode == 2
     assert "pip install 'kpconv[train]'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_weights_from_a_local_checkpoint(trained, tf, tmp_path, torch_threads):
+    run, _ = trained
+    code, _, err = kpconv("train", tf.train_json, "--images", tf.images, "-o", tmp_path / "ft",
+                          "--weights", run / "last.pt", "--max-steps", "1", *tf.tiny)
+    assert code == 0, err
+    assert "(full model): loaded" in err
+    ckpt = torch.load(tmp_path / "ft" / "last.pt", map_location="cpu", weights_only=True)
+    assert ckpt["model_config"]["frozen_norm"] is True  # fine-tuning setup: frozen BatchNorm

@@ -64,17 +64,23 @@ def test_lr_warms_up_then_follows_the_schedule():
 
 def test_sampler_resumes_mid_epoch_and_shards_ranks():
     full = EpochBatchSampler(10, 3, shuffle=True, seed=5)
-    full.set_epoch(2)
+    full.plan(2)
     batches = list(full)
     assert len(batches) == 4 and sorted(i for b in batches for i in b) == list(range(10))
     resumed = EpochBatchSampler(10, 3, shuffle=True, seed=5)
-    resumed.set_epoch(2, skip=2)
+    resumed.plan(2, skip=2)
     assert list(resumed) == batches[2:] and len(resumed) == 2
     other_epoch = EpochBatchSampler(10, 3, shuffle=True, seed=5)
-    other_epoch.set_epoch(3)
+    other_epoch.plan(3)
     assert list(other_epoch) != batches
+    # one iteration runs on across epochs (the loader never restarts)
+    run = EpochBatchSampler(10, 3, shuffle=True, seed=5)
+    run.plan(2, skip=1, end=4)
+    assert list(run) == batches[1:] + list(other_epoch) and len(run) == 7
     r0 = EpochBatchSampler(10, 3, shuffle=True, seed=5, world_size=2, rank=0)
     r1 = EpochBatchSampler(10, 3, shuffle=True, seed=5, world_size=2, rank=1)
+    r0.plan(0)
+    r1.plan(0)
     seen0 = {i for b in r0 for i in b}
     seen1 = {i for b in r1 for i in b}
     assert seen0 | seen1 == set(range(10)) and not seen0 & seen1
