@@ -10,7 +10,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..errors import KpconvError
 from ._deps import torch
 from .distributed import Dist, reduce_sum
 from .evaluate import autocast
+from .loader import worker_error
 
 log = logging.getLogger("kpconv.train")
 
@@ -123,13 +124,13 @@ def train_one_epoch(
 ) -> EpochStats:
     """Train until the loader is exhausted or ``should_stop(state)``; update ``state`` in place."""
     model.train()
-    device = dist.device
     params = [p for p in model.parameters() if p.requires_grad]
     stats = EpochStats()
     window: deque[tuple[float, int]] = deque(maxlen=max(2, log_every))
+    device = dist.device
     start = time.perf_counter()
     window.append((start, state.images))
-    for images, targets in loader:
+    for images, targets in _batches(loader):
         batch = [img.to(device, non_blocking=True).float().div_(255) for img in images]
         tgts = [{k: v.to(device, non_blocking=True) for k, v in t.items() if k != "image_id"} for t in targets]
         with autocast(device, amp_dtype):
@@ -193,3 +194,16 @@ def train_one_epoch(
             stats.stopped = True
             break
     return stats
+
+
+def _batches(loader: Iterable[Any]) -> Iterator[Any]:
+    """The loader's batches; a kpconv error from a worker comes out with its own message only."""
+    it = iter(loader)
+    while True:
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        except KpconvError as exc:
+            raise worker_error(exc) from None
+        yield batch

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..errors import DataError
+from ..errors import DataError, KpconvError
 from ._deps import torch
 from .data import Sample
 from .transforms import Pipeline, decode_rgb, make_sample, to_target
@@ -40,6 +40,21 @@ class KeypointDataset(torch.utils.data.Dataset):
         img, target = to_target(sample)
         target["image_id"] = torch.tensor(s.image_id)
         return img, target
+
+
+def worker_error(exc: KpconvError) -> KpconvError:
+    """A kpconv error raised in a loader worker, without the traceback text torch wraps it in.
+
+    torch re-raises a worker's exception as ``type(exc)("Caught X in DataLoader worker ...
+    Original Traceback ...")``; the user should see only the original message.
+    """
+    if "DataLoader worker" not in exc.message:
+        return exc
+    last = [line for line in exc.message.strip().splitlines() if line.strip()][-1]
+    prefix = f"{type(exc).__module__}.{type(exc).__name__}: "
+    clean = type(exc)(last.removeprefix(prefix))
+    clean.exit_code = exc.exit_code
+    return clean
 
 
 def collate(batch: list[Item]) -> tuple[tuple[Any, ...], tuple[dict[str, Any], ...]]:

@@ -234,3 +234,17 @@ def test_weights_from_a_local_checkpoint(trained, tf, tmp_path, torch_threads):
     assert "(full model): loaded" in err
     ckpt = torch.load(tmp_path / "ft" / "last.pt", map_location="cpu", weights_only=True)
     assert ckpt["model_config"]["frozen_norm"] is True  # fine-tuning setup: frozen BatchNorm
+
+
+def test_undecodable_image_in_a_loader_worker_is_one_clean_line(tf, tmp_path, torch_threads):
+    import shutil
+
+    images = tmp_path / "images"
+    shutil.copytree(tf.images, images)
+    data = (images / "c03.jpg").read_bytes()
+    (images / "c03.jpg").write_bytes(data[: len(data) // 3])  # header intact, body truncated
+    code, _, err = kpconv("train", tf.train_json, "--images", images, "-o", tmp_path / "r",
+                          "--max-steps", "4", *tf.tiny, "--workers", "1", "--batch-size", "8")
+    assert code == 1, err
+    assert "c03.jpg: cannot decode image" in err
+    assert "Traceback" not in err and "DataLoader worker" not in err
