@@ -248,3 +248,21 @@ def test_undecodable_image_in_a_loader_worker_is_one_clean_line(tf, tmp_path, to
     assert code == 1, err
     assert "c03.jpg: cannot decode image" in err
     assert "Traceback" not in err and "DataLoader worker" not in err
+
+
+@pytest.mark.slow
+def test_same_seed_same_run_and_same_predictions(tf, tmp_path, torch_threads):
+    losses = []
+    for name in ("a", "b"):
+        code, _, err = kpconv("train", tf.train_json, "--images", tf.images, "-o", tmp_path / name,
+                              "--max-steps", "2", "--seed", "3", *tf.tiny)
+        assert code == 0, err
+        losses.append([(r["loss"], r["losses"]) for r in records(tmp_path / name, "step")])
+    assert losses[0] == losses[1]
+    outs = []
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.json"
+        assert kpconv("predict", tmp_path / name / "last.pt", tf.images / "c02.png", "-o", out,
+                      "--threads", "2")[0] == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
