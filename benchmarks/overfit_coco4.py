@@ -10,7 +10,7 @@ The documented flags (README, docs/readme/train.md) mirror the reference bare lo
 with the COCO flip map; no scale or photometric jitter)::
 
     kpconv train test_coco.json --images DIR -o RUN --val test_coco.json --preset coco-person \\
-      --optimizer adamw --lr 2e-4 --schedule constant --warmup-steps 10 --batch-size 4 \\
+      --optimizer adamw --lr 2e-4 --schedule constant --warmup-steps 0 --batch-size 4 \\
       --min-size 512 --amp on --amp-dtype float16 --scale-range 1,1 --translate 0 \\
       --photometric 0 --epochs 100000 --max-time 120 --eval-every 20
     kpconv evaluate RUN/best.pt test_coco.json --images DIR
@@ -39,7 +39,7 @@ COCO4 = "mmpose/tests/data/coco"
 #: the documented flags (see the module docstring and docs/readme/train.md)
 FLAGS = [
     "--preset", "coco-person", "--optimizer", "adamw", "--lr", "2e-4", "--schedule", "constant",
-    "--warmup-steps", "10", "--batch-size", "4", "--min-size", "512", "--amp", "on",
+    "--warmup-steps", "0", "--batch-size", "4", "--min-size", "512", "--amp", "on",
     "--amp-dtype", "float16", "--scale-range", "1,1", "--translate", "0", "--photometric", "0",
     "--epochs", "100000", "--eval-every", "20",
 ]

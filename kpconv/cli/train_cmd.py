@@ -154,7 +154,7 @@ def _config_kwargs(params: dict[str, Any]) -> dict[str, Any]:
 @click.option("--epochs", type=int, default=20)
 @click.option("--max-steps", type=int, default=None, help="Stop after this many optimizer steps in total.")
 @click.option("--max-time", type=float, default=None, metavar="SECONDS",
-              help="Stop after this much training time (evaluation not counted).")
+              help="Stop after this much training time (evaluation and checkpoints not counted; a resumed run counts its earlier time).")
 @click.option("--batch-size", type=int, default=4, help="Images per step per process.")
 @click.option("--optimizer", type=click.Choice(["sgd", "adamw"]), default="sgd")
 @click.option("--lr", type=float, default=None,

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import DataError, UsageError
 from ..fileio import write_json
 from ..spec import KeypointSpec, get_preset, load_spec
 from ._deps import torch
@@ -151,6 +151,9 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
                   if cfg.augment else Pipeline([]))
 
     samples = train_vds.training_samples()
+    if not samples:
+        raise DataError(f"{train_vds.source}: no image has a usable annotation "
+                        f"({train_vds.describe()}): nothing to train")
     dataset = KeypointDataset(samples, transforms)
     sampler = EpochBatchSampler(len(dataset), cfg.batch_size, shuffle=True, seed=cfg.seed,
                                 world_size=dist.world_size, rank=dist.rank)

@@ -118,3 +118,20 @@ def test_spec_without_pairs_makes_flip_unsafe(tf):
     vds = validated(doc, tf.images)
     assert vds.flip_permutations() is None
     assert any(n.code == "train.flip_unsafe" for n in vds.notes)
+
+
+def test_nothing_usable_is_refused_before_training(tf, tmp_path):
+    pytest.importorskip("torch")
+    from kpconv.train.config import TrainConfig
+    from kpconv.train.trainer import fit
+
+    doc = _doc(tf)
+    for ann in doc["annotations"]:
+        if not ann["iscrowd"] and ann["num_keypoints"]:
+            ann["bbox"][2] = 0.5  # every usable annotation gets a sub-pixel box
+    path = tmp_path / "thin.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(DataError, match="nothing to train"):
+        fit(TrainConfig(dataset=str(path), images=str(tf.images), output=str(tmp_path / "r"),
+                        negatives="skip", device="cpu"))
+    assert not (tmp_path / "r").exists()
