@@ -185,9 +185,13 @@ class ValidatedDataset:
             "images_skipped_all_annotations_unusable": all_skipped,
         }
 
-    def describe(self) -> str:
+    def describe(self, role: str = "training") -> str:
         """One line for the log: images, annotations used, and every skip with its count."""
         c = self.counts()
+        if role != "training":
+            return (f"{self.source}: {c['images']} image(s), {c['annotations_used']} annotation(s) usable "
+                    f"as targets, {sum(c['annotations_skipped'].values())} not (crowd, no visible "
+                    "keypoint or box < 1 px; COCO evaluation treats those as it always does)")
         skips = ", ".join(f"{SKIP_REASONS[k]}: {v}" for k, v in c["annotations_skipped"].items() if v)
         neg = c["negative_images"]
         neg_s = f"{neg} negative image(s) {'kept' if self.negatives == 'keep' else 'skipped'}"

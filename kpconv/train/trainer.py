@@ -324,7 +324,7 @@ def _validation_set(cfg: TrainConfig, train_vds: ValidatedDataset) -> ValidatedD
                          f"({', '.join(c.name for c in train_vds.categories)}) is in it")
     vds = validated(ds, cfg.val_images or cfg.images, spec=train_vds.spec, categories=names,
                     negatives="keep", source=cfg.val)
-    log.info("validation set: %s", vds.describe())
+    log.info("validation set: %s", vds.describe("evaluation"))
     return vds
 
 
