@@ -198,7 +198,7 @@ def train_command(**params: Any) -> int:
     Example (CPU, seconds):
       kpconv train fixtures/train/train.json --images fixtures/train/images -o runs/demo \\
         --spec fixtures/train/spec.yaml --backbone resnet18 --min-size 128 --max-size 128 \\
-        --max-steps 3 --batch-size 2
+        --keypoint-head 32x2 --box-batch-size 32 --max-steps 3 --batch-size 2
     Several GPUs / machines: torchrun --nproc_per_node N -m kpconv train ...
     """
     from ..train.config import TrainConfig
