@@ -25,7 +25,13 @@ __all__ = ["validate", "validate_document", "validate_bytes", "CHECKS", "STRUCTU
 
 def _not_object(doc: Any) -> Report:
     kind = {list: "array", str: "string", int: "number", float: "number", type(None): "null"}.get(type(doc), "value")
-    hint = " (a list looks like a COCO results file, not a dataset)" if isinstance(doc, list) else ""
+    hint = ""
+    if isinstance(doc, list):
+        first = doc[0] if doc and isinstance(doc[0], dict) else {}
+        if "data" in first and ("annotations" in first or "predictions" in first):
+            hint = " (this looks like a Label Studio export, which kpconv does not read yet)"
+        else:
+            hint = " (a list looks like a COCO results file, not a dataset)"
     return Report(findings=[error("document.not_object",
                                   f"expected a COCO object with images/annotations/categories, found a JSON {kind}{hint}")])
 

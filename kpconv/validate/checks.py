@@ -46,9 +46,13 @@ def _ann_ptr(ctx: Context, row: int, *tokens: str | int) -> str:
 # =========================================================================== structural (dicts)
 def check_document_sections(ctx: Context) -> None:
     """images / annotations / categories present and arrays (info/licenses may be anything)."""
+    hint = ""
+    if "shapes" in ctx.doc and ("imagePath" in ctx.doc or "version" in ctx.doc):
+        hint = " (this looks like a LabelMe file: convert it with `kpconv from-labelme`)"
     for key in ("images", "annotations", "categories"):
         if key not in ctx.doc:
-            ctx.add(error("document.missing_field", f"required top-level field {key!r} is missing", pointer(key)))
+            ctx.add(error("document.missing_field", f"required top-level field {key!r} is missing{hint}",
+                          pointer(key)))
         elif not isinstance(ctx.doc[key], list):
             ctx.add(error("document.wrong_type", f"{key!r} must be an array, found {_typename(ctx.doc[key])}",
                           pointer(key)))

@@ -83,3 +83,12 @@ def test_every_realdata_json_gets_a_verdict_without_exception() -> None:
         assert isinstance(report.ok, bool)
         for f in report.findings:
             assert f.code and f.message
+
+
+def test_labelme_and_label_studio_files_are_named_for_what_they_are() -> None:
+    labelme = realdata_file("labelme-wkentaro/examples/primitives/primitives.json")
+    report = validate_bytes(labelme.read_bytes())
+    assert "kpconv from-labelme" in report.findings[0].message
+    ls = realdata_file("label-studio-sdk/tests/custom/converter/data/test_export_coco/data.json")
+    report = validate_bytes(ls.read_bytes())
+    assert report.findings[0].code == "document.not_object" and "Label Studio" in report.findings[0].message
