@@ -2,25 +2,39 @@
 
 A format module only *parses*: it turns its source into :class:`RawImage` and
 :class:`RawInstance` values (image reference, category, named points with visibility, optional
-box/polygon, and where each came from in the source) plus findings. Everything else happens here,
-the same way for every format: stable ids (images sorted by file name), keypoint order from the
-spec, ``0,0,0`` for unlabelled points, ``num_keypoints``, bbox and area, ``iscrowd``,
-``segmentation`` and the categories. The result is checked with :func:`kpconv.validate`.
+box/polygon, and where each came from in the source) plus findings, or, for sources with very
+many points (a million-row CSV), into one :class:`InstanceArrays` block holding the same
+instances as columns. Everything else happens here, the same way for every format: stable ids
+(images sorted by file name), keypoint order from the spec, ``0,0,0`` for unlabelled points,
+``num_keypoints``, bbox and area, ``iscrowd``, ``segmentation`` and the categories. The result is
+checked with :func:`kpconv.validate`.
+
+There is one build routine: object instances are first turned into the columnar form, then
+whole columns are resolved, checked and measured at once (numpy), so the cost per point is a
+few array operations whatever the source format.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
 
 from .. import __version__
 from ..fileio import atomic_write_bytes, dumps_json
 from ..finding import Finding, Report, Severity, error, info, warning
-from ..geometry import bbox_from_points, polygon_area, round_px
+from ..geometry import polygon_area, round_px
 from ..model import Dataset
-from ..spec import KeypointSpec, spec_from_mapping
+from ..spec import CategorySpec, KeypointSpec, spec_from_mapping
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(slots=True)
@@ -61,21 +75,234 @@ class RawInstance:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+_LABEL, _X, _Y, _V, _SOURCE = (attrgetter(a) for a in ("label", "x", "y", "v", "source"))
+_POINTS = attrgetter("points")
+
+
+@dataclass
+class InstanceArrays:
+    """Instances as columns: what a source with very many points hands the builder.
+
+    Per instance (index ``i``): ``image`` (a :class:`RawImage` file name), ``category``,
+    ``source``, ``counts[i]`` (its number of point rows) and optionally ``bbox`` (an ``(N, 4)``
+    x, y, w, h array, a NaN row where none is drawn), ``polygon`` and ``attributes``. Per point
+    row: ``label`` (an index into ``labels``), ``x``, ``y``, ``v`` (2 visible, 1 occluded, 0
+    unlabelled). The rows of instance ``i`` follow those of instance ``i - 1``, in source order:
+    that order decides which of two points given for one keypoint is kept.
+
+    ``point_source`` gives a row's place in the source where it differs from its instance's
+    (``""``: the instance's); ``exact`` holds the x and y values as the source gave them when they
+    are not all floats (integer coordinates stay integers in the output).
+    """
+
+    image: list[str]
+    category: list[str]
+    source: list[str]
+    counts: IntArray
+    labels: list[str]
+    label: IntArray
+    x: FloatArray
+    y: FloatArray
+    v: IntArray
+    point_source: list[str] | None = None
+    exact: tuple[list[Any], list[Any]] | None = None
+    bbox: FloatArray | None = None
+    polygon: list[list[list[float]] | None] | None = None
+    attributes: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.image)
+
+    @property
+    def rows(self) -> int:
+        """The number of point rows."""
+        return len(self.label)
+
+    @classmethod
+    def empty(cls) -> InstanceArrays:
+        """No instance at all."""
+        return cls.from_instances([])
+
+    @classmethod
+    def from_instances(cls, instances: Sequence[RawInstance]) -> InstanceArrays:
+        """The columnar form of object instances (C-speed attribute reads, no per-point code)."""
+        n = len(instances)
+        points = [p for pts in map(_POINTS, instances) for p in pts]
+        names = list(map(_LABEL, points))
+        labels = list(dict.fromkeys(names))
+        code = {name: i for i, name in enumerate(labels)}
+        xs, ys = list(map(_X, points)), list(map(_Y, points))
+        sources = list(map(_SOURCE, points))
+        boxes = [inst.bbox for inst in instances]
+        polygons = [inst.polygon for inst in instances]
+        attributes = [inst.attributes for inst in instances]
+        return cls(
+            image=[inst.image for inst in instances],
+            category=[inst.category for inst in instances],
+            source=[inst.source for inst in instances],
+            counts=np.fromiter(map(len, map(_POINTS, instances)), np.int64, n),
+            labels=labels,
+            label=np.fromiter(map(code.__getitem__, names), np.int64, len(names)),
+            x=np.array(xs, dtype=np.float64).reshape(-1),
+            y=np.array(ys, dtype=np.float64).reshape(-1),
+            v=np.fromiter(map(_V, points), np.int64, len(points)),
+            point_source=sources if any(sources) else None,
+            exact=None if set(map(type, xs)) | set(map(type, ys)) <= {float} else (xs, ys),
+            bbox=(
+                np.array([b if b is not None else (np.nan,) * 4 for b in boxes], dtype=np.float64)
+                if any(b is not None for b in boxes)
+                else None
+            ),
+            polygon=polygons if any(polygons) else None,
+            attributes=attributes if any(attributes) else None,
+        )
+
+    def to_instances(self) -> list[RawInstance]:
+        """The same instances as objects (for callers that want to look at them one by one)."""
+        xs, ys = self.exact if self.exact is not None else (self.x.tolist(), self.y.tolist())
+        labels = [self.labels[i] for i in self.label.tolist()]
+        vs = self.v.tolist()
+        sources = self.point_source or [""] * self.rows
+        out: list[RawInstance] = []
+        start = 0
+        for i, count in enumerate(self.counts.tolist()):
+            end = start + count
+            points = list(map(RawPoint, labels[start:end], xs[start:end], ys[start:end], vs[start:end], sources[start:end]))
+            box = self.bbox[i] if self.bbox is not None else None
+            out.append(
+                RawInstance(
+                    image=self.image[i],
+                    category=self.category[i],
+                    points=points,
+                    bbox=None if box is None or np.isnan(box[0]) else (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+                    polygon=self.polygon[i] if self.polygon is not None else None,
+                    source=self.source[i],
+                    attributes=dict(self.attributes[i]) if self.attributes is not None else {},
+                )
+            )
+            start = end
+        return out
+
+    def select(self, keep: Sequence[bool] | npt.NDArray[np.bool_]) -> InstanceArrays:
+        """The instances where ``keep`` is true (with their rows)."""
+        mask = np.asarray(keep, dtype=bool).reshape(-1)
+        if mask.all():
+            return self
+        rows = np.repeat(mask, self.counts)
+        flags = mask.tolist()
+        exact = None
+        if self.exact is not None:
+            row_flags = rows.tolist()
+            exact = (list(compress(self.exact[0], row_flags)), list(compress(self.exact[1], row_flags)))
+        return InstanceArrays(
+            image=list(compress(self.image, flags)),
+            category=list(compress(self.category, flags)),
+            source=list(compress(self.source, flags)),
+            counts=self.counts[mask],
+            labels=self.labels,
+            label=self.label[rows],
+            x=self.x[rows],
+            y=self.y[rows],
+            v=self.v[rows],
+            point_source=list(compress(self.point_source, rows.tolist())) if self.point_source is not None else None,
+            exact=exact,
+            bbox=self.bbox[mask] if self.bbox is not None else None,
+            polygon=list(compress(self.polygon, flags)) if self.polygon is not None else None,
+            attributes=list(compress(self.attributes, flags)) if self.attributes is not None else None,
+        )
+
+    def with_images(self, file_names: dict[str, str]) -> InstanceArrays:
+        """Images renamed through ``file_names``; instances whose image it lacks are dropped."""
+        renamed = list(map(file_names.get, self.image))
+        kept = self.select([name is not None for name in renamed])
+        kept.image = [name for name in renamed if name is not None]
+        return kept
+
+    @classmethod
+    def concat(cls, parts: Sequence[InstanceArrays]) -> InstanceArrays:
+        """One block holding the instances of every part, in order."""
+        if len(parts) == 1:
+            return parts[0]
+        labels = list(dict.fromkeys(name for part in parts for name in part.labels))
+        code = {name: i for i, name in enumerate(labels)}
+
+        def opt(get: Any, default: Any) -> Any:
+            return [get(p) if get(p) is not None else default(p) for p in parts]
+
+        exact = None
+        if any(p.exact is not None for p in parts):
+            pairs = opt(attrgetter("exact"), lambda p: (p.x.tolist(), p.y.tolist()))
+            exact = ([v for xs, _ in pairs for v in xs], [v for _, ys in pairs for v in ys])
+        return cls(
+            image=[name for p in parts for name in p.image],
+            category=[name for p in parts for name in p.category],
+            source=[s for p in parts for s in p.source],
+            counts=np.concatenate([p.counts for p in parts]),
+            labels=labels,
+            label=np.concatenate([np.array([code[n] for n in p.labels] or [0], np.int64)[p.label] for p in parts]),
+            x=np.concatenate([p.x for p in parts]),
+            y=np.concatenate([p.y for p in parts]),
+            v=np.concatenate([p.v for p in parts]),
+            point_source=(
+                [s for ss in opt(attrgetter("point_source"), lambda p: [""] * p.rows) for s in ss]
+                if any(p.point_source is not None for p in parts)
+                else None
+            ),
+            exact=exact,
+            bbox=(
+                np.concatenate(opt(attrgetter("bbox"), lambda p: np.full((len(p), 4), np.nan)))
+                if any(p.bbox is not None for p in parts)
+                else None
+            ),
+            polygon=(
+                [g for gs in opt(attrgetter("polygon"), lambda p: [None] * len(p)) for g in gs]
+                if any(p.polygon is not None for p in parts)
+                else None
+            ),
+            attributes=(
+                [a for aa in opt(attrgetter("attributes"), lambda p: [{}] * len(p)) for a in aa]
+                if any(p.attributes is not None for p in parts)
+                else None
+            ),
+        )
+
+
 @dataclass
 class ParseResult:
-    """What a format module returns: images, instances, findings, and a spec if the source has one."""
+    """What a format module returns: images, instances, findings, and a spec if the source has one.
+
+    Instances come as objects (``instances``), as one columnar block (``arrays``, for sources
+    with very many points), or both (the objects count first).
+    """
 
     images: list[RawImage] = field(default_factory=list)
     instances: list[RawInstance] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     spec: KeypointSpec | None = None
+    arrays: InstanceArrays | None = None
 
     def extend(self, other: ParseResult) -> None:
         self.images.extend(other.images)
         self.instances.extend(other.instances)
         self.findings.extend(other.findings)
+        if other.arrays is not None:
+            self.arrays = other.arrays if self.arrays is None else InstanceArrays.concat([self.arrays, other.arrays])
         if self.spec is None:
             self.spec = other.spec
+
+    def columns(self) -> InstanceArrays:
+        """Every instance in the columnar form (the object instances first)."""
+        if self.arrays is None:
+            return InstanceArrays.from_instances(self.instances)
+        if not self.instances:
+            return self.arrays
+        return InstanceArrays.concat([InstanceArrays.from_instances(self.instances), self.arrays])
+
+    def all_instances(self) -> list[RawInstance]:
+        """Every instance as an object (the columnar block converted)."""
+        if self.arrays is None:
+            return list(self.instances)
+        return self.instances + self.arrays.to_instances()
 
 
 BBoxSource = Literal["auto", "points"]
@@ -123,13 +350,25 @@ class Conversion:
         atomic_write_bytes(Path(path), self.data)
 
 
-def infer_spec(instances: Iterable[RawInstance]) -> KeypointSpec:
+def infer_spec(instances: Iterable[RawInstance] | InstanceArrays) -> KeypointSpec:
     """A spec from the labels seen, per category in first-seen order (``cat.nose`` → ``nose``)."""
-    order: dict[str, list[str]] = {}
-    for inst in instances:
-        names = order.setdefault(inst.category, [])
-        for p in inst.points:
-            name = p.label.rsplit(".", 1)[-1] if "." in p.label else p.label
+    cols = instances if isinstance(instances, InstanceArrays) else InstanceArrays.from_instances(list(instances))
+    order: dict[str, list[str]] = {name: [] for name in dict.fromkeys(cols.category)}
+    if cols.rows:
+        # first row of each (category, label) pair, with one scatter-min over the rows
+        cat_code = {name: i for i, name in enumerate(order)}
+        n_labels = len(cols.labels)
+        inst_cat = np.fromiter(map(cat_code.__getitem__, cols.category), np.int64, len(cols))
+        pair = np.repeat(inst_cat, cols.counts) * n_labels + cols.label
+        first = np.full(len(order) * n_labels, cols.rows, dtype=np.int64)
+        np.minimum.at(first, pair, np.arange(cols.rows, dtype=np.int64))
+        seen = np.flatnonzero(first < cols.rows)
+        categories = list(order)
+        for p in seen[np.argsort(first[seen], kind="stable")].tolist():
+            c, j = divmod(p, n_labels)
+            label = cols.labels[j]
+            name = label.rsplit(".", 1)[-1] if "." in label else label
+            names = order[categories[c]]
             if name not in names:
                 names.append(name)
     cats = [{"name": c, "keypoints": k} for c, k in order.items() if k]
@@ -137,14 +376,14 @@ def infer_spec(instances: Iterable[RawInstance]) -> KeypointSpec:
 
 
 def choose_spec(
-    user: KeypointSpec | None, parsed: ParseResult
+    user: KeypointSpec | None, parsed: ParseResult, columns: InstanceArrays | None = None
 ) -> tuple[KeypointSpec, list[Finding]]:
     """The user's spec wins, then the one the source defines, else one inferred from labels."""
     if user is not None:
         return user, []
     if parsed.spec is not None and parsed.spec.categories:
         return parsed.spec, []
-    spec = infer_spec(parsed.instances)
+    spec = infer_spec(columns if columns is not None else parsed.columns())
     if not spec.categories:
         return spec, [error("convert.no_keypoints", "no keypoint labels found in the source; nothing to convert")]
     notes = [
@@ -158,15 +397,63 @@ def choose_spec(
     return spec, notes
 
 
-def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None = None) -> Conversion:
-    """Build a COCO keypoint dataset from parsed raw instances, then validate it."""
+def build(
+    parsed: ParseResult,
+    spec: KeypointSpec,
+    options: BuildOptions | None = None,
+    *,
+    columns: InstanceArrays | None = None,
+) -> Conversion:
+    """Build a COCO keypoint dataset from parsed raw instances, then validate it.
+
+    ``columns`` is ``parsed.columns()`` when the caller already has it.
+    """
     from ..validate import validate_bytes  # local: the validator imports the model, not the builder
 
     opts = options or BuildOptions()
     findings: list[Finding] = list(parsed.findings)
+    images, usable = _images(parsed.images, findings)
+    cat_ids, categories = _category_ids(spec)
 
+    names = sorted(usable)
+    out_images: list[dict[str, Any]] = []
+    for image_id, name in enumerate(names, start=1):
+        img = usable[name]
+        entry: dict[str, Any] = dict(img.extra)
+        entry.update({"id": image_id, "file_name": name, "width": int(img.width or 0), "height": int(img.height or 0)})
+        out_images.append(entry)
+
+    cols = columns if columns is not None else parsed.columns()
+    out_anns, ann_findings = _annotations(cols, spec, cat_ids, out_images, opts)
+    findings.extend(ann_findings)
+    findings.extend(_unknown_images(cols, images))
+
+    doc = {
+        "info": {"description": opts.description, "version": __version__},
+        "licenses": [],
+        "images": out_images,
+        "annotations": out_anns,
+        "categories": categories,
+    }
+    # Validate the very bytes that will be written, through the fast typed path: no pydantic
+    # object per annotation, and what is checked is exactly what lands on disk.
+    data = dumps_json(doc)
+    checked = validate_bytes(data)
+    report = Report(findings=findings + checked.findings, summary=dict(checked.summary))
+    report.summary["converted"] = {
+        "images": len(out_images),
+        "instances": len(out_anns),
+        "keypoints_labelled": sum(a["num_keypoints"] for a in out_anns),
+        "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
+        "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
+    }
+    return Conversion(document=doc, data=data, report=report)
+
+
+def _images(raw: list[RawImage], findings: list[Finding]) -> tuple[dict[str, RawImage], dict[str, RawImage]]:
+    """(every image by file name, those with a known size); conflicts and unknown sizes reported."""
     images: dict[str, RawImage] = {}
-    for img in parsed.images:
+    for img in raw:
         prev = images.get(img.file_name)
         if prev is None:
             images[img.file_name] = img
@@ -192,7 +479,11 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
             )
             continue
         usable[name] = img
+    return images, usable
 
+
+def _category_ids(spec: KeypointSpec) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Category ids (the spec's, else the lowest free ones) and the COCO ``categories``."""
     cat_ids: dict[str, int] = {}
     categories: list[dict[str, Any]] = []
     used_ids = {c.id for c in spec.categories if c.id is not None}
@@ -207,152 +498,273 @@ def build(parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None 
             used_ids.add(cid)
         cat_ids[cat_spec.name] = cid
         categories.append(cat_spec.to_coco_category(cid))
+    return cat_ids, categories
 
-    by_image: dict[str, list[RawInstance]] = {}
-    for inst in parsed.instances:
-        by_image.setdefault(inst.image, []).append(inst)
 
-    out_images: list[dict[str, Any]] = []
-    out_anns: list[dict[str, Any]] = []
-    ann_id = 0
-    # label → keypoint index, resolved once per category: index_of tries aliases and prefixes,
-    # and big sources (a million CSV rows) repeat the same few labels
-    index_cache: dict[tuple[str, str], int | None] = {}
-    for image_id, name in enumerate(sorted(usable), start=1):
-        img = usable[name]
-        entry: dict[str, Any] = dict(img.extra)
-        entry.update({"id": image_id, "file_name": name, "width": int(img.width or 0), "height": int(img.height or 0)})
-        out_images.append(entry)
-        for inst in by_image.get(name, []):
-            cat = spec.category(inst.category)
-            if cat is None:
-                findings.append(
-                    error(
-                        "convert.unknown_category",
-                        f"instance category {inst.category!r} is not in the spec "
-                        f"(spec categories: {', '.join(spec.names())}); instance skipped",
-                        source=inst.source,
-                        image_id=image_id,
-                    )
-                )
-                continue
-            k = cat.num_keypoints
-            kps: list[float] = [0, 0, 0] * k
-            filled: list[str | None] = [None] * k
-            for p in inst.points:
-                label_key = (cat.name, p.label)
-                idx = index_cache.get(label_key, -1)
-                if idx == -1:
-                    idx = index_cache[label_key] = cat.index_of(p.label)
-                if idx is None:
-                    findings.append(
-                        error(
-                            "convert.unknown_keypoint",
-                            f"label {p.label!r} is not a keypoint of {cat.name!r} "
-                            f"(expected one of: {', '.join(cat.keypoints)}); point dropped",
-                            source=p.source or inst.source,
-                            image_id=image_id,
-                        )
-                    )
-                    continue
-                if filled[idx] is not None:
-                    findings.append(
-                        error(
-                            "convert.duplicate_keypoint",
-                            f"keypoint {cat.keypoints[idx]!r} given twice in one instance "
-                            f"(first at {filled[idx]}); the second is dropped",
-                            source=p.source or inst.source,
-                            image_id=image_id,
-                        )
-                    )
-                    continue
-                filled[idx] = p.source or inst.source or "?"
-                if p.v > 0:
-                    # coordinates as the source gives them (no rounding: lossless, and cheaper)
-                    j = 3 * idx
-                    kps[j] = p.x
-                    kps[j + 1] = p.y
-                    kps[j + 2] = 2 if p.v >= 2 else 1
-            vxs = [kps[j] for j in range(0, 3 * k, 3) if kps[j + 2]]
-            vys = [kps[j + 1] for j in range(0, 3 * k, 3) if kps[j + 2]]
-            if not vxs:
-                findings.append(
-                    warning(
-                        "convert.instance_without_keypoints",
-                        f"instance of {cat.name!r} on {name!r} has no labelled keypoint; "
-                        "it is not a keypoint annotation and is skipped",
-                        source=inst.source,
-                        image_id=image_id,
-                    )
-                )
-                continue
-            if inst.bbox is not None and opts.bbox_source == "auto":
-                bx, by, bw, bh = inst.bbox
-                bbox = [round_px(bx), round_px(by), round_px(bw), round_px(bh)]
-            else:
-                bbox = bbox_from_points(vxs, vys, img.width, img.height, opts.bbox_margin, opts.min_box_size)
-            if inst.polygon:
-                seg: Any = [list(ring) for ring in inst.polygon]
-                area = round_px(polygon_area(seg) or 0.0)
-            else:
-                seg = []
-                area = round_px(bbox[2] * bbox[3])
-            ann_id += 1
-            ann: dict[str, Any] = {
-                "id": ann_id,
-                "image_id": image_id,
-                "category_id": cat_ids[cat.name],
-                "keypoints": kps,
-                "num_keypoints": len(vxs),
-                "bbox": bbox,
-                "area": area,
-                "iscrowd": 0,
-                "segmentation": seg,
-            }
-            if inst.attributes:
-                ann["attributes"] = dict(inst.attributes)
-            out_anns.append(ann)
+def _unknown_images(cols: InstanceArrays, images: dict[str, RawImage]) -> list[Finding]:
+    """One error per image name that instances use but the source does not describe."""
+    unknown = set(cols.image) - images.keys()
+    if not unknown:
+        return []
+    count: dict[str, int] = {}
+    first: dict[str, str] = {}
+    for name, source in zip(cols.image, cols.source, strict=True):
+        if name in unknown:
+            count[name] = count.get(name, 0) + 1
+            first.setdefault(name, source)
+    return [
+        error(
+            "convert.unknown_image",
+            f"{count[name]} instance(s) refer to image {name!r}, which the source does not describe",
+            source=first[name],
+        )
+        for name in sorted(unknown)
+    ]
 
-    unused = set(by_image) - set(usable)
-    for name in sorted(unused):
-        if name not in images:
-            findings.append(
-                error(
-                    "convert.unknown_image",
-                    f"{len(by_image[name])} instance(s) refer to image {name!r}, which the source does not describe",
-                    source=by_image[name][0].source,
-                )
-            )
 
-    doc = {
-        "info": {"description": opts.description, "version": __version__},
-        "licenses": [],
-        "images": out_images,
-        "annotations": out_anns,
-        "categories": categories,
-    }
-    # Validate the very bytes that will be written, through the fast typed path: no pydantic
-    # object per annotation, and what is checked is exactly what lands on disk.
-    data = dumps_json(doc)
-    checked = validate_bytes(data)
-    report = Report(findings=findings + checked.findings, summary=dict(checked.summary))
-    report.summary["converted"] = {
-        "images": len(out_images),
-        "instances": len(out_anns),
-        "keypoints_labelled": sum(a["num_keypoints"] for a in out_anns),
-        "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
-        "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
-    }
-    return Conversion(document=doc, data=data, report=report)
+def _annotations(
+    cols: InstanceArrays,
+    spec: KeypointSpec,
+    cat_ids: dict[str, int],
+    out_images: list[dict[str, Any]],
+    opts: BuildOptions,
+) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """The COCO annotations of every instance, and the findings about them in document order.
+
+    Whole columns at a time: resolve each (category, label) pair once, scatter the point rows
+    into dense ``(instances, keypoints)`` arrays, derive counts and boxes from those.
+    """
+    n, n_rows = len(cols), cols.rows
+    image_ids = {entry["file_name"]: entry["id"] for entry in out_images}
+    cats = spec.categories
+    inst_image = np.fromiter(map(image_ids.get, cols.image, repeat(0)), np.int64, n)
+    cat_index = {name: _category_index(spec, name) for name in dict.fromkeys(cols.category)}
+    inst_cat = np.fromiter(map(cat_index.__getitem__, cols.category), np.int64, n)
+
+    # document order: images by file name, instances in source order within one image
+    on_image = np.flatnonzero(inst_image > 0)
+    order = on_image[np.argsort(inst_image[on_image], kind="stable")]
+    rank = np.full(n, -1, dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    # findings are gathered as (instance rank, row, finding) and sorted into document order
+    keyed: list[tuple[int, int, Finding]] = []
+    for i in order[inst_cat[order] < 0].tolist():
+        keyed.append((int(rank[i]), -1, error(
+            "convert.unknown_category",
+            f"instance category {cols.category[i]!r} is not in the spec "
+            f"(spec categories: {', '.join(spec.names())}); instance skipped",
+            source=cols.source[i],
+            image_id=int(inst_image[i]),
+        )))  # fmt: skip
+    active = np.zeros(n, dtype=bool)
+    active[order] = True
+    active &= inst_cat >= 0
+
+    # each row's keypoint index: one spec lookup per (category, label) pair that occurs
+    k_max = max((c.num_keypoints for c in cats), default=0)
+    row_inst = np.repeat(np.arange(n, dtype=np.int64), cols.counts)
+    row_active = active[row_inst]
+    n_labels = max(len(cols.labels), 1)
+    pair = inst_cat[row_inst] * n_labels + cols.label
+    lookup = np.full(len(cats) * n_labels, -1, dtype=np.int64)
+    occurs = np.zeros(len(cats) * n_labels, dtype=bool)
+    occurs[pair[row_active]] = True
+    for p in np.flatnonzero(occurs).tolist():
+        c, j = divmod(p, n_labels)
+        idx = cats[c].index_of(cols.labels[j])
+        lookup[p] = -1 if idx is None else idx
+    kp = np.full(n_rows, -1, dtype=np.int64)
+    kp[row_active] = lookup[pair[row_active]]
+
+    def row_source(r: int) -> str:
+        own = cols.point_source[r] if cols.point_source is not None else ""
+        return own or cols.source[row_inst[r]]
+
+    for r in np.flatnonzero(row_active & (kp < 0)).tolist():
+        i = int(row_inst[r])
+        cat = cats[inst_cat[i]]
+        keyed.append((int(rank[i]), r, error(
+            "convert.unknown_keypoint",
+            f"label {cols.labels[cols.label[r]]!r} is not a keypoint of {cat.name!r} "
+            f"(expected one of: {', '.join(cat.keypoints)}); point dropped",
+            source=row_source(r),
+            image_id=int(inst_image[i]),
+        )))  # fmt: skip
+
+    # the first row given for a keypoint of an instance wins (also an unlabelled one)
+    known = np.flatnonzero(row_active & (kp >= 0))
+    slot = row_inst[known] * k_max + kp[known]
+    if len(slot) and np.bincount(slot, minlength=n * k_max).max() > 1:
+        first_row: dict[int, int] = {}
+        dropped: list[int] = []
+        for r, s in zip(known.tolist(), slot.tolist(), strict=True):
+            f = first_row.setdefault(s, r)
+            if f != r:
+                dropped.append(r)
+                i = int(row_inst[r])
+                keyed.append((int(rank[i]), r, error(
+                    "convert.duplicate_keypoint",
+                    f"keypoint {cats[inst_cat[i]].keypoints[kp[r]]!r} given twice in one instance "
+                    f"(first at {row_source(f) or '?'}); the second is dropped",
+                    source=row_source(r),
+                    image_id=int(inst_image[i]),
+                )))  # fmt: skip
+        keep = np.ones(len(known), dtype=bool)
+        keep[np.searchsorted(known, dropped)] = False
+        known, slot = known[keep], slot[keep]
+
+    # dense (instance, keypoint) arrays of the labelled points
+    v = cols.v[known]
+    labelled = v > 0
+    rows, slot = known[labelled], slot[labelled]
+    xs = np.zeros(n * k_max)
+    ys = np.zeros(n * k_max)
+    vs = np.zeros(n * k_max, dtype=np.int8)
+    xs[slot] = cols.x[rows]
+    ys[slot] = cols.y[rows]
+    vs[slot] = np.where(v[labelled] >= 2, 2, 1)
+    num = np.count_nonzero(vs.reshape(n, k_max), axis=1) if k_max else np.zeros(n, dtype=np.int64)
+
+    for i in order[active[order] & (num[order] == 0)].tolist():
+        keyed.append((int(rank[i]), n_rows, warning(
+            "convert.instance_without_keypoints",
+            f"instance of {cats[inst_cat[i]].name!r} on {cols.image[i]!r} has no labelled keypoint; "
+            "it is not a keypoint annotation and is skipped",
+            source=cols.source[i],
+            image_id=int(inst_image[i]),
+        )))  # fmt: skip
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    findings = [f for _, _, f in keyed]
+
+    final = order[active[order] & (num[order] > 0)]
+    m = len(final)
+    if m == 0:
+        return [], findings
+    grid = (final[:, None] * k_max + np.arange(k_max)).reshape(-1)
+    fx, fy, fv = xs[grid].reshape(m, k_max), ys[grid].reshape(m, k_max), vs[grid].reshape(m, k_max)
+    seen = fv > 0
+
+    widths = np.array([0] + [e["width"] for e in out_images], dtype=np.float64)
+    heights = np.array([0] + [e["height"] for e in out_images], dtype=np.float64)
+    image_of = inst_image[final]
+    boxes = _derived_boxes(fx, fy, seen, widths[image_of], heights[image_of], opts)
+    if cols.bbox is not None and opts.bbox_source == "auto":
+        drawn = cols.bbox[final]
+        has = ~np.isnan(drawn[:, 0])
+        boxes[has] = _round_px(drawn[has])
+    areas = _round_px(boxes[:, 2] * boxes[:, 3])
+
+    # keypoint lists: floats where labelled (the source's own values), int 0 elsewhere
+    flat = np.zeros((m, k_max, 3), dtype=object)
+    if cols.exact is not None:
+        ex = np.empty(n * k_max, dtype=object)
+        ey = np.empty(n * k_max, dtype=object)
+        ex[slot] = np.array(cols.exact[0], dtype=object)[rows]
+        ey[slot] = np.array(cols.exact[1], dtype=object)[rows]
+        flat[..., 0][seen] = ex[grid].reshape(m, k_max)[seen]
+        flat[..., 1][seen] = ey[grid].reshape(m, k_max)[seen]
+    else:
+        flat[..., 0][seen] = fx[seen]
+        flat[..., 1][seen] = fy[seen]
+    flat[..., 2][seen] = fv[seen]
+    keypoints = flat.reshape(m, 3 * k_max).tolist()
+    final_cat = inst_cat[final].tolist()
+    short = {c: 3 * cat.num_keypoints for c, cat in enumerate(cats) if cat.num_keypoints < k_max}
+    if short:
+        keypoints = [kps[: short[c]] if c in short else kps for kps, c in zip(keypoints, final_cat, strict=True)]
+
+    cat_id_of = [cat_ids[cat.name] for cat in cats]
+    final_list = final.tolist()
+    polygons = cols.polygon
+    segmentations: list[Any] = [[] for _ in range(m)]
+    area_list = areas.tolist()
+    if polygons is not None:
+        for a, i in enumerate(final_list):
+            if polygons[i]:
+                segmentations[a] = [list(ring) for ring in polygons[i] or []]
+                area_list[a] = round_px(polygon_area(segmentations[a]) or 0.0)
+    anns: list[dict[str, Any]] = [
+        {
+            "id": ann_id,
+            "image_id": image_id,
+            "category_id": cat_id_of[c],
+            "keypoints": kps,
+            "num_keypoints": count,
+            "bbox": box,
+            "area": area,
+            "iscrowd": 0,
+            "segmentation": seg,
+        }
+        for ann_id, image_id, c, kps, count, box, area, seg in zip(
+            range(1, m + 1), image_of.tolist(), final_cat, keypoints, num[final].tolist(),
+            boxes.tolist(), area_list, segmentations, strict=True,
+        )
+    ]  # fmt: skip
+    if cols.attributes is not None:
+        for ann, i in zip(anns, final_list, strict=True):
+            if cols.attributes[i]:
+                ann["attributes"] = dict(cols.attributes[i])
+    return anns, findings
+
+
+def _category_index(spec: KeypointSpec, name: str) -> int:
+    """Position in ``spec.categories`` of the category :meth:`KeypointSpec.category` finds, or -1."""
+    found: CategorySpec | None = spec.category(name)
+    for i, cat in enumerate(spec.categories):
+        if cat is found:
+            return i
+    return -1
+
+
+def _derived_boxes(
+    xs: FloatArray, ys: FloatArray, seen: npt.NDArray[np.bool_], widths: FloatArray, heights: FloatArray,
+    opts: BuildOptions,
+) -> FloatArray:
+    """Boxes around the labelled points, row by row: :func:`kpconv.geometry.bbox_from_points`.
+
+    The same float operations in the same order, so the same values to the last bit: margin ×
+    extent on each side (≥ min_size/2 px), clipped to the image unless that empties the box.
+    """
+    x0 = np.where(seen, xs, np.inf).min(axis=1)
+    x1 = np.where(seen, xs, -np.inf).max(axis=1)
+    y0 = np.where(seen, ys, np.inf).min(axis=1)
+    y1 = np.where(seen, ys, -np.inf).max(axis=1)
+    half = opts.min_box_size / 2
+    mx = np.maximum((x1 - x0) * opts.bbox_margin, half)
+    my = np.maximum((y1 - y0) * opts.bbox_margin, half)
+    bx0, by0, bx1, by1 = x0 - mx, y0 - my, x1 + mx, y1 + my
+    cx0, cy0 = np.maximum(0.0, bx0), np.maximum(0.0, by0)
+    cx1, cy1 = np.minimum(widths, bx1), np.minimum(heights, by1)
+    inside = (widths > 0) & (heights > 0) & (cx1 - cx0 > 0) & (cy1 - cy0 > 0)
+    bx0, by0 = np.where(inside, cx0, bx0), np.where(inside, cy0, by0)
+    bx1, by1 = np.where(inside, cx1, bx1), np.where(inside, cy1, by1)
+    return _round_px(np.stack([bx0, by0, bx1 - bx0, by1 - by0], axis=1))
+
+
+def _round_px(values: FloatArray) -> FloatArray:
+    """:func:`kpconv.geometry.round_px` on a whole array, bit for bit.
+
+    ``round(v, 3)`` rounds the exact decimal value of ``v``; ``rint(v * 1000) / 1000`` gives the
+    same double unless ``v * 1000`` lies within rounding error of a half (or is huge, or not
+    finite): those few values go through ``round_px`` itself.
+    """
+    scaled = values * 1000.0
+    out = np.rint(scaled) / 1000.0 + 0.0  # + 0.0 turns -0.0 into 0.0, as round_px does
+    with np.errstate(invalid="ignore"):
+        risky = ~(np.abs(scaled) < 2.0**31) | (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-6)
+    if risky.any():
+        out[risky] = [round_px(v) for v in values[risky].tolist()]
+    return out
 
 
 def convert(
     parsed: ParseResult, user_spec: KeypointSpec | None, options: BuildOptions | None = None
 ) -> Conversion:
     """Choose the spec (user's, the source's, or inferred), build, validate."""
-    spec, notes = choose_spec(user_spec, parsed)
+    columns = parsed.columns()
+    spec, notes = choose_spec(user_spec, parsed, columns)
     parsed.findings.extend(notes)
-    conv = build(parsed, spec, options)
+    conv = build(parsed, spec, options, columns=columns)
     conv.spec = spec
     conv.spec_inferred = user_spec is None and (parsed.spec is None or not parsed.spec.categories)
     return conv
