@@ -108,4 +108,5 @@ def attach_images(result: LayoutResult, options: ImageOptions, display: str) -> 
         instances=kept,
         findings=parsed.findings + resolved.findings,
         spec=parsed.spec,
+        arrays=parsed.arrays.with_images(file_names) if parsed.arrays is not None else None,
     )

@@ -18,16 +18,14 @@ cell a plain number) never runs Python code per cell.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from itertools import compress, islice, repeat
-from operator import ne
+import numpy as np
 
 from ...errors import DataError, UsageError
-from ...finding import Finding, error, warning
-from ..builder import ParseResult, RawInstance, RawPoint
+from ...finding import Finding, error
+from ..builder import InstanceArrays, ParseResult
 from .imagefiles import normalize_name
 from .options import CsvOptions, LayoutResult, find_column, header_record
-from .table import CsvTable, gc_paused, parse_numbers
+from .table import Columns, CsvTable, IntArray, gc_paused
 
 VISIBILITY_WORDS = {"true": 2, "false": 0, "yes": 2, "no": 0, "visible": 2, "occluded": 1, "hidden": 1}
 
@@ -65,128 +63,106 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     # required=True above raises rather than return None
     xi, yi, ii, ki = (int(col[role] or 0) for role in ("x", "y", "image", "keypoint"))
     width = len(header)
-    index: list[int] | int = h + 1  # record index of the first row, or one per row once regularized
-    split = table.split_columns(h + 1, width)
-    if split is not None:
-        columns: list[Sequence[str]] = list(split)
-    else:
-        body = table.rows[h + 1 :]
-        if set(map(len, body)) - {width}:
-            body, index, extra = _regularize(table, body, h + 1, width)
-            findings.extend(extra)
-        if not body:
-            return LayoutResult(ParseResult(findings=findings), {}, [table.path.parent])
-        columns = list(zip(*body, strict=True))
-    xs, bad_x = parse_numbers(table, columns[xi], index, header[xi])
-    ys, bad_y = parse_numbers(table, columns[yi], index, header[yi])
+    body: Columns | None = table.byte_columns(h + 1, width)
+    if body is None:  # quotes, ragged rows, blank lines: the csv module splits the records
+        body = table.list_columns(h + 1, width)
+        findings.extend(body.findings)
+    n = len(body)
+    if not n:
+        return LayoutResult(ParseResult(findings=findings), {}, [table.path.parent])
+
+    xs, bad_x = body.numbers(xi, header[xi])
+    ys, bad_y = body.numbers(yi, header[yi])
     findings.extend(bad_x)
     findings.extend(bad_y)
-    n = len(columns[0])
     vi = col["visibility"]
     if vi is not None:
-        vs, bad_v = _visibility(table, columns[vi], index, header[vi])
+        vs, bad_v = _visibility(body, vi, header[vi])
         findings.extend(bad_v)
     else:
-        vs = [2] * n
-    images = columns[ii]
-    labels = columns[ki]
-    instances = columns[col["instance"]] if col["instance"] is not None else repeat("")
+        vs = np.full(n, 2, dtype=np.int64)
+    # an unlabelled row (v=0, or x/y missing) stays as a v=0 point, so a keypoint that is never
+    # labelled still names a spec entry
+    vs = np.where((vs > 0) & ~np.isnan(xs) & ~np.isnan(ys), vs, 0)
+    label, labels = body.codes(ki)
     default_category = options.category_or("object")
-    categories = columns[col["category"]] if col["category"] is not None else repeat(default_category)
+    key_columns = [j for j in (ii, col["category"], col["instance"]) if j is not None]
 
-    # One point per row, built at C speed (map); an unlabelled row (v=0, or x/y missing) stays
-    # as a v=0 point, so a keypoint that is never labelled still names a spec entry.
-    vs = [v if v > 0 and x == x and y == y else 0 for x, y, v in zip(xs, ys, vs, strict=True)]
-    points = list(map(RawPoint, labels, xs, ys, vs))
-    # Rows of one instance usually follow each other: find where the (image, category, instance)
-    # key changes with C-level comparisons, then handle one run of rows at a time.
-    keys = list(zip(images, categories, instances, strict=False))  # repeat() is endless
-    starts = [0, *compress(range(1, n), map(ne, islice(keys, 1, None), keys))]
-    groups: dict[tuple[str, str, str], RawInstance] = {}
+    # Rows with the same (image, category, instance) cells form one instance. They usually
+    # follow each other: find where the key changes, then work with one key per run of rows.
+    change = body.changes(ii)
+    for j in key_columns[1:]:
+        change |= body.changes(j)
+    starts = np.flatnonzero(change)
+    image_code, image_texts = body.codes(ii, starts)
+    image_names = [normalize_name(text) for text in image_texts]
+    named = np.array([bool(name) for name in image_names], dtype=bool)[image_code]
     display = table.display
-    for start, end in zip(starts, [*starts[1:], n], strict=True):
-        key = keys[start]
-        group = groups.get(key)
-        if group is None:
-            where = f"{display}:{table.line(index + start if isinstance(index, int) else index[start])}"
-            image, cat, _ = key
-            if not image.strip():
-                findings.append(error("csv.missing_image_name", "the image cell is empty; row skipped", source=where))
-                continue
-            group = groups[key] = RawInstance(
-                image=normalize_name(image), category=cat.strip() or default_category, source=where
-            )
-        group.points += points[start:end]
+    for start in starts[~named].tolist():
+        where = f"{display}:{table.line(body.record(start))}"
+        findings.append(error("csv.missing_image_name", "the image cell is empty; row skipped", source=where))
+    key = image_code
+    category_code, category_texts = np.zeros(len(starts), dtype=np.int64), [""]
+    for j in key_columns[1:]:
+        code, texts = body.codes(j, starts)
+        if j == col["category"]:
+            category_code, category_texts = code, texts
+        if len(texts) > 1:
+            key = np.unique(key * len(texts) + code, return_inverse=True)[1].reshape(-1)
+    # instances numbered in the order they first appear
+    valid = np.flatnonzero(named)
+    _, first, inverse = np.unique(key[valid], return_index=True, return_inverse=True)
+    by_appearance = np.argsort(first, kind="stable")
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[by_appearance] = np.arange(len(first), dtype=np.int64)
+    run_group = np.full(len(starts), -1, dtype=np.int64)
+    run_group[valid] = rank[inverse.reshape(-1)]
+    first_run = valid[first[by_appearance]]
+    images = [image_names[c] for c in image_code[first_run].tolist()]
+    categories = [category_texts[c].strip() or default_category for c in category_code[first_run].tolist()]
+    sources = [f"{display}:{table.line(body.record(start))}" for start in starts[first_run].tolist()]
 
-    image_names: dict[str, str] = {}
-    for group in groups.values():
-        image_names.setdefault(group.image, group.source)
-    # an instance whose rows are all unlabelled is "nothing here": its image stays, it does not
-    labelled = [g for g in groups.values() if any(p.v for p in g.points)]
-    parsed = ParseResult(instances=labelled, findings=findings)
-    return LayoutResult(parsed, image_names, [table.path.parent])
-
-
-def _regularize(
-    table: CsvTable, body: list[list[str]], first: int, width: int
-) -> tuple[list[list[str]], list[int], list[Finding]]:
-    """Drop blank records, pad short ones, report cells beyond the header (slow path, rare)."""
-    out: list[list[str]] = []
-    index: list[int] = []
-    findings: list[Finding] = []
-    for i, row in enumerate(body, start=first):
-        if len(row) == width:
-            out.append(row)
-            index.append(i)
-            continue
-        if not any(c.strip() for c in row):
-            continue
-        if len(row) < width:
-            row = row + [""] * (width - len(row))
-        elif any(c.strip() for c in row[width:]):
-            findings.append(
-                warning(
-                    "csv.extra_cells",
-                    f"{len(row)} cells but the header has {width}; the cells beyond it are ignored",
-                    source=table.where(i),
-                )
-            )
-            row = row[:width]
-        else:
-            row = row[:width]
-        out.append(row)
-        index.append(i)
-    return out, index, findings
-
-
-def _visibility(
-    table: CsvTable, values: Sequence[str], index: list[int] | int, column: str
-) -> tuple[list[int], list[Finding]]:
-    """Visibility per row: 0/1/2 (empty = 2); a bad value drops the point with an error."""
-    try:
-        out = list(map(int, values))
-    except ValueError:
-        pass
+    row_group = np.repeat(run_group, np.diff(starts, append=n))
+    if len(images) == len(starts):  # every run is a new instance: rows already grouped
+        rows: IntArray | slice = slice(None)
     else:
-        if set(out) <= {0, 1, 2}:
-            return out, []
-    out = []
+        kept = np.flatnonzero(row_group >= 0)
+        rows = kept[np.argsort(row_group[kept], kind="stable")]
+    row_group = row_group[rows]
+    counts = np.bincount(row_group, minlength=len(images))
+    labelled = np.bincount(row_group, weights=vs[rows] > 0, minlength=len(images)) > 0
+    arrays = InstanceArrays(
+        image=images, category=categories, source=sources, counts=counts,
+        labels=labels, label=label[rows], x=xs[rows], y=ys[rows], v=vs[rows],
+    )  # fmt: skip
+
+    named_at: dict[str, str] = {}
+    for name, where in zip(images, sources, strict=True):
+        named_at.setdefault(name, where)
+    # an instance whose rows are all unlabelled is "nothing here": its image stays, it does not
+    parsed = ParseResult(findings=findings, arrays=arrays.select(labelled))
+    return LayoutResult(parsed, named_at, [table.path.parent])
+
+
+def _visibility(body: Columns, j: int, column: str) -> tuple[IntArray, list[Finding]]:
+    """Visibility per row: 0/1/2 (empty = 2); a bad value is -1 (point dropped) with an error."""
+    codes, texts = body.codes(j)
+    values = [_one_visibility(text) for text in texts]  # once per distinct text
+    out = np.array([-1 if v is None else v for v in values] or [2], dtype=np.int64)[codes]
     findings: list[Finding] = []
-    for i, text in enumerate(values):
-        v = _one_visibility(text)
-        if v is None:
-            where = table.where(index + i if isinstance(index, int) else index[i])
+    if None in values:
+        table = body.table
+        for row in np.flatnonzero(out < 0).tolist():
+            text = texts[codes[row]]
             shown = text if len(text) <= 40 else text[:37] + "..."
             findings.append(
                 error(
                     "csv.bad_visibility",
                     f'column "{column}": "{shown}" is not a visibility (expected 0, 1, 2, or empty); '
                     "point dropped",
-                    source=where,
+                    source=table.where(body.record(row)),
                 )
             )
-            v = -1
-        out.append(v)
     return out, findings
 
 

@@ -5,21 +5,38 @@ Handled here, once, for every layout: a UTF-8 byte-order mark (Excel writes one)
 quoted fields (also ones spanning lines), blank lines, and a decimal comma (``1,5``) when the
 delimiter is not a comma. Numbers are parsed with their place: ``file.csv:17: column "nose_x":
 "abc" is not a number``.
+
+Big tables are read a column at a time (:class:`ByteColumns`): when the text is plain (no quotes,
+every line as wide as the header) the cells are byte ranges of the file found with numpy, numbers
+are parsed from those bytes with array operations, and names become integer codes without a
+Python string per cell. Only a cell that is not a plain number goes through :func:`parse_number`
+(so its message is the same). Anything else is read with the ``csv`` module (:class:`ListColumns`);
+both answer the same questions (:class:`Columns`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, repeat
+from operator import ne
 from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from ...errors import DataError, UsageError
 from ...finding import Finding, error, warning
 from ...memory import gc_paused
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 #: Candidate delimiters, in the order that wins a tie.
 DELIMITERS = (",", ";", "\t", "|")
@@ -47,6 +64,7 @@ class CsvTable:
     delimiter: str
     text: str = field(repr=False, default="")
     findings: list[Finding] = field(default_factory=list)
+    raw: bytes | None = field(default=None, repr=False)  # the text as UTF-8 bytes when read so
     _rows: list[list[str]] | None = field(default=None, repr=False)
     _lines: list[int] | None = field(default=None, repr=False)
 
@@ -107,6 +125,69 @@ class CsvTable:
             return None
         cells = d.join(body).split(d)
         return [cells[j::width] for j in range(width)]
+
+    def encoded(self) -> bytes:
+        """The text as UTF-8 bytes (the file's own bytes when it was UTF-8)."""
+        if self.raw is None:
+            self.raw = self.text.encode("utf-8", "surrogatepass")
+        return self.raw
+
+    def byte_columns(self, first: int, width: int) -> ByteColumns | None:
+        """Records ``first…`` as :class:`ByteColumns`, or None unless the text is plain.
+
+        Plain, as for :meth:`split_columns`: no quotes, no space after a delimiter, no bare
+        ``\r``, and every line from ``first`` on holds exactly ``width`` cells.
+        """
+        if self.quoted or width < 2 or len(self.delimiter.encode()) != 1:
+            return None
+        raw = self.encoded()
+        d = self.delimiter.encode()
+        if b"\0" in raw or (b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
+            return None
+        if b" " in raw and d + b" " in raw:  # (a search for one byte is much faster than for two)
+            return None
+        pos = 0
+        for _ in range(first):
+            pos = raw.find(b"\n", pos) + 1
+            if pos == 0:
+                pos = len(raw)
+                break
+        size = len(raw)
+        # the bytes, a line end if the last line has none, and zeros so that 8-byte reads
+        # starting in the last cell stay inside the buffer
+        buf = np.zeros(size + 9, dtype=np.uint8)
+        buf[:size] = np.frombuffer(raw, dtype=np.uint8)
+        end = size
+        if size > pos and raw[-1:] != b"\n":
+            buf[size] = 10
+            end = size + 1
+        # every delimiter and line end, a few MiB at a time (temporaries stay in cache)
+        found: list[IntArray] = []
+        lines = 0
+        for at in range(pos, end, _TEXT_CHUNK):
+            chunk = buf[at : min(at + _TEXT_CHUNK, end)]
+            newline = chunk == 10
+            lines += int(np.count_nonzero(newline))
+            found.append(np.flatnonzero(newline | (chunk == d[0])) + at)
+        stops_flat = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        if len(stops_flat) != lines * width:
+            return None
+        stops = stops_flat.reshape(-1, width)
+        # as many line ends as rows, each the last stop of its row: every row is `width` cells
+        if not (buf[stops[:, -1]] == 10).all():
+            return None
+        return ByteColumns(self, first, raw, buf, stops)
+
+    def list_columns(self, first: int, width: int) -> ListColumns:
+        """Records ``first…`` read with the csv module: blank records dropped, short ones padded,
+        cells beyond ``width`` reported (``csv.extra_cells``) and ignored."""
+        body = self.rows[first:]
+        index: list[int] | int = first
+        findings: list[Finding] = []
+        if set(map(len, body)) - {width}:
+            body, index, findings = _regularize(self, body, first, width)
+        columns = [list(c) for c in zip(*body, strict=True)] if body else [[] for _ in range(width)]
+        return ListColumns(self, columns, index, findings)
 
     @property
     def decimal_comma(self) -> bool:
@@ -292,4 +373,362 @@ def read_table(path: Path, delimiter: str | None = None, display: str | None = N
     delim = delimiter if delimiter else sniff_delimiter(text)
     if len(delim) != 1:
         raise UsageError(f"--delimiter: expected one character, found {delim!r}")
-    return CsvTable(path=path, display=shown, delimiter=delim, text=text, findings=findings)
+    raw = None
+    if not findings and not data.startswith((b"\xff\xfe", b"\xfe\xff")):  # read as UTF-8
+        raw = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    return CsvTable(path=path, display=shown, delimiter=delim, text=text, findings=findings, raw=raw)
+
+
+def _regularize(
+    table: CsvTable, body: list[list[str]], first: int, width: int
+) -> tuple[list[list[str]], list[int], list[Finding]]:
+    """Drop blank records, pad short ones, report cells beyond the header (slow path, rare)."""
+    out: list[list[str]] = []
+    index: list[int] = []
+    findings: list[Finding] = []
+    for i, row in enumerate(body, start=first):
+        if len(row) == width:
+            out.append(row)
+            index.append(i)
+            continue
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) < width:
+            row = row + [""] * (width - len(row))
+        elif any(c.strip() for c in row[width:]):
+            findings.append(
+                warning(
+                    "csv.extra_cells",
+                    f"{len(row)} cells but the header has {width}; the cells beyond it are ignored",
+                    source=table.where(i),
+                )
+            )
+            row = row[:width]
+        else:
+            row = row[:width]
+        out.append(row)
+        index.append(i)
+    return out, index, findings
+
+
+class Columns(Protocol):
+    """A table body read column by column (:class:`ByteColumns` or :class:`ListColumns`).
+
+    Row ``i`` is record :meth:`record` ``(i)`` of the table; ``findings`` holds what reading
+    the rows found (``csv.extra_cells``).
+    """
+
+    table: CsvTable
+    findings: list[Finding]
+
+    def __len__(self) -> int: ...
+
+    def record(self, row: int) -> int:
+        """The table record index of row ``row``."""
+        ...
+
+    def numbers(self, j: int, column: str) -> tuple[FloatArray, list[Finding]]:
+        """Column ``j`` as floats: NaN for an empty/NaN cell; a located finding per bad cell."""
+        ...
+
+    def codes(self, j: int, rows: IntArray | None = None) -> tuple[IntArray, list[str]]:
+        """Column ``j`` (or its cells in ``rows``) as integers: indices into the distinct texts."""
+        ...
+
+    def changes(self, j: int) -> BoolArray:
+        """True where a row's cell in column ``j`` differs from the row before (and for row 0)."""
+        ...
+
+    def cells(self, j: int, rows: IntArray) -> list[str]:
+        """The texts of column ``j`` in the given rows."""
+        ...
+
+
+def _repeat_byte(b: int) -> np.uint64:
+    return np.uint64(b * 0x0101010101010101)
+
+
+#: Bytes of text scanned per pass, rows handled per pass: numpy temporaries this size stay in
+#: the CPU caches (whole-column temporaries of a million rows are several times slower).
+_TEXT_CHUNK = 1 << 22
+_ROWS = 1 << 16
+#: Mask keeping the first k bytes of a little-endian 8-byte word (k = 0…8).
+_KEEP = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+#: Exact powers of ten (a float division by one is correctly rounded).
+_POW10 = 10.0 ** np.arange(16)
+#: Odd multipliers that spread uint64 keys over hash buckets (2^64 / golden ratio, then others).
+_SPREADS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
+_ZEROS, _DOTS, _LOW7, _HIGH4, _SIXES = (_repeat_byte(b) for b in (0x30, 0x2E, 0x7F, 0xF0, 0x06))
+_U8, _U16, _U32 = np.uint64(8), np.uint64(16), np.uint64(32)
+
+
+def _eight_byte_numbers(word: npt.NDArray[np.uint64], length: IntArray) -> tuple[FloatArray, BoolArray]:
+    """Cells of up to 8 bytes (``-123.45``) as floats, and which cells were such plain numbers.
+
+    A plain number: an optional sign, digits with at most one ``.`` among them, 1 to 8 digits.
+    Bytes are handled eight at a time in one integer (SWAR): the sign and the dot are cut out,
+    the digits right-aligned behind ``0`` padding, checked, and summed by three multiplications
+    (Lemire's eight-digit parse). The integer over an exact power of ten is the correctly
+    rounded double, the one ``float(text)`` gives.
+    """
+    lead = word & np.uint64(0xFF)
+    signed = (lead == 45) | (lead == 43)
+    word = np.where(signed, word >> _U8, word)
+    size = (length - signed).astype(np.uint64)
+    # the first ".": the exact zero-byte test on word XOR "........" (bytes past the cell are
+    # zero, so they XOR to non-zero)
+    x = word ^ _DOTS
+    zero = ~(((x & _LOW7) + _LOW7) | x | _LOW7)
+    has_dot = zero != 0
+    lowest = zero & (~zero + np.uint64(1))
+    dot = np.where(has_dot, ((np.frexp(lowest.astype(np.float64))[1] - 1) >> 3).astype(np.uint64), size)
+    dot = np.minimum(dot, np.uint64(8))  # a longer cell is not one of these: keep indices valid
+    digits = (word & _KEEP[dot]) | ((word >> (_U8 * (dot + np.uint64(1)))) << (_U8 * dot))
+    n_digits = size - has_dot
+    pad = np.minimum(np.uint64(8) - np.minimum(n_digits, np.uint64(8)), np.uint64(8))
+    eight = (digits << (_U8 * pad)) | (_ZEROS & _KEEP[pad])
+    plain = (
+        ((eight & _HIGH4) == _ZEROS)
+        & (((eight + _SIXES) & _HIGH4) == _ZEROS)
+        & (n_digits >= 1)
+        & (length <= 8)
+        & (length > signed)
+    )
+    v = eight - _ZEROS
+    v = ((v & _repeat_byte(0x0F)) * np.uint64(2561)) >> _U8
+    v = ((v & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(6553601)) >> _U16
+    v = ((v & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(42949672960001)) >> _U32
+    n_frac = np.where(has_dot, size - dot - np.uint64(1), np.uint64(0)).astype(np.int64)
+    value = v.astype(np.float64) / _POW10[np.clip(n_frac, 0, 15)]
+    return np.where(lead == 45, -value, value), plain
+
+
+def _sixteen_byte_numbers(
+    words: Sequence[npt.NDArray[np.uint64]], length: IntArray
+) -> tuple[FloatArray, BoolArray]:
+    """Cells of up to 16 bytes as floats (up to 15 digits), and which were plain numbers.
+
+    Byte by byte (for the rarer long cells; :func:`_eight_byte_numbers` takes the usual ones).
+    """
+    n = len(length)
+    width = 8 * len(words)
+    bytes_ = np.empty((width, n), dtype=np.uint8)
+    for k in range(width):
+        bytes_[k] = words[k >> 3] >> np.uint64(8 * (k & 7))  # the low byte survives
+    digit = bytes_ - np.uint8(48)
+    is_digit = digit < 10
+    is_dot = bytes_ == 46
+    lead = bytes_[0]
+    signed = (lead == 45) | (lead == 43)
+    other = (bytes_ != 0) & ~is_digit & ~is_dot
+    other[0] &= ~signed
+    n_digits = is_digit.sum(axis=0)
+    dots = is_dot.sum(axis=0)
+    plain = (length <= width) & ~other.any(axis=0) & (dots <= 1) & (n_digits >= 1) & (n_digits <= 15)
+    dot_at = np.where(dots > 0, is_dot.argmax(axis=0), width)
+    n_frac = (is_digit & (np.arange(width)[:, None] > dot_at)).sum(axis=0)
+    mantissa = np.zeros(n, dtype=np.int64)
+    for k in range(width):
+        mantissa = np.where(is_digit[k], mantissa * 10 + digit[k], mantissa)
+    value = mantissa / _POW10[np.minimum(n_frac, 15)]
+    return np.where(lead == 45, -value, value), plain
+
+
+def _bucket_codes(key: npt.NDArray[np.uint64]) -> tuple[IntArray, IntArray] | None:
+    """(code per row, one row per code) for keys with few distinct values; None when they
+    do not spread over a small hash table without two keys in one bucket."""
+    n = len(key)
+    bits = 16
+    for spread in _SPREADS:
+        bucket = ((key * spread) >> np.uint64(64 - bits)).astype(np.intp)
+        table = np.zeros(1 << bits, dtype=np.uint64)
+        table[bucket] = key
+        if (table[bucket] == key).all():
+            rep = np.zeros(1 << bits, dtype=np.int64)
+            rep[bucket] = np.arange(n, dtype=np.int64)
+            used = np.flatnonzero(np.bincount(bucket, minlength=1 << bits))
+            code = np.zeros(1 << bits, dtype=np.int64)
+            code[used] = np.arange(len(used), dtype=np.int64)
+            return code[bucket], rep[used]
+    return None
+
+
+class ByteColumns:
+    """A plain table body as byte ranges: cell (i, j) is ``raw[start:stop]`` of row i, column j.
+
+    Built by :meth:`CsvTable.byte_columns`. Every question is answered with array operations on
+    the file's bytes: a cell is read as little-endian 8-byte words (one strided view of the
+    buffer), so names compare and hash as integers and digits are picked out with shifts.
+    """
+
+    def __init__(self, table: CsvTable, first: int, raw: bytes, buf: npt.NDArray[np.uint8], stops: IntArray):
+        self.table = table
+        self.first = first
+        self.findings: list[Finding] = []
+        self._raw = raw
+        self._buf = buf
+        self._stops = stops  # (rows, width): the delimiter or line end after each cell
+        self._crlf = b"\r" in raw
+        # _words[p] = the 8 bytes starting at p (unaligned reads of the padded buffer)
+        self._words = np.lib.stride_tricks.as_strided(buf, (len(buf) - 7, 8), (1, 1)).view("<u8")[:, 0]
+        self._cache: dict[int, tuple[IntArray, list[npt.NDArray[np.uint64]]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._stops)
+
+    def record(self, row: int) -> int:
+        return self.first + row
+
+    def span(self, j: int) -> tuple[IntArray, IntArray]:
+        """(start, stop) byte offsets of the cells of column ``j``."""
+        stops = self._stops
+        if j == 0:
+            start = np.empty(len(stops), dtype=np.int64)
+            if len(stops):
+                start[0] = self._body_start()
+                start[1:] = stops[:-1, -1] + 1
+        else:
+            start = stops[:, j - 1] + 1
+        stop = stops[:, j]
+        if self._crlf and j == stops.shape[1] - 1 and len(stops):
+            stop = stop - (self._buf[np.maximum(stop - 1, 0)] == 13)  # CRLF: the CR is no cell's
+            stop = np.maximum(stop, start)
+        return start, stop
+
+    def _body_start(self) -> int:
+        pos = 0
+        for _ in range(self.first):
+            pos = self._raw.find(b"\n", pos) + 1
+        return pos
+
+    def words(self, j: int) -> tuple[IntArray, list[npt.NDArray[np.uint64]]]:
+        """(cell lengths, the cells as 8-byte words, zero past their end) of column ``j``.
+
+        A cell never holds a zero byte, so the words identify its text exactly.
+        """
+        cached = self._cache.get(j)
+        if cached is not None:
+            return cached
+        start, stop = self.span(j)
+        length = stop - start
+        n = len(length)
+        longest = int(length.max()) if n else 0
+        out = [np.empty(n, dtype=np.uint64) for _ in range(0, longest, 8)]
+        last = len(self._words) - 1
+        for a in range(0, n, _ROWS):
+            b = min(a + _ROWS, n)
+            first, size = start[a:b], length[a:b]
+            for m, word in zip(range(0, longest, 8), out, strict=True):
+                # a shorter cell reads some word inside the buffer, that the mask zeroes
+                word[a:b] = self._words[np.minimum(first + m, last)]
+                if (size < m + 8).any():
+                    word[a:b] &= _KEEP[np.clip(size - m, 0, 8)]
+        self._cache[j] = (length, out)
+        return length, out
+
+    def cells(self, j: int, rows: IntArray) -> list[str]:
+        start, stop = self.span(j)
+        raw = self._raw
+        return [
+            raw[s:e].decode("utf-8", "surrogatepass")
+            for s, e in zip(start[rows].tolist(), stop[rows].tolist(), strict=True)
+        ]
+
+    def changes(self, j: int) -> BoolArray:
+        length, words = self.words(j)
+        out = np.ones(len(length), dtype=bool)
+        if len(length) > 1:
+            differs = length[1:] != length[:-1]
+            for word in words:
+                differs |= word[1:] != word[:-1]
+            out[1:] = differs
+        return out
+
+    def codes(self, j: int, rows: IntArray | None = None) -> tuple[IntArray, list[str]]:
+        length, words = self.words(j)
+        if rows is not None:
+            length, words = length[rows], [word[rows] for word in words]
+        n = len(length)
+        if not words:  # every cell empty
+            return np.zeros(n, dtype=np.int64), [""] if n else []
+        key = words[0]
+        for word in words[1:]:
+            key = key * np.uint64(1_000_003) + word  # folded: checked below
+        found = _bucket_codes(key)
+        if found is not None:
+            codes, reps = found
+        else:  # many distinct texts: sort
+            _, reps, codes = np.unique(key, return_index=True, return_inverse=True)
+            codes = codes.reshape(-1)
+        same = bool((length[reps][codes] == length).all())
+        if same and len(words) > 1:  # several words folded into one key: compare them all
+            same = all(bool((word[reps][codes] == word).all()) for word in words)
+        picked = np.arange(n) if rows is None else rows
+        if not same:  # two texts share a key: code the texts themselves (never seen in practice)
+            texts = self.cells(j, picked)
+            index = {t: i for i, t in enumerate(dict.fromkeys(texts))}
+            return np.fromiter(map(index.__getitem__, texts), np.int64, n), list(index)
+        return codes.astype(np.int64, copy=False), self.cells(j, picked[reps])
+
+    def numbers(self, j: int, column: str) -> tuple[FloatArray, list[Finding]]:
+        n = len(self)
+        length, words = self.words(j)
+        out = np.full(n, np.nan)
+        todo = length > 0  # an empty cell is NaN
+        if words:
+            for a in range(0, n, _ROWS):
+                value, plain = _eight_byte_numbers(words[0][a : a + _ROWS], length[a : a + _ROWS])
+                np.copyto(out[a : a + _ROWS], value, where=plain)
+                todo[a : a + _ROWS] &= ~plain
+            longer = np.flatnonzero(todo & (length > 8) & (length <= 16))
+            if len(longer):
+                value, plain = _sixteen_byte_numbers([w[longer] for w in words[:2]], length[longer])
+                out[longer[plain]] = value[plain]
+                todo[longer[plain]] = False
+        findings: list[Finding] = []
+        table = self.table
+        slow = np.flatnonzero(todo)
+        for row, text in zip(slow.tolist(), self.cells(j, slow), strict=True):
+            try:
+                number = parse_number(text, table.decimal_comma, "", column)
+            except NotANumber as exc:
+                findings.append(_located(exc, table, self.record(row)))
+                continue
+            if number is not None:
+                out[row] = number
+        return out, findings
+
+
+class ListColumns:
+    """A table body read with the csv module, as one list of texts per column."""
+
+    def __init__(self, table: CsvTable, columns: list[list[str]], index: list[int] | int, findings: list[Finding]):
+        self.table = table
+        self.columns = columns
+        self.index = index  # record of row 0 (rows follow one another), or one record per row
+        self.findings = findings
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def record(self, row: int) -> int:
+        return self.index + row if isinstance(self.index, int) else self.index[row]
+
+    def numbers(self, j: int, column: str) -> tuple[FloatArray, list[Finding]]:
+        values, findings = parse_numbers(self.table, self.columns[j], self.index, column)
+        return np.array(values, dtype=np.float64).reshape(-1), findings
+
+    def codes(self, j: int, rows: IntArray | None = None) -> tuple[IntArray, list[str]]:
+        texts = self.columns[j] if rows is None else self.cells(j, rows)
+        index = {t: i for i, t in enumerate(dict.fromkeys(texts))}
+        return np.fromiter(map(index.__getitem__, texts), np.int64, len(texts)), list(index)
+
+    def changes(self, j: int) -> BoolArray:
+        texts = self.columns[j]
+        out = np.ones(len(texts), dtype=bool)
+        out[1:] = np.fromiter(map(ne, texts[1:], texts[:-1]), bool, max(len(texts) - 1, 0))
+        return out
+
+    def cells(self, j: int, rows: IntArray) -> list[str]:
+        texts = self.columns[j]
+        return [texts[i] for i in rows.tolist()]
