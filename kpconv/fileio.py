@@ -55,6 +55,9 @@ def _read_umask() -> int:
 
 _UMASK = _read_umask()
 
+#: the mode ``open()`` gives a new file (0666 minus the umask); for files made with mkstemp (0600)
+NEW_FILE_MODE = 0o666 & ~_UMASK
+
 
 def _umask() -> int:
     return _UMASK

@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import DataError, UsageError
+from ..fileio import NEW_FILE_MODE
 from ..spec import KeypointSpec
 from ._deps import torch
 from .data import TrainCategory
@@ -30,7 +31,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     os.close(fd)
     try:
         torch.save({"format": FORMAT, "kpconv_version": __version__, **state}, tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a checkpoint is a normal file
+        os.chmod(tmp, NEW_FILE_MODE)  # mkstemp makes 0600; a checkpoint is a normal file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -57,12 +58,6 @@ def link_checkpoint(src: Path, dst: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
