@@ -118,9 +118,10 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     run_group = np.full(len(starts), -1, dtype=np.int64)
     run_group[valid] = rank[inverse.reshape(-1)]
     first_run = valid[first[by_appearance]]
-    images = [image_names[c] for c in image_code[first_run].tolist()]
-    categories = [category_texts[c].strip() or default_category for c in category_code[first_run].tolist()]
-    sources = [f"{display}:{table.line(body.record(start))}" for start in starts[first_run].tolist()]
+    images = list(map(image_names.__getitem__, image_code[first_run].tolist()))
+    stripped = [text.strip() or default_category for text in category_texts]
+    categories = list(map(stripped.__getitem__, category_code[first_run].tolist()))
+    sources = [f"{display}:{line}" for line in table.lines(body.records(starts[first_run])).tolist()]
 
     row_group = np.repeat(run_group, np.diff(starts, append=n))
     if len(images) == len(starts):  # every run is a new instance: rows already grouped

@@ -204,6 +204,12 @@ class CsvTable:
             return self._lines[index]
         return index + 1
 
+    def lines(self, indices: IntArray) -> IntArray:
+        """:meth:`line` of many records at once."""
+        if not self.quoted:
+            return indices + 1
+        return np.array([self.line(i) for i in indices.tolist()], dtype=np.int64).reshape(-1)
+
     def where(self, index: int, column: str | None = None) -> str:
         """``file.csv:17`` or ``file.csv:17:nose_x``: the place of a record (and column)."""
         loc = f"{self.display}:{self.line(index)}"
@@ -427,6 +433,10 @@ class Columns(Protocol):
         """The table record index of row ``row``."""
         ...
 
+    def records(self, rows: IntArray) -> IntArray:
+        """:meth:`record` of many rows at once."""
+        ...
+
     def numbers(self, j: int, column: str) -> tuple[FloatArray, list[Finding]]:
         """Column ``j`` as floats: NaN for an empty/NaN cell; a located finding per bad cell."""
         ...
@@ -460,6 +470,7 @@ _POW10 = 10.0 ** np.arange(16)
 _SPREADS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 _ZEROS, _DOTS, _LOW7, _HIGH4, _SIXES = (_repeat_byte(b) for b in (0x30, 0x2E, 0x7F, 0xF0, 0x06))
 _U8, _U16, _U32 = np.uint64(8), np.uint64(16), np.uint64(32)
+_BYTE_INDEX = np.uint64(0x0001020304050607)
 
 
 def _eight_byte_numbers(word: npt.NDArray[np.uint64], length: IntArray) -> tuple[FloatArray, BoolArray]:
@@ -480,9 +491,9 @@ def _eight_byte_numbers(word: npt.NDArray[np.uint64], length: IntArray) -> tuple
     x = word ^ _DOTS
     zero = ~(((x & _LOW7) + _LOW7) | x | _LOW7)
     has_dot = zero != 0
-    lowest = zero & (~zero + np.uint64(1))
-    dot = np.where(has_dot, ((np.frexp(lowest.astype(np.float64))[1] - 1) >> 3).astype(np.uint64), size)
-    dot = np.minimum(dot, np.uint64(8))  # a longer cell is not one of these: keep indices valid
+    lowest = (zero & (~zero + np.uint64(1))) >> np.uint64(7)  # 1 << 8k for the first dot at k
+    dot = (lowest * _BYTE_INDEX) >> np.uint64(56)  # k: the multiplication moves byte 7-k of it up
+    dot = np.where(has_dot, dot, np.minimum(size, np.uint64(8)))  # (a longer cell is not plain)
     digits = (word & _KEEP[dot]) | ((word >> (_U8 * (dot + np.uint64(1)))) << (_U8 * dot))
     n_digits = size - has_dot
     pad = np.minimum(np.uint64(8) - np.minimum(n_digits, np.uint64(8)), np.uint64(8))
@@ -567,32 +578,42 @@ class ByteColumns:
         self.findings: list[Finding] = []
         self._raw = raw
         self._buf = buf
-        self._stops = stops  # (rows, width): the delimiter or line end after each cell
+        # (width, rows): the delimiter or line end after each cell, one contiguous row per column
+        self._stops = np.ascontiguousarray(stops.T)
         self._crlf = b"\r" in raw
         # _words[p] = the 8 bytes starting at p (unaligned reads of the padded buffer)
         self._words = np.lib.stride_tricks.as_strided(buf, (len(buf) - 7, 8), (1, 1)).view("<u8")[:, 0]
+        self._spans: dict[int, tuple[IntArray, IntArray]] = {}
         self._cache: dict[int, tuple[IntArray, list[npt.NDArray[np.uint64]]]] = {}
 
     def __len__(self) -> int:
-        return len(self._stops)
+        return self._stops.shape[1]
 
     def record(self, row: int) -> int:
         return self.first + row
 
+    def records(self, rows: IntArray) -> IntArray:
+        return rows + self.first
+
     def span(self, j: int) -> tuple[IntArray, IntArray]:
         """(start, stop) byte offsets of the cells of column ``j``."""
+        cached = self._spans.get(j)
+        if cached is not None:
+            return cached
         stops = self._stops
+        n = stops.shape[1]
         if j == 0:
-            start = np.empty(len(stops), dtype=np.int64)
-            if len(stops):
+            start = np.empty(n, dtype=np.int64)
+            if n:
                 start[0] = self._body_start()
-                start[1:] = stops[:-1, -1] + 1
+                start[1:] = stops[-1, :-1] + 1
         else:
-            start = stops[:, j - 1] + 1
-        stop = stops[:, j]
-        if self._crlf and j == stops.shape[1] - 1 and len(stops):
+            start = stops[j - 1] + 1
+        stop = stops[j]
+        if self._crlf and j == len(stops) - 1 and n:
             stop = stop - (self._buf[np.maximum(stop - 1, 0)] == 13)  # CRLF: the CR is no cell's
             stop = np.maximum(stop, start)
+        self._spans[j] = start, stop
         return start, stop
 
     def _body_start(self) -> int:
@@ -619,10 +640,12 @@ class ByteColumns:
             b = min(a + _ROWS, n)
             first, size = start[a:b], length[a:b]
             for m, word in zip(range(0, longest, 8), out, strict=True):
-                # a shorter cell reads some word inside the buffer, that the mask zeroes
-                word[a:b] = self._words[np.minimum(first + m, last)]
+                # a cell shorter than m bytes reads some word inside the buffer (cells start in
+                # increasing order: only the last one can lie near its end); the mask zeroes it
+                at = first + m if first[-1] + m <= last else np.minimum(first + m, last)
+                word[a:b] = self._words[at]
                 if (size < m + 8).any():
-                    word[a:b] &= _KEEP[np.clip(size - m, 0, 8)]
+                    word[a:b] &= _KEEP[np.minimum(np.maximum(size - m, 0), 8)]
         self._cache[j] = (length, out)
         return length, out
 
@@ -713,6 +736,11 @@ class ListColumns:
 
     def record(self, row: int) -> int:
         return self.index + row if isinstance(self.index, int) else self.index[row]
+
+    def records(self, rows: IntArray) -> IntArray:
+        if isinstance(self.index, int):
+            return rows + self.index
+        return np.array(self.index, dtype=np.int64)[rows]
 
     def numbers(self, j: int, column: str) -> tuple[FloatArray, list[Finding]]:
         values, findings = parse_numbers(self.table, self.columns[j], self.index, column)
