@@ -1,0 +1,321 @@
+"""The shared builder: object instances and the columnar block give the same document.
+
+Every case is one small source, built three ways: as :class:`RawInstance` objects, as the
+:class:`InstanceArrays` block those objects convert to, and as a block written by hand the way a
+columnar parser (the long CSV layout) fills one. All three must give the same bytes and findings,
+and the case's own expectations (keypoints, boxes, finding codes and places) must hold.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+from kpconv.convert.builder import (
+    BuildOptions,
+    Conversion,
+    InstanceArrays,
+    ParseResult,
+    RawImage,
+    RawInstance,
+    RawPoint,
+    _derived_boxes,
+    _round_px,
+    convert,
+)
+from kpconv.finding import Severity
+from kpconv.geometry import bbox_from_points, round_px
+from kpconv.spec import KeypointSpec, spec_from_mapping
+
+PERSON = spec_from_mapping({"categories": [{"name": "person", "keypoints": ["nose", "left_eye", "right_eye"]}]})
+TWO = spec_from_mapping(
+    {
+        "categories": [
+            {"name": "person", "keypoints": ["nose", "left_eye", "right_eye"], "aliases": {"snout": "nose"}},
+            {"name": "hand", "keypoints": ["tip"]},
+        ]
+    }
+)
+
+
+def P(label: str, x: float, y: float, v: int = 2, source: str = "") -> RawPoint:  # noqa: N802
+    """A point with float coordinates (what most sources give)."""
+    return RawPoint(label, float(x), float(y), v, source)
+
+
+@dataclass
+class Case:
+    """One builder input and what must come out of it."""
+
+    id: str
+    instances: list[RawInstance]
+    images: list[RawImage] = field(default_factory=lambda: [RawImage("a.png", 100, 80, "a.json")])
+    spec: KeypointSpec | None = field(default_factory=lambda: PERSON)
+    options: BuildOptions = field(default_factory=BuildOptions)
+    keypoints: list[list[Any]] | None = None  # expected keypoints of each annotation
+    boxes: list[list[float]] | None = None  # expected bbox of each annotation
+    findings: list[tuple[str, str | None]] = field(default_factory=list)  # (code, source) of builder findings
+
+
+CASES = [
+    Case(
+        "labelled_and_unlabelled",
+        [RawInstance("a.png", "person", [P("nose", 10.5, 8), P("left_eye", 50, 60, 0), P("right_eye", 13, 6, 1)], source="a.json:0")],
+        keypoints=[[10.5, 8.0, 2, 0, 0, 0, 13.0, 6.0, 1]],
+        boxes=[[9.5, 5.0, 4.5, 4.0]],  # margin at least 1 px (min_box_size 2) each side
+    ),
+    Case(
+        "v0_coordinates_are_dropped_and_not_counted",
+        [RawInstance("a.png", "person", [P("nose", 1, 2), P("left_eye", 70, 70, 0), P("right_eye", 9, 9, 0)])],
+        keypoints=[[1.0, 2.0, 2, 0, 0, 0, 0, 0, 0]],
+        boxes=[[0.0, 1.0, 2.0, 2.0]],  # one point: never 0x0, clipped at the image's left edge
+    ),
+    Case(
+        "single_point_outside_the_image_keeps_its_honest_box",
+        [RawInstance("a.png", "person", [P("nose", 150, 90)])],
+        boxes=[[149.0, 89.0, 2.0, 2.0]],
+    ),
+    Case(
+        "duplicate_keypoint_first_wins_even_unlabelled",
+        [
+            RawInstance(
+                "a.png", "person",
+                [P("nose", 1, 1, 0, "f:1"), P("nose", 5, 5, 2, "f:2"), P("left_eye", 3, 3), P("left_eye", 4, 4, 2, "f:4")],
+                source="f:0",
+            )
+        ],  # fmt: skip
+        keypoints=[[0, 0, 0, 3.0, 3.0, 2, 0, 0, 0]],
+        findings=[("convert.duplicate_keypoint", "f:2"), ("convert.duplicate_keypoint", "f:4")],
+    ),
+    Case(
+        "unknown_label_is_dropped_with_its_place",
+        [RawInstance("a.png", "person", [P("tail", 1, 1, 2, "f:7"), P("Nose", 2, 2), P("person.left_eye", 3, 3)], source="f:6")],
+        keypoints=[[2.0, 2.0, 2, 3.0, 3.0, 2, 0, 0, 0]],
+        findings=[("convert.unknown_keypoint", "f:7")],
+    ),
+    Case(
+        "instance_without_labelled_keypoint_and_unknown_category",
+        [
+            RawInstance("a.png", "person", [P("nose", 1, 1, 0)], source="f:1"),
+            RawInstance("a.png", "dog", [P("nose", 1, 1)], source="f:2"),
+            RawInstance("a.png", "person", [P("bogus", 1, 1)], source="f:3"),
+            RawInstance("a.png", "person", [P("nose", 4, 4)], source="f:4"),
+        ],
+        keypoints=[[4.0, 4.0, 2, 0, 0, 0, 0, 0, 0]],
+        findings=[
+            ("convert.instance_without_keypoints", "f:1"),
+            ("convert.unknown_category", "f:2"),
+            ("convert.unknown_keypoint", "f:3"),
+            ("convert.instance_without_keypoints", "f:3"),
+        ],
+    ),
+    Case(
+        "categories_of_different_sizes_and_aliases",
+        [
+            RawInstance("a.png", "hand", [P("tip", 5, 5)]),
+            RawInstance("a.png", "person", [P("snout", 6, 6, 1), P("right_eye", 7, 7)]),
+        ],
+        spec=TWO,
+        keypoints=[[5.0, 5.0, 2], [6.0, 6.0, 1, 0, 0, 0, 7.0, 7.0, 2]],
+    ),
+    Case(
+        "drawn_box_and_polygon",
+        [RawInstance("a.png", "person", [P("nose", 5, 5)], bbox=(1, 2, 30, 40.00049), polygon=[[0.0, 0.0, 10.0, 0.0, 10.0, 10.0]])],
+        boxes=[[1.0, 2.0, 30.0, 40.0]],
+    ),
+    Case(
+        "points_option_ignores_the_drawn_box",
+        [RawInstance("a.png", "person", [P("nose", 5, 5), P("left_eye", 15, 25)], bbox=(1, 2, 30, 40))],
+        options=BuildOptions(bbox_source="points", bbox_margin=0.5),
+        boxes=[[0.0, 0.0, 20.0, 35.0]],
+    ),
+    Case(
+        "integer_coordinates_stay_integers",
+        [RawInstance("a.png", "person", [RawPoint("nose", 10, 8), RawPoint("left_eye", 8.5, 6.0)])],  # JSON 10, 8
+        keypoints=[[10, 8, 2, 8.5, 6.0, 2, 0, 0, 0]],
+    ),
+    Case(
+        "images_sorted_by_name_instances_in_source_order",
+        [
+            RawInstance("b.png", "person", [P("nose", 1, 1)]),
+            RawInstance("a.png", "person", [P("nose", 2, 2)]),
+            RawInstance("b.png", "person", [P("nose", 3, 3)]),
+            RawInstance("a.png", "person", [P("nose", 4, 4)]),
+        ],
+        images=[RawImage("b.png", 50, 50), RawImage("a.png", 50, 50)],
+        keypoints=[[x, x, 2, 0, 0, 0, 0, 0, 0] for x in (2.0, 4.0, 1.0, 3.0)],
+    ),
+    Case(
+        "unknown_image_and_image_without_size",
+        [
+            RawInstance("ghost.png", "person", [P("nose", 1, 1)], source="g:1"),
+            RawInstance("c.png", "person", [P("nose", 1, 1)], source="c:1"),
+            RawInstance("a.png", "person", [P("nose", 1, 1)]),
+        ],
+        images=[RawImage("a.png", 10, 10), RawImage("c.png", None, None, "c")],
+        findings=[("convert.image_size_unknown", "c"), ("convert.unknown_image", "g:1")],
+    ),
+    Case(
+        "inferred_spec_first_seen_order",
+        [
+            RawInstance("a.png", "cat", [P("b", 1, 1), P("x.a", 2, 2)]),
+            RawInstance("a.png", "cat", [P("c", 3, 3), P("a", 4, 4)]),
+        ],
+        spec=None,
+        keypoints=[[1.0, 1.0, 2, 2.0, 2.0, 2, 0, 0, 0], [0, 0, 0, 4.0, 4.0, 2, 3.0, 3.0, 2]],  # b, a, c
+    ),
+]
+
+
+def copied(instances: list[RawInstance]) -> list[RawInstance]:
+    return [
+        RawInstance(i.image, i.category, [RawPoint(p.label, p.x, p.y, p.v, p.source) for p in i.points],
+                    i.bbox, i.polygon, i.source, dict(i.attributes))
+        for i in instances
+    ]  # fmt: skip
+
+
+def by_hand(instances: list[RawInstance]) -> InstanceArrays:
+    """The block a columnar parser writes: labels coded in reverse order, no optional column
+    it does not need (the exact values only when a coordinate is not a float)."""
+    points = [p for inst in instances for p in inst.points]
+    labels = sorted({p.label for p in points}, reverse=True)
+    coords = [p.x for p in points] + [p.y for p in points]
+    boxes = [inst.bbox for inst in instances]
+    return InstanceArrays(
+        image=[inst.image for inst in instances],
+        category=[inst.category for inst in instances],
+        source=[inst.source for inst in instances],
+        counts=np.array([len(inst.points) for inst in instances], dtype=np.int64),
+        labels=labels,
+        label=np.array([labels.index(p.label) for p in points], dtype=np.int64),
+        x=np.array([p.x for p in points], dtype=np.float64),
+        y=np.array([p.y for p in points], dtype=np.float64),
+        v=np.array([p.v for p in points], dtype=np.int64),
+        point_source=[p.source for p in points] if any(p.source for p in points) else None,
+        exact=None if all(type(c) is float for c in coords) else ([p.x for p in points], [p.y for p in points]),
+        bbox=np.array([b if b is not None else (math.nan,) * 4 for b in boxes]) if any(boxes) else None,
+        polygon=[inst.polygon for inst in instances] if any(inst.polygon for inst in instances) else None,
+        attributes=[inst.attributes for inst in instances] if any(inst.attributes for inst in instances) else None,
+    )
+
+
+def run(case: Case, how: str) -> Conversion:
+    if how == "objects":
+        parsed = ParseResult(images=list(case.images), instances=copied(case.instances))
+    elif how == "converted":
+        parsed = ParseResult(images=list(case.images), arrays=InstanceArrays.from_instances(copied(case.instances)))
+    else:
+        parsed = ParseResult(images=list(case.images), arrays=by_hand(copied(case.instances)))
+    return convert(parsed, case.spec, case.options)
+
+
+def builder_findings(conv: Conversion) -> list[tuple[str, str | None]]:
+    return [(f.code, f.source) for f in conv.report.findings if f.code.startswith("convert.") and f.code != "convert.spec_inferred"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_objects_and_columns_build_the_same_document(case: Case) -> None:
+    objects, converted, hand = (run(case, how) for how in ("objects", "converted", "by_hand"))
+    assert converted.data == objects.data
+    assert hand.data == objects.data
+    assert converted.report.findings == objects.report.findings
+    assert hand.report.findings == objects.report.findings
+    anns = objects.document["annotations"]
+    if case.keypoints is not None:
+        assert [a["keypoints"] for a in anns] == case.keypoints
+        # the very types: floats where labelled (as given), int 0 where not, int visibility
+        assert [[type(v) for v in a["keypoints"]] for a in anns] == [[type(v) for v in k] for k in case.keypoints]
+    if case.boxes is not None:
+        assert [a["bbox"] for a in anns] == case.boxes
+    assert builder_findings(objects) == case.findings
+    for a in anns:
+        k = a["keypoints"]
+        assert a["num_keypoints"] == sum(1 for v in k[2::3] if v > 0)
+        assert all(k[j] == k[j + 1] == 0 for j in range(0, len(k), 3) if k[j + 2] == 0)
+        assert a["bbox"][2] > 0 and a["bbox"][3] > 0
+        assert a["iscrowd"] == 0
+
+
+def test_finding_messages_are_the_ones_users_know() -> None:
+    conv = run(CASES[3], "by_hand")
+    dup = [f for f in conv.report.findings if f.code == "convert.duplicate_keypoint"]
+    assert dup[0].message == "keypoint 'nose' given twice in one instance (first at f:1); the second is dropped"
+    assert dup[0].severity is Severity.ERROR and dup[0].image_id == 1
+    conv = run(CASES[4], "by_hand")
+    (unknown,) = [f for f in conv.report.findings if f.code == "convert.unknown_keypoint"]
+    assert unknown.message == (
+        "label 'tail' is not a keypoint of 'person' (expected one of: nose, left_eye, right_eye); point dropped"
+    )
+
+
+def test_polygon_area_and_drawn_box() -> None:
+    ann = run(CASES[7], "objects").document["annotations"][0]
+    assert ann["segmentation"] == [[0.0, 0.0, 10.0, 0.0, 10.0, 10.0]]
+    assert ann["area"] == 50.0
+
+
+def test_attributes_are_copied() -> None:
+    inst = RawInstance("a.png", "person", [P("nose", 1, 1)], attributes={"track_id": 3})
+    conv = convert(ParseResult(images=[RawImage("a.png", 9, 9)], instances=[inst]), PERSON)
+    assert conv.document["annotations"][0]["attributes"] == {"track_id": 3}
+
+
+def test_objects_and_block_together_objects_first() -> None:
+    first = RawInstance("a.png", "person", [P("nose", 1, 1)])
+    second = RawInstance("a.png", "person", [P("left_eye", 2, 2)])
+    parsed = ParseResult(images=[RawImage("a.png", 9, 9)], instances=[first], arrays=InstanceArrays.from_instances([second]))
+    anns = convert(parsed, PERSON).document["annotations"]
+    assert [a["keypoints"][:6] for a in anns] == [[1.0, 1.0, 2, 0, 0, 0], [0, 0, 0, 2.0, 2.0, 2]]
+    assert [i.points[0].label for i in parsed.all_instances()] == ["nose", "left_eye"]
+
+
+def test_block_select_rename_concat_and_back_to_objects() -> None:
+    insts = [
+        RawInstance("a.png", "person", [P("nose", 1, 2, 2, "s:1")], bbox=(0, 0, 4, 4), source="s:0"),
+        RawInstance("b.png", "person", [P("left_eye", 3, 4), P("nose", 5, 6, 1)], attributes={"k": 1}),
+        RawInstance("c.png", "person", [P("tail", 7, 8)], polygon=[[0.0, 0.0, 1.0, 0.0, 1.0, 1.0]]),
+    ]
+    block = InstanceArrays.from_instances(copied(insts))
+    assert block.to_instances() == insts
+    renamed = block.with_images({"a.png": "x/a.png", "c.png": "x/c.png"})
+    assert [(i.image, [p.label for p in i.points]) for i in renamed.to_instances()] == [
+        ("x/a.png", ["nose"]),
+        ("x/c.png", ["tail"]),
+    ]
+    joined = InstanceArrays.concat([InstanceArrays.from_instances(insts[:1]), by_hand(insts[1:])])
+    assert joined.to_instances() == insts
+
+
+@pytest.mark.parametrize("value", [0.0005, 0.0015, 2.675, -2.675, 1.0005, -0.0004, 12.3455, 1e-9, 3e9, -1e12, 2.0**40 + 0.5, 123456.0005, math.inf, math.nan])
+def test_round_px_on_arrays_is_round_px(value: float) -> None:
+    got = _round_px(np.array([value]))[0]
+    want = round_px(value)
+    assert (math.isnan(got) and math.isnan(want)) or (got == want and math.copysign(1, got) == math.copysign(1, want))
+
+
+def test_round_px_on_arrays_matches_on_many_values() -> None:
+    rng = random.Random(5)
+    values = [round(rng.uniform(-1000, 1000), rng.randint(0, 6)) + rng.choice([0.0, 0.0005, -0.0005]) for _ in range(20000)]
+    assert _round_px(np.array(values)).tolist() == [round_px(v) for v in values]
+
+
+def test_derived_boxes_match_bbox_from_points() -> None:
+    rng = random.Random(3)
+    for _ in range(300):
+        k = rng.randint(1, 6)
+        xs = [rng.choice([rng.uniform(-20, 120), float(rng.randint(-5, 105))]) for _ in range(k)]
+        ys = [rng.uniform(-20, 120) for _ in range(k)]
+        w, h = rng.randint(1, 100), rng.randint(1, 100)
+        opts = BuildOptions(bbox_margin=rng.choice([0.0, 0.1, 0.33]), min_box_size=rng.choice([0.0, 2.0, 7.0]))
+        pad = rng.randint(0, 3)  # unlabelled slots beside the labelled ones
+        fx = np.array([xs + [0.0] * pad])
+        fy = np.array([ys + [0.0] * pad])
+        seen = np.array([[True] * k + [False] * pad])
+        got = _derived_boxes(fx, fy, seen, np.array([float(w)]), np.array([float(h)]), opts)[0].tolist()
+        assert got == bbox_from_points(xs, ys, w, h, opts.bbox_margin, opts.min_box_size)
