@@ -187,3 +187,79 @@ def test_empty_file(tmp_path: Path) -> None:
         run(write(tmp_path, "\n\n"), layout="long", images=SIZED)
     with pytest.raises(DataError, match="the file is empty"):
         run(write(tmp_path, ""), images=SIZED)
+
+
+# Plain files are read column by column from their bytes; anything else with the csv module.
+# Both readers must give the same document and the same located findings.
+PLAIN_CASES = {
+    "crlf_no_final_newline": "image,instance,keypoint,x,y,v\r\na.png,1,nose,1.5,2,2\r\na.png,1,tail,3,4,1",
+    "semicolons_decimal_commas": "image;keypoint;x;y\na.png;nose;1,5;2\na.png;tail;-0,25;4\n",
+    "empty_and_nan_cells": "image,keypoint,x,y,v\na.png,nose,,,0\na.png,tail,nan,4,2\na.png,ear,5,6,\n",
+    "bad_numbers_are_located": "image,keypoint,x,y\na.png,nose,4O,2\na.png,tail,inf,4\na.png,ear,1e2,-.5\n",
+    "visibility_words_and_bad_values": "image,keypoint,x,y,vis\na.png,a,1,2,true\na.png,b,3,4,5\na.png,c,5,6,hidden\n",
+    "interleaved_instances": (
+        "image,instance,keypoint,x,y\na.png,1,nose,1,1\na.png,2,nose,2,2\na.png,1,tail,3,3\nb.png,1,nose,4,4\n"
+        "a.png,2,tail,5,5\n"
+    ),
+    "long_and_precise_numbers": (
+        "image,keypoint,x,y\na.png,nose,-1234.5678,0.000123456789\na.png,tail,12345678901234567,1.234567890123456789\n"
+        "a.png,ear,+007,00.5\n"
+    ),
+    "names_beyond_ascii_and_long": (
+        "image,keypoint,x,y\nbilder/größe.png,naseñ,1,2\nbilder/größe.png,a_keypoint_name_longer_than_sixteen_bytes,3,4\n"
+    ),
+    "empty_image_cells_and_normalized_names": "image,keypoint,x,y\n,nose,1,2\n./a.png,nose,3,4\na.png,tail,5,6\n,tail,7,8\n",
+    "unlabelled_instance_and_categories": (
+        "image,instance,keypoint,x,y,v,class\na.png,1,nose,1,2,0\nb.png,1,nose,3,4,2,cat\nb.png,1,tail,5,6,2,cat \n"
+        "b.png,2,nose,7,8,2,\n"
+    ).replace("2,0\n", "2,0,cat\n"),
+    "blank_line_before_the_header": "\nimage,keypoint,x,y\na.png,nose,1,2\n",
+    "header_only": "image,keypoint,x,y\n",
+}
+
+
+def _quoted(text: str) -> str:
+    """The same table with every cell quoted: the csv module has to read it."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        end = line[len(body) :]
+        delimiter = ";" if ";" in body else ","
+        out.append(delimiter.join(f'"{cell}"' for cell in body.split(delimiter)) + end if body else line)
+    return "".join(out)
+
+
+@pytest.mark.parametrize("name", list(PLAIN_CASES))
+def test_plain_bytes_and_csv_module_read_the_same(tmp_path: Path, name: str) -> None:
+    text = PLAIN_CASES[name]
+    plain = write(tmp_path, text, "plain.csv")
+    quoted = write(tmp_path, _quoted(text), "quoted.csv")
+    table = read_table(plain)
+    first = next(i for i, line in enumerate(text.splitlines()) if line.strip())
+    assert table.byte_columns(first + 1, len(text.splitlines()[first].split(";" if ";" in text else ","))) is not None
+    assert read_table(quoted).byte_columns(first + 1, 4) is None
+    a = run(plain, layout="long", images=SIZED)
+    b = run(quoted, layout="long", images=SIZED)
+    assert a.data == b.data
+    where = [(f.code, f.message, (f.source or "").replace("plain.csv", "?")) for f in a.report.findings]
+    assert where == [(f.code, f.message, (f.source or "").replace("quoted.csv", "?")) for f in b.report.findings]
+
+
+def test_plain_file_values_and_places(tmp_path: Path) -> None:
+    conv = run(write(tmp_path, PLAIN_CASES["bad_numbers_are_located"]), images=SIZED)
+    bad = [(f.source, f.message) for f in conv.report.findings if f.code == "csv.not_a_number"]
+    assert bad == [
+        (f"{tmp_path / 'points.csv'}:2", 'column "x": "4O" is not a number'),
+        (f"{tmp_path / 'points.csv'}:3", 'column "x": "inf" is not a finite number'),
+    ]
+    assert conv.dataset.annotations[0].keypoints == [0, 0, 0, 0, 0, 0, 100.0, -0.5, 2]  # nose, tail, ear
+    conv = run(write(tmp_path, PLAIN_CASES["long_and_precise_numbers"]), images=SIZED)
+    assert conv.document["annotations"][0]["keypoints"] == [
+        -1234.5678, 0.000123456789, 2, 12345678901234567.0, 1.2345678901234568, 2, 7.0, 0.5, 2,
+    ]  # fmt: skip
+    conv = run(write(tmp_path, PLAIN_CASES["interleaved_instances"]), images=SIZED)
+    assert [(a["image_id"], a["keypoints"][:6]) for a in conv.document["annotations"]] == [
+        (1, [1.0, 1.0, 2, 3.0, 3.0, 2]),  # instance 1 of a.png: its two runs of rows
+        (1, [2.0, 2.0, 2, 5.0, 5.0, 2]),
+        (2, [4.0, 4.0, 2, 0, 0, 0]),
+    ]
