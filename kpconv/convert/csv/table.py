@@ -578,16 +578,17 @@ class ByteColumns:
         self.findings: list[Finding] = []
         self._raw = raw
         self._buf = buf
-        # (width, rows): the delimiter or line end after each cell, one contiguous row per column
-        self._stops = np.ascontiguousarray(stops.T)
+        # the delimiter or line end after each cell, row after row: column j is stops[j::width]
+        self._width = stops.shape[1] if stops.ndim == 2 else 1
+        self._stops = stops.reshape(-1)
+        self._rows = len(self._stops) // self._width
         self._crlf = b"\r" in raw
         # _words[p] = the 8 bytes starting at p (unaligned reads of the padded buffer)
         self._words = np.lib.stride_tricks.as_strided(buf, (len(buf) - 7, 8), (1, 1)).view("<u8")[:, 0]
-        self._spans: dict[int, tuple[IntArray, IntArray]] = {}
         self._cache: dict[int, tuple[IntArray, list[npt.NDArray[np.uint64]]]] = {}
 
     def __len__(self) -> int:
-        return self._stops.shape[1]
+        return self._rows
 
     def record(self, row: int) -> int:
         return self.first + row
@@ -595,25 +596,27 @@ class ByteColumns:
     def records(self, rows: IntArray) -> IntArray:
         return rows + self.first
 
-    def span(self, j: int) -> tuple[IntArray, IntArray]:
-        """(start, stop) byte offsets of the cells of column ``j``."""
-        cached = self._spans.get(j)
-        if cached is not None:
-            return cached
-        stops = self._stops
-        n = stops.shape[1]
-        if j == 0:
-            start = np.empty(n, dtype=np.int64)
-            if n:
-                start[0] = self._body_start()
-                start[1:] = stops[-1, :-1] + 1
+    def span(self, j: int, rows: IntArray | None = None) -> tuple[IntArray, IntArray]:
+        """(start, stop) byte offsets of the cells of column ``j`` (in ``rows``, or all)."""
+        w, stops = self._width, self._stops
+        if rows is None:
+            stop = stops[j::w]
+            if j:
+                start = stops[j - 1 :: w] + 1
+            else:  # after the line end of the row before
+                start = np.empty(self._rows, dtype=np.int64)
+                if self._rows:
+                    start[0] = self._body_start()
+                    start[1:] = stops[w - 1 : -1 : w] + 1
         else:
-            start = stops[j - 1] + 1
-        stop = stops[j]
-        if self._crlf and j == len(stops) - 1 and n:
+            at = rows * w + j
+            stop = stops[at]
+            start = stops[np.maximum(at - 1, 0)] + 1
+            if not j:
+                start[rows == 0] = self._body_start()
+        if self._crlf and j == w - 1 and len(stop):
             stop = stop - (self._buf[np.maximum(stop - 1, 0)] == 13)  # CRLF: the CR is no cell's
             stop = np.maximum(stop, start)
-        self._spans[j] = start, stop
         return start, stop
 
     def _body_start(self) -> int:
@@ -650,11 +653,10 @@ class ByteColumns:
         return length, out
 
     def cells(self, j: int, rows: IntArray) -> list[str]:
-        start, stop = self.span(j)
+        start, stop = self.span(j, rows)
         raw = self._raw
         return [
-            raw[s:e].decode("utf-8", "surrogatepass")
-            for s, e in zip(start[rows].tolist(), stop[rows].tolist(), strict=True)
+            raw[s:e].decode("utf-8", "surrogatepass") for s, e in zip(start.tolist(), stop.tolist(), strict=True)
         ]
 
     def changes(self, j: int) -> BoolArray:
