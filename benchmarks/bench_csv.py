@@ -6,7 +6,9 @@
 Generates its data in a temporary folder (deterministic: seeded), then times
 
 * ``kpconv from-csv long.csv --image-size 640x480`` end to end (a fresh process, as a user runs it),
-* the same conversion in-process, phase by phase (read + parse, build + validate, write),
+  and the start-up alone (interpreter + imports of the command, no work),
+* the same conversion in-process, phase by phase (read + parse, build + validate, write; the
+  validation of the output bytes is re-timed alone to show its share),
 * ``pandas.read_csv`` of the same file alone (the reference the issue compares with),
 * ``kpconv from-csv`` on the DeepLabCut CSV end to end.
 
@@ -97,11 +99,22 @@ def run_cli(args: list[str]) -> tuple[float, float]:
     return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
+def startup() -> tuple[float, float]:
+    """(wall, CPU) seconds of a fresh interpreter importing the from-csv command, doing nothing."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import kpconv.cli.csv_cmd"], check=True)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
 def phases(src: Path, out: Path) -> dict[str, tuple[float, float]]:
     """The same conversion in-process, timed per phase: (wall, CPU) seconds."""
     from kpconv.convert.builder import convert
     from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
     from kpconv.memory import gc_paused
+    from kpconv.validate import validate_bytes
 
     def now() -> tuple[float, float]:
         return time.perf_counter(), time.process_time()
@@ -117,7 +130,14 @@ def phases(src: Path, out: Path) -> dict[str, tuple[float, float]]:
         t2 = now()
         conv.write(out)
         t3 = now()
-    return {"read + parse": since(t0, t1), "build + validate": since(t1, t2), "write": since(t2, t3)}
+        validate_bytes(conv.data)
+        t4 = now()
+    return {
+        "read + parse": since(t0, t1),
+        "build + validate": since(t1, t2),
+        "  of which validate_bytes": since(t3, t4),
+        "write": since(t2, t3),
+    }
 
 
 def main() -> None:
@@ -146,6 +166,7 @@ def main() -> None:
         assert len(frame) == args.rows
         del frame
 
+        t_start, c_start = startup()
         t_long, c_long = run_cli(["from-csv", str(long_csv), "-o", str(d / "long.json"), "--image-size", "640x480"])
         parts = phases(long_csv, d / "long-inprocess.json")
         t_dlc, c_dlc = run_cli(["from-csv", str(dlc_csv), "-o", str(d / "dlc.json"), "--image-size", "640x480"])
@@ -158,6 +179,7 @@ def main() -> None:
               "   (goal >= 500,000 rows/s)")
         print(f"  ratio kpconv / pandas.read_csv: {t_long / t_pandas:8.1f} x (wall), {c_long / c_pandas:.1f} x (CPU)"
               "   (goal <= 2 x)")
+        print(f"  start-up (python + imports):    {t_start:8.2f} {'':12}   | {c_start:8.2f}")
         print("  in-process phases:")
         for name, (wall, cpu_s) in parts.items():
             print(f"    {name:<28} {wall:8.2f} {n / wall:12,.0f}   | {cpu_s:8.2f} {n / cpu_s:12,.0f}")

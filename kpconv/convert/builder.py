@@ -119,11 +119,6 @@ class InstanceArrays:
         return len(self.label)
 
     @classmethod
-    def empty(cls) -> InstanceArrays:
-        """No instance at all."""
-        return cls.from_instances([])
-
-    @classmethod
     def from_instances(cls, instances: Sequence[RawInstance]) -> InstanceArrays:
         """The columnar form of object instances (C-speed attribute reads, no per-point code)."""
         n = len(instances)
