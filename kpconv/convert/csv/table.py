@@ -585,7 +585,6 @@ class ByteColumns:
         self._crlf = b"\r" in raw
         # _words[p] = the 8 bytes starting at p (unaligned reads of the padded buffer)
         self._words = np.lib.stride_tricks.as_strided(buf, (len(buf) - 7, 8), (1, 1)).view("<u8")[:, 0]
-        self._cache: dict[int, tuple[IntArray, list[npt.NDArray[np.uint64]]]] = {}
 
     def __len__(self) -> int:
         return self._rows
@@ -625,32 +624,28 @@ class ByteColumns:
             pos = self._raw.find(b"\n", pos) + 1
         return pos
 
-    def words(self, j: int) -> tuple[IntArray, list[npt.NDArray[np.uint64]]]:
-        """(cell lengths, the cells as 8-byte words, zero past their end) of column ``j``.
+    def _gather(self, start: IntArray, length: IntArray, count: int) -> list[npt.NDArray[np.uint64]]:
+        """The first ``count`` 8-byte words of the cells at ``start`` (zero past their end).
 
-        A cell never holds a zero byte, so the words identify its text exactly.
+        A cell never holds a zero byte, so its words identify its text exactly. Called on a chunk
+        of rows at a time: nothing a column long is kept.
         """
-        cached = self._cache.get(j)
-        if cached is not None:
-            return cached
+        out = []
+        last = len(self._words) - 1
+        for m in range(0, 8 * count, 8):
+            # a cell shorter than m bytes reads some word inside the buffer: the mask zeroes it
+            at = start + m if not len(start) or int(start.max()) + m <= last else np.minimum(start + m, last)
+            word = self._words[at]
+            if (length < m + 8).any():
+                word &= _KEEP[np.minimum(np.maximum(length - m, 0), 8)]
+            out.append(word)
+        return out
+
+    def _lengths(self, j: int) -> tuple[IntArray, IntArray, int]:
+        """(cell starts, cell lengths, words in the longest cell) of column ``j``."""
         start, stop = self.span(j)
         length = stop - start
-        n = len(length)
-        longest = int(length.max()) if n else 0
-        out = [np.empty(n, dtype=np.uint64) for _ in range(0, longest, 8)]
-        last = len(self._words) - 1
-        for a in range(0, n, _ROWS):
-            b = min(a + _ROWS, n)
-            first, size = start[a:b], length[a:b]
-            for m, word in zip(range(0, longest, 8), out, strict=True):
-                # a cell shorter than m bytes reads some word inside the buffer (cells start in
-                # increasing order: only the last one can lie near its end); the mask zeroes it
-                at = first + m if first[-1] + m <= last else np.minimum(first + m, last)
-                word[a:b] = self._words[at]
-                if (size < m + 8).any():
-                    word[a:b] &= _KEEP[np.minimum(np.maximum(size - m, 0), 8)]
-        self._cache[j] = (length, out)
-        return length, out
+        return start, length, (int(length.max()) + 7) // 8 if len(length) else 0
 
     def cells(self, j: int, rows: IntArray) -> list[str]:
         start, stop = self.span(j, rows)
@@ -660,25 +655,33 @@ class ByteColumns:
         ]
 
     def changes(self, j: int) -> BoolArray:
-        length, words = self.words(j)
-        out = np.ones(len(length), dtype=bool)
-        if len(length) > 1:
-            differs = length[1:] != length[:-1]
-            for word in words:
+        start, length, count = self._lengths(j)
+        n = len(length)
+        out = np.ones(n, dtype=bool)
+        for a in range(1, n, _ROWS):
+            b = min(a + _ROWS, n)
+            # rows a-1 … b-1: each compared with the one before
+            size = length[a - 1 : b]
+            differs = size[1:] != size[:-1]
+            for word in self._gather(start[a - 1 : b], size, count):
                 differs |= word[1:] != word[:-1]
-            out[1:] = differs
+            out[a:b] = differs
         return out
 
     def codes(self, j: int, rows: IntArray | None = None) -> tuple[IntArray, list[str]]:
-        length, words = self.words(j)
+        start, length, count = self._lengths(j)
         if rows is not None:
-            length, words = length[rows], [word[rows] for word in words]
+            start, length = start[rows], length[rows]
         n = len(length)
-        if not words:  # every cell empty
+        if not count:  # every cell empty
             return np.zeros(n, dtype=np.int64), [""] if n else []
-        key = words[0]
-        for word in words[1:]:
-            key = key * np.uint64(1_000_003) + word  # folded: checked below
+        key = np.empty(n, dtype=np.uint64)
+        for a in range(0, n, _ROWS):
+            words = self._gather(start[a : a + _ROWS], length[a : a + _ROWS], count)
+            folded = words[0]
+            for word in words[1:]:
+                folded = folded * np.uint64(1_000_003) + word  # several words: checked below
+            key[a : a + _ROWS] = folded
         found = _bucket_codes(key)
         if found is not None:
             codes, reps = found
@@ -686,8 +689,14 @@ class ByteColumns:
             _, reps, codes = np.unique(key, return_index=True, return_inverse=True)
             codes = codes.reshape(-1)
         same = bool((length[reps][codes] == length).all())
-        if same and len(words) > 1:  # several words folded into one key: compare them all
-            same = all(bool((word[reps][codes] == word).all()) for word in words)
+        if same and count > 1:  # a folded key: every word must be its representative's
+            rep_words = self._gather(start[reps], length[reps], count)
+            for a in range(0, n, _ROWS):
+                words = self._gather(start[a : a + _ROWS], length[a : a + _ROWS], count)
+                code = codes[a : a + _ROWS]
+                if not all(bool((rep[code] == word).all()) for rep, word in zip(rep_words, words, strict=True)):
+                    same = False
+                    break
         picked = np.arange(n) if rows is None else rows
         if not same:  # two texts share a key: code the texts themselves (never seen in practice)
             texts = self.cells(j, picked)
@@ -696,18 +705,21 @@ class ByteColumns:
         return codes.astype(np.int64, copy=False), self.cells(j, picked[reps])
 
     def numbers(self, j: int, column: str) -> tuple[FloatArray, list[Finding]]:
-        n = len(self)
-        length, words = self.words(j)
+        start, length, count = self._lengths(j)
+        n = len(length)
         out = np.full(n, np.nan)
         todo = length > 0  # an empty cell is NaN
-        if words:
+        if count:
             for a in range(0, n, _ROWS):
-                value, plain = _eight_byte_numbers(words[0][a : a + _ROWS], length[a : a + _ROWS])
-                np.copyto(out[a : a + _ROWS], value, where=plain)
-                todo[a : a + _ROWS] &= ~plain
+                b = min(a + _ROWS, n)
+                (word,) = self._gather(start[a:b], length[a:b], 1)
+                value, plain = _eight_byte_numbers(word, length[a:b])
+                np.copyto(out[a:b], value, where=plain)
+                todo[a:b] &= ~plain
             longer = np.flatnonzero(todo & (length > 8) & (length <= 16))
             if len(longer):
-                value, plain = _sixteen_byte_numbers([w[longer] for w in words[:2]], length[longer])
+                size = length[longer]
+                value, plain = _sixteen_byte_numbers(self._gather(start[longer], size, 2), size)
                 out[longer[plain]] = value[plain]
                 todo[longer[plain]] = False
         findings: list[Finding] = []
