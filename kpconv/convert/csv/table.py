@@ -471,6 +471,8 @@ _SPREADS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 _ZEROS, _DOTS, _LOW7, _HIGH4, _SIXES = (_repeat_byte(b) for b in (0x30, 0x2E, 0x7F, 0xF0, 0x06))
 _U8, _U16, _U32 = np.uint64(8), np.uint64(16), np.uint64(32)
 _BYTE_INDEX = np.uint64(0x0001020304050607)
+#: "0" bytes in the low k bytes of a word (k = 0…8): the left padding of k missing digits.
+_ZERO_PAD = _ZEROS & _KEEP
 
 
 def _eight_byte_numbers(word: npt.NDArray[np.uint64], length: IntArray) -> tuple[FloatArray, BoolArray]:
@@ -483,9 +485,13 @@ def _eight_byte_numbers(word: npt.NDArray[np.uint64], length: IntArray) -> tuple
     rounded double, the one ``float(text)`` gives.
     """
     lead = word & np.uint64(0xFF)
-    signed = (lead == 45) | (lead == 43)
-    word = np.where(signed, word >> _U8, word)
-    size = (length - signed).astype(np.uint64)
+    negative = lead == 45
+    signed = negative | (lead == 43)
+    if signed.any():
+        word = np.where(signed, word >> _U8, word)
+        size = (length - signed).astype(np.uint64)
+    else:
+        size = length.astype(np.uint64)
     # the first ".": the exact zero-byte test on word XOR "........" (bytes past the cell are
     # zero, so they XOR to non-zero)
     x = word ^ _DOTS
@@ -494,24 +500,27 @@ def _eight_byte_numbers(word: npt.NDArray[np.uint64], length: IntArray) -> tuple
     lowest = (zero & (~zero + np.uint64(1))) >> np.uint64(7)  # 1 << 8k for the first dot at k
     dot = (lowest * _BYTE_INDEX) >> np.uint64(56)  # k: the multiplication moves byte 7-k of it up
     dot = np.where(has_dot, dot, np.minimum(size, np.uint64(8)))  # (a longer cell is not plain)
-    digits = (word & _KEEP[dot]) | ((word >> (_U8 * (dot + np.uint64(1)))) << (_U8 * dot))
+    dot_bits = dot << np.uint64(3)
+    digits = (word & _KEEP[dot]) | ((word >> (dot_bits + _U8)) << dot_bits)
     n_digits = size - has_dot
-    pad = np.minimum(np.uint64(8) - np.minimum(n_digits, np.uint64(8)), np.uint64(8))
-    eight = (digits << (_U8 * pad)) | (_ZEROS & _KEEP[pad])
+    pad = np.uint64(8) - np.minimum(n_digits, np.uint64(8))
+    eight = (digits << (pad << np.uint64(3))) | _ZERO_PAD[pad]
     plain = (
         ((eight & _HIGH4) == _ZEROS)
         & (((eight + _SIXES) & _HIGH4) == _ZEROS)
         & (n_digits >= 1)
         & (length <= 8)
-        & (length > signed)
     )
     v = eight - _ZEROS
     v = ((v & _repeat_byte(0x0F)) * np.uint64(2561)) >> _U8
     v = ((v & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(6553601)) >> _U16
     v = ((v & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(42949672960001)) >> _U32
-    n_frac = np.where(has_dot, size - dot - np.uint64(1), np.uint64(0)).astype(np.int64)
-    value = v.astype(np.float64) / _POW10[np.clip(n_frac, 0, 15)]
-    return np.where(lead == 45, -value, value), plain
+    # digits after the dot (without a dot: dot == size, and the -1 that wraps is clipped to 0)
+    n_frac = np.clip((size - dot - np.uint64(1)).astype(np.int64), 0, 15)
+    value = v.astype(np.float64) / _POW10[n_frac]
+    if negative.any():
+        value = np.where(negative, -value, value)
+    return value, plain
 
 
 def _sixteen_byte_numbers(
@@ -641,9 +650,9 @@ class ByteColumns:
             out.append(word)
         return out
 
-    def _lengths(self, j: int) -> tuple[IntArray, IntArray, int]:
-        """(cell starts, cell lengths, words in the longest cell) of column ``j``."""
-        start, stop = self.span(j)
+    def _lengths(self, j: int, rows: IntArray | None = None) -> tuple[IntArray, IntArray, int]:
+        """(cell starts, cell lengths, words in the longest cell) of column ``j`` (in ``rows``)."""
+        start, stop = self.span(j, rows)
         length = stop - start
         return start, length, (int(length.max()) + 7) // 8 if len(length) else 0
 
@@ -669,9 +678,7 @@ class ByteColumns:
         return out
 
     def codes(self, j: int, rows: IntArray | None = None) -> tuple[IntArray, list[str]]:
-        start, length, count = self._lengths(j)
-        if rows is not None:
-            start, length = start[rows], length[rows]
+        start, length, count = self._lengths(j, rows)
         n = len(length)
         if not count:  # every cell empty
             return np.zeros(n, dtype=np.int64), [""] if n else []
