@@ -558,18 +558,23 @@ def _annotations(
     # each row's keypoint index: one spec lookup per (category, label) pair that occurs
     k_max = max((c.num_keypoints for c in cats), default=0)
     row_inst = np.repeat(np.arange(n, dtype=np.int64), cols.counts)
-    row_active = active[row_inst]
+    all_active = bool(active.all())  # the usual case: no row to leave out
+    row_active = np.ones(n_rows, dtype=bool) if all_active else active[row_inst]
     n_labels = max(len(cols.labels), 1)
     pair = inst_cat[row_inst] * n_labels + cols.label
+    active_pair = pair if all_active else pair[row_active]
     lookup = np.full(len(cats) * n_labels, -1, dtype=np.int64)
     occurs = np.zeros(len(cats) * n_labels, dtype=bool)
-    occurs[pair[row_active]] = True
+    occurs[active_pair] = True
     for p in np.flatnonzero(occurs).tolist():
         c, j = divmod(p, n_labels)
         idx = cats[c].index_of(cols.labels[j])
         lookup[p] = -1 if idx is None else idx
-    kp = np.full(n_rows, -1, dtype=np.int64)
-    kp[row_active] = lookup[pair[row_active]]
+    if all_active:
+        kp = lookup[pair]
+    else:
+        kp = np.full(n_rows, -1, dtype=np.int64)
+        kp[row_active] = lookup[active_pair]
 
     def row_source(r: int) -> str:
         own = cols.point_source[r] if cols.point_source is not None else ""
@@ -635,7 +640,10 @@ def _annotations(
     m = len(final)
     if m == 0:
         return [], findings
-    grid = (final[:, None] * k_max + np.arange(k_max)).reshape(-1)
+    if m == n and bool((final[1:] > final[:-1]).all()):  # all of them, in source order
+        grid: IntArray | slice = slice(None)
+    else:
+        grid = (final[:, None] * k_max + np.arange(k_max)).reshape(-1)
     fx, fy, fv = xs[grid].reshape(m, k_max), ys[grid].reshape(m, k_max), vs[grid].reshape(m, k_max)
     seen = fv > 0
 
