@@ -21,7 +21,6 @@ import csv
 import io
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from itertools import islice, repeat
 from operator import ne
 from pathlib import Path
@@ -49,27 +48,48 @@ class NotANumber(ValueError):
     """A cell that should hold a number does not."""
 
 
-@dataclass
 class CsvTable:
     """A CSV file's text, split into records of strings on demand, and where each record starts.
 
     ``rows[i]`` is the i-th record (a blank line is an empty list, so indices stay aligned with
     records); :meth:`line` gives the 1-based line it starts on. :meth:`head` reads only the first
-    records (for layout detection) and :meth:`split_columns` cuts a plain file into columns
-    without building a list per row (for big files).
+    records (for layout detection) and :meth:`split_columns` / :meth:`byte_columns` cut a plain
+    file into columns without building a list per row (for big files).
+
+    ``raw`` is the text as UTF-8 bytes when it was read so. Given ``raw`` and no ``text`` (an
+    ASCII file), the text is only decoded when something needs all of it as a string: reading
+    a big plain file column by column never does.
     """
 
-    path: Path
-    display: str
-    delimiter: str
-    text: str = field(repr=False, default="")
-    findings: list[Finding] = field(default_factory=list)
-    raw: bytes | None = field(default=None, repr=False)  # the text as UTF-8 bytes when read so
-    _rows: list[list[str]] | None = field(default=None, repr=False)
-    _lines: list[int] | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        path: Path,
+        display: str,
+        delimiter: str,
+        text: str | None = None,
+        findings: list[Finding] | None = None,
+        raw: bytes | None = None,
+    ) -> None:
+        self.path = path
+        self.display = display
+        self.delimiter = delimiter
+        self.findings: list[Finding] = findings if findings is not None else []
+        self.raw = raw
+        self._text = text if text is not None or raw is not None else ""
+        self._rows: list[list[str]] | None = None
+        self._lines: list[int] | None = None
+        # scanned once: line() is called per instance
+        self.quoted = b'"' in raw if text is None and raw is not None else '"' in self.text
 
-    def __post_init__(self) -> None:
-        self.quoted = '"' in self.text  # scanned once: line() is called per instance
+    def __repr__(self) -> str:
+        return f"CsvTable(path={self.path!r}, display={self.display!r}, delimiter={self.delimiter!r})"
+
+    @property
+    def text(self) -> str:
+        """The whole text (decoded on first use when the table was made from bytes)."""
+        if self._text is None:
+            self._text = (self.raw or b"").decode("utf-8")
+        return self._text
 
     def _reader(self, text: str | None = None) -> Iterator[list[str]]:
         source = io.StringIO(self.text if text is None else text, newline="")
@@ -92,15 +112,25 @@ class CsvTable:
             return self._rows[:n]
         # parse only a slice of the text that surely holds n lines (not a copy of a huge file);
         # the last record of a slice that stops early may be cut, so it is dropped
-        end = -1
-        for _ in range(n + 1):
-            end = self.text.find("\n", end + 1)
-            if end < 0:
-                break
+        if self._text is None and self.raw is not None:  # ASCII bytes: the same offsets
+            raw = self.raw
+            end = -1
+            for _ in range(n + 1):
+                end = raw.find(b"\n", end + 1)
+                if end < 0:
+                    break
+            head = raw.decode("utf-8") if end < 0 else raw[: end + 1].decode("utf-8")
+        else:
+            end = -1
+            for _ in range(n + 1):
+                end = self.text.find("\n", end + 1)
+                if end < 0:
+                    break
+            head = self.text if end < 0 else self.text[: end + 1]
         try:
             if end < 0:
-                return list(islice(self._reader(), n))
-            return list(islice(self._reader(self.text[: end + 1]), n + 1))[:n]
+                return list(islice(self._reader(head), n))
+            return list(islice(self._reader(head), n + 1))[:n]
         except csv.Error as exc:
             raise DataError(f"{self.display}: not a readable CSV file: {exc}") from None
 
@@ -373,16 +403,35 @@ def read_table(path: Path, delimiter: str | None = None, display: str | None = N
         raise UsageError(f"{shown}: is a folder, expected a CSV file") from None
     except OSError as exc:
         raise DataError(f"{shown}: cannot read: {exc.strerror}") from None
-    text, findings = decode(data, shown)
-    if "\x00" in text:
-        raise DataError(f"{shown}: contains NUL bytes; this is not a text CSV file")
-    delim = delimiter if delimiter else sniff_delimiter(text)
-    if len(delim) != 1:
-        raise UsageError(f"--delimiter: expected one character, found {delim!r}")
-    raw = None
-    if not findings and not data.startswith((b"\xff\xfe", b"\xfe\xff")):  # read as UTF-8
-        raw = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
-    return CsvTable(path=path, display=shown, delimiter=delim, text=text, findings=findings, raw=raw)
+    if data.isascii():  # valid UTF-8 as it is: decoded only if something needs the whole text
+        if b"\x00" in data:
+            raise DataError(f"{shown}: contains NUL bytes; this is not a text CSV file")
+        delim = delimiter if delimiter else sniff_delimiter(_first_lines(data))
+        table = CsvTable(path=path, display=shown, delimiter=delim, raw=data)
+    else:
+        text, findings = decode(data, shown)
+        if "\x00" in text:
+            raise DataError(f"{shown}: contains NUL bytes; this is not a text CSV file")
+        delim = delimiter if delimiter else sniff_delimiter(text)
+        raw = None
+        if not findings and not data.startswith((b"\xff\xfe", b"\xfe\xff")):  # read as UTF-8
+            raw = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+        table = CsvTable(path=path, display=shown, delimiter=delim, text=text, findings=findings, raw=raw)
+    if len(table.delimiter) != 1:
+        raise UsageError(f"--delimiter: expected one character, found {table.delimiter!r}")
+    return table
+
+
+def _first_lines(data: bytes) -> str:
+    """The text up to the end of the first non-blank line (all :func:`sniff_delimiter` reads)."""
+    start = 0
+    while True:
+        end = data.find(b"\n", start)
+        if end < 0:
+            return data.decode("ascii")
+        if data[start:end].decode("ascii").strip():  # (str.strip: the blank test sniff uses)
+            return data[: end + 1].decode("ascii")
+        start = end + 1
 
 
 def _regularize(
@@ -559,18 +608,25 @@ def _bucket_codes(key: npt.NDArray[np.uint64]) -> tuple[IntArray, IntArray] | No
     do not spread over a small hash table without two keys in one bucket."""
     n = len(key)
     bits = 16
+    if not n or int(key.max()) < 1 << bits:  # texts of one or two bytes: the key is the bucket
+        return _table_codes(key.astype(np.intp), n, bits)
     for spread in _SPREADS:
         bucket = ((key * spread) >> np.uint64(64 - bits)).astype(np.intp)
         table = np.zeros(1 << bits, dtype=np.uint64)
         table[bucket] = key
         if (table[bucket] == key).all():
-            rep = np.zeros(1 << bits, dtype=np.int64)
-            rep[bucket] = np.arange(n, dtype=np.int64)
-            used = np.flatnonzero(np.bincount(bucket, minlength=1 << bits))
-            code = np.zeros(1 << bits, dtype=np.int64)
-            code[used] = np.arange(len(used), dtype=np.int64)
-            return code[bucket], rep[used]
+            return _table_codes(bucket, n, bits)
     return None
+
+
+def _table_codes(bucket: npt.NDArray[np.intp], n: int, bits: int) -> tuple[IntArray, IntArray]:
+    """Codes numbering the used buckets, and one row holding each."""
+    rep = np.zeros(1 << bits, dtype=np.int64)
+    rep[bucket] = np.arange(n, dtype=np.int64)
+    used = np.flatnonzero(np.bincount(bucket, minlength=1 << bits))
+    code = np.zeros(1 << bits, dtype=np.int64)
+    code[used] = np.arange(len(used), dtype=np.int64)
+    return code[bucket], rep[used]
 
 
 class ByteColumns:
