@@ -38,20 +38,22 @@ class CliResult:
     stderr: str
 
 
-@pytest.fixture
-def run_cli() -> Callable[..., CliResult]:
-    """Run ``kpconv ARGS...`` in-process through the real entry point; returns exit code and streams."""
+def invoke_cli(*args: str | Path) -> CliResult:
+    """Run ``kpconv ARGS...`` in-process through the real entry point; exit code and streams."""
     from kpconv.cli import main
 
-    def _run(*args: str | Path) -> CliResult:
-        runner = CliRunner()
-        with runner.isolation() as streams:
-            try:
-                main([str(a) for a in args])
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            out, err = streams[0].getvalue(), streams[1].getvalue()
-        return CliResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+    runner = CliRunner()
+    with runner.isolation() as streams:
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = streams[0].getvalue(), streams[1].getvalue()
+    return CliResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
-    return _run
+
+@pytest.fixture
+def run_cli() -> Callable[..., CliResult]:
+    """:func:`invoke_cli` as a fixture."""
+    return invoke_cli

@@ -7,24 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.convert.builder import Conversion, convert
-from kpconv.convert.csv import CsvOptions, ImageOptions, detect_layout, parse_csv, read_table
+from kpconv.convert.builder import Conversion
+from kpconv.convert.csv import ImageOptions, detect_layout, read_table
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
 from kpconv.validate import validate
-from tests.conftest import FIXTURES
+from tests.convert.csv_support import CSV, errors, run
 
-CSV = FIXTURES / "csv"
 SINGLE = CSV / "dlc-project" / "labeled-data" / "mouse1" / "CollectedData_kp.csv"
 MULTI = CSV / "dlc-ma-project" / "labeled-data" / "pair" / "CollectedData_kp.csv"
 
 
-def run(path: Path, **kw: object) -> Conversion:
-    return convert(parse_csv(path, CsvOptions(**kw)), None)  # type: ignore[arg-type]
-
-
-def errors(conv: Conversion) -> list[str]:
-    return [f"{f.code}: {f.message}" for f in conv.report.findings if f.severity is Severity.ERROR]
 
 
 def codes(conv: Conversion) -> list[str]:

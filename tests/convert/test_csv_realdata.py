@@ -6,22 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.convert.builder import Conversion, convert
-from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
+from kpconv.convert.builder import Conversion
+from kpconv.convert.csv import ImageOptions
 from kpconv.errors import DataError
 from kpconv.finding import Severity
 from kpconv.validate import validate
 from tests.conftest import realdata_file
+from tests.convert.csv_support import run
 
 OPENFIELD = "deeplabcut/examples/openfield-Pranav-2018-10-30"
 OPENFIELD_CSV = f"{OPENFIELD}/labeled-data/m4s1/CollectedData_Pranav.csv"
 SLEAP_DLC = "sleap/tests/data/dlc"
 SLEAP_VIDEO = f"{SLEAP_DLC}/labeled-data/video"
 SLEAP_ANALYSIS = "sleap/tests/data/csv_format/minimal_instance.000_centered_pair_low_quality.analysis.csv"
-
-
-def run(path: Path, **kw: object) -> Conversion:
-    return convert(parse_csv(path, CsvOptions(**kw)), None)  # type: ignore[arg-type]
 
 
 def assert_valid(conv: Conversion, images: Path | None) -> None:

@@ -6,30 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.convert.builder import Conversion, convert
-from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
 from kpconv.errors import DataError, UsageError
-from kpconv.finding import Severity
 from kpconv.validate import validate
-from tests.conftest import FIXTURES
-
-CSV = FIXTURES / "csv"
-MALFORMED = CSV / "malformed"
-SIZED = ImageOptions(image_size=(64, 48))
-
-
-def run(path: Path, **kw: object) -> Conversion:
-    return convert(parse_csv(path, CsvOptions(**kw)), None)  # type: ignore[arg-type]
-
-
-def errors(conv: Conversion) -> list[str]:
-    return [f"{f.code}: {f.message}" for f in conv.report.findings if f.severity is Severity.ERROR]
+from tests.convert.csv_support import CSV, MALFORMED, SIZED, errors, run, write_csv
 
 
 def write(tmp_path: Path, text: str, name: str = "wide.csv") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
+    return write_csv(tmp_path, text, name)
 
 
 def test_wide_fixture_with_visibility_and_boxes() -> None:

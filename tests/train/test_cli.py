@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from kpconv.cli import main
+from tests.conftest import invoke_cli
 
 pytestmark = pytest.mark.train
 torch = pytest.importorskip("torch")
@@ -21,15 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def kpconv(*args: str | Path) -> tuple[int, str, str]:
     """Run ``kpconv ARGS`` in-process; (exit code, stdout, stderr)."""
-    runner = CliRunner()
-    with runner.isolation() as streams:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out, err = streams[0].getvalue(), streams[1].getvalue()
-    return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    res = invoke_cli(*args)
+    return res.exit_code, res.stdout, res.stderr
 
 
 def records(run: Path, kind: str) -> list[dict]:
