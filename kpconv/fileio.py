@@ -83,18 +83,22 @@ def loads_json(data: bytes | str, *, source: str = "<input>") -> Any:
         raise DataError(f"{where}: {what}", [error("document.not_json", what, "", source=where)]) from None
 
 
+def read_input_bytes(path: Path, *, shown: str | None = None, kind: str = "file") -> bytes:
+    """An input file's bytes; missing or a folder → :class:`UsageError`, unreadable → :class:`DataError`."""
+    shown = shown if shown is not None else str(path)
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{shown}: file not found") from None
+    except IsADirectoryError:
+        raise UsageError(f"{shown}: is a folder, expected a {kind}") from None
+    except OSError as exc:
+        raise DataError(f"{shown}: cannot read: {exc.strerror}") from None
+
+
 def read_json(path: Path) -> Any:
     """Read and parse a JSON file; missing file → :class:`UsageError`, bad JSON → :class:`DataError`."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a folder, expected a file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
-    return loads_json(data, source=str(path))
+    return loads_json(read_input_bytes(path), source=str(path))
 
 
 def ensure_not_input(output: Path, inputs: Iterable[Path]) -> None:

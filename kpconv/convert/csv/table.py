@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...errors import DataError, UsageError
+from ...fileio import read_input_bytes
 from ...finding import Finding, error, warning
 from ...memory import gc_paused
 
@@ -395,14 +396,7 @@ def read_table(path: Path, delimiter: str | None = None, display: str | None = N
     """Read and split a CSV file (see the module docstring for what is handled)."""
     path = Path(path)
     shown = display if display is not None else str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{shown}: file not found") from None
-    except IsADirectoryError:
-        raise UsageError(f"{shown}: is a folder, expected a CSV file") from None
-    except OSError as exc:
-        raise DataError(f"{shown}: cannot read: {exc.strerror}") from None
+    data = read_input_bytes(path, shown=shown, kind="CSV file")
     if data.isascii():  # valid UTF-8 as it is: decoded only if something needs the whole text
         if b"\x00" in data:
             raise DataError(f"{shown}: contains NUL bytes; this is not a text CSV file")
