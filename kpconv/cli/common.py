@@ -12,7 +12,6 @@ import click
 from ..convert.builder import BuildOptions, Conversion
 from ..errors import UsageError
 from ..fileio import dumps_json, ensure_not_input
-from ..finding import Severity
 from ..spec import KeypointSpec, get_preset, load_spec, spec_from_keypoints
 from .render import render_text
 
@@ -100,7 +99,7 @@ def finish_conversion(
     ensure_not_input(output, inputs)
     report = conv.report
     spec = conv.spec
-    has_errors = any(f.severity is Severity.ERROR for f in report.findings)
+    has_errors = not report.ok
     written = not (strict and has_errors)
     if written:
         conv.write(output)
@@ -113,14 +112,19 @@ def finish_conversion(
     else:
         text = render_text(report, title=title)
         click.echo(text, err=True)
-        if conv.spec_inferred and spec is not None and spec.categories:
-            click.echo("\ninferred spec (save as spec.yaml, edit, pass --spec):", err=True)
-            click.echo(spec.to_yaml().rstrip(), err=True)
+        echo_inferred_spec(spec, conv.spec_inferred)
         if written:
             click.echo(f"wrote {output}", err=True)
         else:
             click.echo(f"--strict: errors found, nothing written to {output}", err=True)
     return 1 if has_errors else 0
+
+
+def echo_inferred_spec(spec: KeypointSpec | None, inferred: bool) -> None:
+    """Print an inferred spec on stderr so the user can save, edit and pass it back."""
+    if inferred and spec is not None and spec.categories:
+        click.echo("\ninferred spec (save as spec.yaml, edit, pass --spec):", err=True)
+        click.echo(spec.to_yaml().rstrip(), err=True)
 
 
 def bbox_options(func: F) -> F:

@@ -19,11 +19,11 @@ from ..convert.cvat import (
     parse_cvat,
 )
 from ..fileio import dumps_json, ensure_not_input
-from ..finding import Severity
 from ..spec import KeypointSpec
 from .common import (
     bbox_options,
     build_options,
+    echo_inferred_spec,
     finish_conversion,
     output_options,
     resolve_spec,
@@ -45,9 +45,7 @@ def _finish_subsets(
     paths = {name: subset_output(output, name) for name in convs}
     for path in paths.values():
         ensure_not_input(path, [src])
-    has_errors = any(
-        f.severity is Severity.ERROR for conv in convs.values() for f in conv.report.findings
-    )
+    has_errors = not all(conv.report.ok for conv in convs.values())
     written = not (strict and has_errors)
     if written:
         for name, conv in convs.items():
@@ -72,9 +70,7 @@ def _finish_subsets(
                 err=True,
             )
             click.echo("", err=True)
-        if any(c.spec_inferred for c in convs.values()) and spec is not None:
-            click.echo("inferred spec (save as spec.yaml, edit, pass --spec):", err=True)
-            click.echo(spec.to_yaml().rstrip(), err=True)
+        echo_inferred_spec(spec, any(c.spec_inferred for c in convs.values()))
         for name in convs:
             if written:
                 click.echo(f"wrote {paths[name]}", err=True)
