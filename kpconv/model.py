@@ -70,13 +70,24 @@ class Dataset(_CocoModel):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
+def not_object_message(doc: Any) -> str:
+    """What to tell a user whose JSON document is not a COCO object (it says what it looks like)."""
+    kind = {list: "array", str: "string", int: "number", float: "number", type(None): "null"}.get(type(doc), "value")
+    hint = ""
+    if isinstance(doc, list):
+        first = doc[0] if doc and isinstance(doc[0], dict) else {}
+        if "data" in first and ("annotations" in first or "predictions" in first):
+            hint = " (this looks like a Label Studio export, which kpconv does not read yet)"
+        else:
+            hint = " (a list looks like a COCO results file, not a dataset)"
+    return f"expected a COCO object with images/annotations/categories, found a JSON {kind}{hint}"
+
+
 def dataset_from_document(doc: Any, *, source: str = "<input>") -> Dataset:
     """Build a :class:`Dataset` from a parsed JSON document; problems become a located DataError."""
     if not isinstance(doc, dict):
-        kind = type(doc).__name__
-        hint = " (a list looks like a COCO results file, not a dataset)" if isinstance(doc, list) else ""
-        msg = f"{source}: expected a COCO object with images/annotations/categories, found a JSON {'array' if kind == 'list' else kind}{hint}"
-        raise DataError(msg, [error("document.not_object", msg, "")])
+        what = not_object_message(doc)
+        raise DataError(f"{source}: {what}", [error("document.not_object", what, "", source=source)])
     try:
         return Dataset.model_validate(doc)
     except ValidationError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import DataError
 from ..fileio import loads_json
 from ..finding import Report, error
-from ..model import Dataset
+from ..model import Dataset, not_object_message
 from ..progress import track
 from .checks import CHECKS, STRUCTURAL_CHECKS, TRAINING_CHECKS, training_skips
 from .context import MAX_PER_CODE, Context, decode_fast
@@ -24,16 +24,7 @@ __all__ = ["validate", "validate_document", "validate_bytes", "CHECKS", "STRUCTU
 
 
 def _not_object(doc: Any) -> Report:
-    kind = {list: "array", str: "string", int: "number", float: "number", type(None): "null"}.get(type(doc), "value")
-    hint = ""
-    if isinstance(doc, list):
-        first = doc[0] if doc and isinstance(doc[0], dict) else {}
-        if "data" in first and ("annotations" in first or "predictions" in first):
-            hint = " (this looks like a Label Studio export, which kpconv does not read yet)"
-        else:
-            hint = " (a list looks like a COCO results file, not a dataset)"
-    return Report(findings=[error("document.not_object",
-                                  f"expected a COCO object with images/annotations/categories, found a JSON {kind}{hint}")])
+    return Report(findings=[error("document.not_object", not_object_message(doc))])
 
 
 def _run(ctx: Context) -> Report:
