@@ -74,10 +74,10 @@ def command(
     report = validate_bytes(holder, images, for_training, max_per_code, source=str(file))
     changes = []
     fixed_report = None
-    if fix_out is not None:
-        doc = loads_json(read_bytes(file), source=str(file)) if report.summary else None
-        if not isinstance(doc, dict):
-            raise DataError(f"{file}: not a COCO object; nothing to fix")
+    # An empty summary means no COCO object was read: the report says why, and nothing is written.
+    if fix_out is not None and report.summary:
+        # read again rather than keep the parsed document through validation (peak memory)
+        doc = loads_json(read_bytes(file), source=str(file))
         changes = fix_document(doc)
         write_json(fix_out, doc)
         fixed_report = validate_document(doc, images, for_training, max_per_code)

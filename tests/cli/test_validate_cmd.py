@@ -155,3 +155,13 @@ def test_fix_refuses_to_overwrite_input(run_cli, tmp_path: Path) -> None:
     res = run_cli("validate", src, "--fix", src)
     assert res.exit_code == 2
     assert "refusing to overwrite an input" in res.stderr
+
+
+def test_fix_on_a_non_coco_file_reports_and_writes_nothing(run_cli, tmp_path: Path) -> None:
+    src = tmp_path / "list.json"
+    src.write_text("[1, 2]")
+    out = tmp_path / "fixed.json"
+    res = run_cli("validate", src, "--fix", out)
+    assert res.exit_code == 1
+    assert "ERROR document.not_object" in res.stdout
+    assert not out.exists()
