@@ -28,11 +28,12 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import DataError, UsageError
+from ..fileio import read_json
 from ..finding import Finding, Report, info, pointer, warning
 from ..images import resolve_inside
-from ..model import Dataset, dataset_from_document, load
+from ..model import Dataset, dataset_from_document
 from ..spec import CategorySpec, KeypointSpec, spec_from_coco_categories
-from ..validate import validate
+from ..validate import validate, validate_document
 
 Negatives = Literal["keep", "skip"]
 
@@ -265,10 +266,17 @@ def validated(
     an error, :class:`~kpconv.errors.UsageError` for a bad argument.
     """
     if isinstance(dataset, str | Path):
+        # the plain document, not the pydantic model: structural problems then reach the
+        # validator's located report, and the model is built once, after validation passed
         source = source or str(dataset)
-        dataset = load(dataset)
+        dataset = read_json(Path(dataset))
     source = source or "<dataset>"
-    doc = dataset.to_document() if isinstance(dataset, Dataset) else dict(dataset)
+    if isinstance(dataset, Dataset):
+        doc = dataset.to_document()
+    elif isinstance(dataset, dict):
+        doc = dict(dataset)
+    else:
+        raise DatasetRefused(validate_document(dataset, for_training=True), source)
     if categories:
         doc = _filter_categories(doc, categories)
     images = Path(images)

@@ -135,3 +135,19 @@ def test_nothing_usable_is_refused_before_training(tf, tmp_path):
         fit(TrainConfig(dataset=str(path), images=str(tf.images), output=str(tmp_path / "r"),
                         negatives="skip", device="cpu"))
     assert not (tmp_path / "r").exists()
+
+
+def test_structural_problems_in_a_file_reach_the_validation_report(tf, tmp_path):
+    doc = json.loads(tf.train_json.read_text())
+    doc["images"][0]["id"] = "one"  # pydantic would have stopped at this with a one-line error
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(DatasetRefused) as info:
+        validated(path, tf.images)
+    codes = {f.code for f in info.value.report.findings}
+    assert "ids.wrong_type" in codes
+    listed = tmp_path / "list.json"
+    listed.write_text("[]")
+    with pytest.raises(DatasetRefused) as info:
+        validated(listed, tf.images)
+    assert [f.code for f in info.value.report.findings] == ["document.not_object"]
