@@ -216,7 +216,7 @@ class CsvTable:
         index: list[int] | int = first
         findings: list[Finding] = []
         if set(map(len, body)) - {width}:
-            body, index, findings = _regularize(self, body, first, width)
+            body, index, findings = regularize_rows(self, body, first, width)
         columns = [list(c) for c in zip(*body, strict=True)] if body else [[] for _ in range(width)]
         return ListColumns(self, columns, index, findings)
 
@@ -428,10 +428,12 @@ def _first_lines(data: bytes) -> str:
         start = end + 1
 
 
-def _regularize(
+def regularize_rows(
     table: CsvTable, body: list[list[str]], first: int, width: int
 ) -> tuple[list[list[str]], list[int], list[Finding]]:
-    """Drop blank records, pad short ones, report cells beyond the header (slow path, rare)."""
+    """Fit records to the header's ``width``: drop blank ones, pad short ones, report (and drop)
+    non-empty cells beyond the header. ``body[0]`` is record ``first`` of ``table``; returns the
+    rows, their record indices, and the findings."""
     out: list[list[str]] = []
     index: list[int] = []
     findings: list[Finding] = []

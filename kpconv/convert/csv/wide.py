@@ -19,12 +19,12 @@ import re
 from dataclasses import dataclass, field
 
 from ...errors import DataError, UsageError
-from ...finding import Finding, error, info, warning
+from ...finding import Finding, error, info
 from ...spec import spec_from_mapping
 from ..builder import ParseResult, RawInstance, RawPoint
 from .imagefiles import normalize_name
 from .options import CsvOptions, LayoutResult, find_column, first_record
-from .table import CsvTable, gc_paused, parse_numbers
+from .table import CsvTable, gc_paused, parse_numbers, regularize_rows
 
 COORD_COLUMN = re.compile(r"^(?P<name>.+?)[_.\- ](?P<coord>x|y|v|vis|visibility)$", re.IGNORECASE)
 BBOX_FORMS: tuple[tuple[str, tuple[str, str, str, str]], ...] = (
@@ -161,28 +161,8 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
         findings.append(
             info("csv.ignored_columns", f"columns not used: {', '.join(cols.ignored)}", source=f"{table.display}:{line}")
         )
-    width = len(header)
-    body: list[list[str]] = []
-    index: list[int] = []
-    for r in range(h + 1, len(table.rows)):
-        row = table.rows[r]
-        if len(row) != width:
-            if not any(c.strip() for c in row):
-                continue
-            if len(row) < width:
-                row = row + [""] * (width - len(row))
-            else:
-                if any(c.strip() for c in row[width:]):
-                    findings.append(
-                        warning(
-                            "csv.extra_cells",
-                            f"{len(row)} cells but the header has {width}; the cells beyond it are ignored",
-                            source=table.where(r),
-                        )
-                    )
-                row = row[:width]
-        body.append(row)
-        index.append(r)
+    body, index, fitted = regularize_rows(table, table.rows[h + 1 :], h + 1, len(header))
+    findings.extend(fitted)
     if not body:
         return LayoutResult(ParseResult(findings=findings), {}, [table.path.parent])
     columns = list(zip(*body, strict=True))
