@@ -105,3 +105,11 @@ def test_wide_bad_headers_are_refused(tmp_path: Path, header: str, match: str) -
     path = write(tmp_path, header + "\na.png,1,2,3\n")
     with pytest.raises(DataError, match=match):
         run(path, layout="wide", images=SIZED)
+
+
+def test_wide_blank_lines_and_extra_cells(tmp_path: Path) -> None:
+    path = write(tmp_path, "image,nose_x,nose_y\na.png,1,2\n\nb.png,3,4,surprise\nc.png,5,6,\n")
+    conv = run(path, images=SIZED)
+    assert [a.keypoints for a in conv.dataset.annotations] == [[1.0, 2.0, 2], [3.0, 4.0, 2], [5.0, 6.0, 2]]
+    (f,) = [f for f in conv.report.findings if f.code == "csv.extra_cells"]  # the empty extra cell is fine
+    assert f.source == f"{path}:4"
