@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -30,11 +30,9 @@ def enabled() -> bool:
     return _enabled
 
 
-def track(iterable: Iterable[T], total: int | None = None, description: str = "") -> Iterator[T]:
-    """Yield from ``iterable``, drawing a rich progress bar on stderr when enabled."""
-    if not _enabled:
-        yield from iterable
-        return
+def make_bar(*fields: Any, remaining_label: str | None = None) -> Any:
+    """A transient rich progress bar on stderr: description, bar, n/total, ``fields`` (extra
+    rich columns), elapsed and remaining time (after ``remaining_label`` when given)."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -45,16 +43,20 @@ def track(iterable: Iterable[T], total: int | None = None, description: str = ""
         TimeRemainingColumn,
     )
 
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    label = [TextColumn(remaining_label)] if remaining_label else []
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), *fields,
+        TimeElapsedColumn(), *label, TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    )
+
+
+def track(iterable: Iterable[T], total: int | None = None, description: str = "") -> Iterator[T]:
+    """Yield from ``iterable``, drawing a rich progress bar on stderr when enabled."""
+    if not _enabled:
+        yield from iterable
+        return
+    with make_bar() as bar:
         task = bar.add_task(description, total=total)
         for item in iterable:
             yield item

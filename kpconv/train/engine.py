@@ -64,21 +64,11 @@ class StepProgress:
         self.total = total
         self.bar: Any = None
         if enabled and kp_progress.enabled():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from rich.progress import TextColumn
 
-            self.bar = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            self.bar = kp_progress.make_bar(
                 TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[ips]:.1f} img/s"),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                console=Console(stderr=True), transient=True,
+                remaining_label="ETA",
             )
             self.bar.start()
             self.task = self.bar.add_task("train", total=total, completed=initial, loss=float("nan"), ips=0.0)
