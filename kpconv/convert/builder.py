@@ -32,6 +32,8 @@ from ..finding import Finding, Report, Severity, error, info, warning
 from ..geometry import polygon_area, round_px
 from ..model import Dataset
 from ..spec import CategorySpec, KeypointSpec, spec_from_mapping
+from ..validate import validate_bytes, validate_columns
+from ..validate.context import AnnotationColumns, KeypointBlock
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -317,6 +319,13 @@ class BuildOptions:
     bbox_margin: float = 0.1
     min_box_size: float = 2.0
     description: str = "converted by kpconv"
+    #: validate the written JSON bytes by decoding them again (the independent route; slower)
+    #: instead of from the columns the annotations were built from. Both give the same report.
+    check_bytes: bool = False
+
+
+#: what the validator needs from a build to check it without decoding the JSON again
+_CheckColumns = tuple[AnnotationColumns, list[KeypointBlock], tuple[IntArray, FloatArray]]
 
 
 @dataclass
@@ -403,8 +412,6 @@ def build(
 
     ``columns`` is ``parsed.columns()`` when the caller already has it.
     """
-    from ..validate import validate_bytes  # local: the validator imports the model, not the builder
-
     opts = options or BuildOptions()
     findings: list[Finding] = list(parsed.findings)
     images, usable = _images(parsed.images, findings)
@@ -419,7 +426,7 @@ def build(
         out_images.append(entry)
 
     cols = columns if columns is not None else parsed.columns()
-    out_anns, ann_findings = _annotations(cols, spec, cat_ids, out_images, opts)
+    out_anns, ann_findings, check_columns = _annotations(cols, spec, cat_ids, out_images, opts)
     findings.extend(ann_findings)
     findings.extend(_unknown_images(cols, images))
 
@@ -430,10 +437,15 @@ def build(
         "annotations": out_anns,
         "categories": categories,
     }
-    # Validate the very bytes that will be written, through the fast typed path: no pydantic
-    # object per annotation, and what is checked is exactly what lands on disk.
+    # The output is validated by the same rules as `kpconv validate`. By default from the arrays
+    # the annotations were just built from (decoding 60 MB of JSON again would cost more than
+    # the whole build); `check_bytes` decodes the written bytes instead. Tests hold both routes
+    # to the same report on every fixture and real file.
     data = dumps_json(doc)
-    checked = validate_bytes(data)
+    if check_columns is None or opts.check_bytes:
+        checked = validate_bytes(data)
+    else:
+        checked = validate_columns(doc, *check_columns)
     report = Report(findings=findings + checked.findings, summary=dict(checked.summary))
     report.summary["converted"] = {
         "images": len(out_images),
@@ -523,8 +535,10 @@ def _annotations(
     cat_ids: dict[str, int],
     out_images: list[dict[str, Any]],
     opts: BuildOptions,
-) -> tuple[list[dict[str, Any]], list[Finding]]:
-    """The COCO annotations of every instance, and the findings about them in document order.
+) -> tuple[list[dict[str, Any]], list[Finding], _CheckColumns | None]:
+    """The COCO annotations of every instance, the findings about them in document order, and
+    the columns to validate them from (None when some value is not finite: then the JSON is
+    decoded and checked instead, as for any file).
 
     Whole columns at a time: resolve each (category, label) pair once, scatter the point rows
     into dense ``(instances, keypoints)`` arrays, derive counts and boxes from those.
@@ -639,7 +653,7 @@ def _annotations(
     final = order[active[order] & (num[order] > 0)]
     m = len(final)
     if m == 0:
-        return [], findings
+        return [], findings, None
     if m == n and bool((final[1:] > final[:-1]).all()):  # all of them, in source order
         grid: IntArray | slice = slice(None)
     else:
@@ -707,7 +721,38 @@ def _annotations(
         for ann, i in zip(anns, final_list, strict=True):
             if cols.attributes[i]:
                 ann["attributes"] = dict(cols.attributes[i])
-    return anns, findings
+    return anns, findings, _check_columns(anns, fx, fy, fv, boxes, [cats[c].num_keypoints for c in final_cat])
+
+
+def _check_columns(
+    anns: list[dict[str, Any]], fx: FloatArray, fy: FloatArray, fv: npt.NDArray[np.int8], boxes: FloatArray,
+    ks: list[int],
+) -> _CheckColumns | None:
+    """The validator's columns of just-built annotations (see ``Context.from_columns``)."""
+    m = len(anns)
+    areas = [a["area"] for a in anns]
+    if not (np.isfinite(fx).all() and np.isfinite(fy).all() and np.isfinite(boxes).all()
+            and np.isfinite(np.array(areas, dtype=np.float64)).all()):  # fmt: skip
+        return None
+    rows_all = np.arange(m, dtype=np.int64)
+    cols = AnnotationColumns(
+        pos=rows_all,
+        id=np.fromiter((a["id"] for a in anns), np.int64, m),
+        image_id=np.fromiter((a["image_id"] for a in anns), np.int64, m),
+        category_id=np.fromiter((a["category_id"] for a in anns), np.int64, m),
+        keypoints=[a["keypoints"] for a in anns],
+        num_keypoints=[a["num_keypoints"] for a in anns],
+        bbox=[a["bbox"] for a in anns],
+        area=areas,
+        iscrowd=[a["iscrowd"] for a in anns],
+    )
+    kp = np.stack([fx, fy, fv.astype(np.float64)], axis=-1)  # (m, k_max, 3)
+    k_of = np.asarray(ks, dtype=np.int64)
+    blocks = []
+    for k in sorted(set(ks)):
+        rows = rows_all if k == kp.shape[1] and len(ks) and ks.count(k) == m else np.flatnonzero(k_of == k)
+        blocks.append(KeypointBlock(k=k, rows=rows, kp=kp if rows is rows_all else kp[rows, :k]))
+    return cols, blocks, (rows_all, boxes)
 
 
 def _category_index(spec: KeypointSpec, name: str) -> int:
@@ -733,8 +778,9 @@ def _derived_boxes(
     y0 = np.where(seen, ys, np.inf).min(axis=1)
     y1 = np.where(seen, ys, -np.inf).max(axis=1)
     half = opts.min_box_size / 2
-    mx = np.maximum((x1 - x0) * opts.bbox_margin, half)
-    my = np.maximum((y1 - y0) * opts.bbox_margin, half)
+    with np.errstate(invalid="ignore"):  # a non-finite point gives a NaN box; the validator reports it
+        mx = np.maximum((x1 - x0) * opts.bbox_margin, half)
+        my = np.maximum((y1 - y0) * opts.bbox_margin, half)
     bx0, by0, bx1, by1 = x0 - mx, y0 - my, x1 + mx, y1 + my
     cx0, cy0 = np.maximum(0.0, bx0), np.maximum(0.0, by0)
     cx1, cy1 = np.minimum(widths, bx1), np.minimum(heights, by1)

@@ -16,11 +16,11 @@ from ..finding import Report, error
 from ..model import Dataset, not_object_message
 from ..progress import track
 from .checks import CHECKS, STRUCTURAL_CHECKS, TRAINING_CHECKS, training_skips
-from .context import MAX_PER_CODE, Context, decode_fast
+from .context import MAX_PER_CODE, AnnotationColumns, Context, KeypointBlock, decode_fast
 from .files import check_image_files
 from .summary import summarize
 
-__all__ = ["validate", "validate_document", "validate_bytes", "CHECKS", "STRUCTURAL_CHECKS", "TRAINING_CHECKS"]
+__all__ = ["validate", "validate_document", "validate_bytes", "validate_columns", "CHECKS", "STRUCTURAL_CHECKS", "TRAINING_CHECKS"]
 
 
 def _not_object(doc: Any) -> Report:
@@ -75,6 +75,21 @@ def validate_bytes(
     except DataError as exc:
         return Report(findings=exc.findings or [error("document.not_json", exc.message)])
     return validate_document(doc, images, for_training, max_per_code)
+
+
+def validate_columns(
+    doc: dict[str, Any],
+    ann: AnnotationColumns,
+    blocks: list[KeypointBlock],
+    bboxes: tuple[Any, Any],
+    max_per_code: int = MAX_PER_CODE,
+) -> Report:
+    """Validate a document a converter has just built, from the columns it built it with.
+
+    The same semantic rules and the same report as :func:`validate_bytes` on the written JSON
+    (see :meth:`Context.from_columns`), without decoding that JSON again.
+    """
+    return _run(Context.from_columns(doc, ann, blocks, bboxes, max_per_code=max_per_code))
 
 
 def validate(

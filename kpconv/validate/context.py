@@ -158,6 +158,7 @@ class Context:
     for_training: bool = False
     max_per_code: int = MAX_PER_CODE
     fast: FastDocument | None = None
+    built: bool = False
     findings: list[Finding] = field(default_factory=list)
     _counts: dict[str, int] = field(default_factory=dict)
     _overflow: dict[str, int] = field(default_factory=dict)
@@ -167,10 +168,36 @@ class Context:
         doc = {"images": fast.images, "annotations": fast.annotations, "categories": fast.categories}
         return cls(doc=doc, fast=fast, **kw)
 
+    @classmethod
+    def from_columns(
+        cls,
+        doc: dict[str, Any],
+        ann: AnnotationColumns,
+        blocks: list[KeypointBlock],
+        bboxes: tuple[np.ndarray, np.ndarray],
+        **kw: Any,
+    ) -> Context:
+        """A document a converter has just built, with the columns it was built from.
+
+        Its records are well-typed by construction (what the strict decode proves for a file), so
+        only the semantic rules run, on the converter's own arrays: no JSON decode, no column
+        building. ``ann``, ``blocks`` and ``bboxes`` must hold exactly what the cached properties
+        of the same name would compute from ``doc`` (the converter's tests compare both routes).
+        """
+        if sum(len(blk.rows) for blk in blocks) != len(ann):
+            raise ValueError("every annotation row must be in exactly one keypoint block")
+        ctx = cls(doc=doc, built=True, **kw)
+        exp = np.zeros(len(ann), dtype=np.int64)
+        for blk in blocks:
+            exp[blk.rows] = blk.k
+        # seeds the cached properties (functools.cached_property reads the instance __dict__)
+        ctx.__dict__.update(ann=ann, blocks=blocks, bboxes=bboxes, expected_k=exp, keypoint_lengths=3 * exp)
+        return ctx
+
     @property
     def structure_proven(self) -> bool:
-        """True when the strict decode already proved every structural rule."""
-        return self.fast is not None
+        """True when the strict decode (or the converter that built the records) proved every structural rule."""
+        return self.fast is not None or self.built
 
     # -- the lists (non-lists are reported by the document checks and treated as empty) ----
     def _list(self, key: str) -> list[Any]:

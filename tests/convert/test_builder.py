@@ -319,3 +319,37 @@ def test_derived_boxes_match_bbox_from_points() -> None:
         seen = np.array([[True] * k + [False] * pad])
         got = _derived_boxes(fx, fy, seen, np.array([float(w)]), np.array([float(h)]), opts)[0].tolist()
         assert got == bbox_from_points(xs, ys, w, h, opts.bbox_margin, opts.min_box_size)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_columns_route_and_bytes_route_give_one_report(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The builder validates from its own columns; decoding the written bytes says the same."""
+    from kpconv.convert import builder
+
+    routes: list[str] = []
+    real_columns, real_bytes = builder.validate_columns, builder.validate_bytes
+    monkeypatch.setattr(builder, "validate_columns", lambda *a, **k: routes.append("columns") or real_columns(*a, **k))
+    monkeypatch.setattr(builder, "validate_bytes", lambda *a, **k: routes.append("bytes") or real_bytes(*a, **k))
+    fast = run(case, "objects")
+    case.options.check_bytes = True
+    try:
+        slow = run(case, "objects")
+    finally:
+        case.options.check_bytes = False
+    assert routes == ["columns", "bytes"]
+    assert fast.data == slow.data
+    assert fast.report.findings == slow.report.findings
+    assert fast.report.summary == slow.report.summary
+
+
+def test_a_value_that_is_not_finite_is_checked_from_the_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON has no infinity (it is written as null): such a build is checked the way a file is."""
+    from kpconv.convert import builder
+
+    routes: list[str] = []
+    real_bytes = builder.validate_bytes
+    monkeypatch.setattr(builder, "validate_bytes", lambda *a, **k: routes.append("bytes") or real_bytes(*a, **k))
+    parsed = ParseResult(images=[RawImage("a.png", 100, 80)], instances=[RawInstance("a.png", "person", [P("nose", math.inf, 5)])])
+    conv = convert(parsed, PERSON)
+    assert routes == ["bytes"]
+    assert not conv.report.ok
