@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from PIL import Image, UnidentifiedImageError
 
-# Real datasets hold huge scans; reading a header is safe, decoding is the caller's choice.
-Image.MAX_IMAGE_PIXELS = None
+def pil() -> Any:
+    """PIL.Image, imported on first use (commands that read no image never pay for it)."""
+    from PIL import Image
+
+    # Real datasets hold huge scans; reading a header is safe, decoding is the caller's choice.
+    Image.MAX_IMAGE_PIXELS = None
+    return Image
 
 
 class ImageReadError(Exception):
@@ -19,12 +24,13 @@ def read_image_size(path: Path) -> tuple[int, int]:
 
     Raises FileNotFoundError when missing, :class:`ImageReadError` when unreadable.
     """
+    image = pil()
     try:
-        with Image.open(path) as im:
+        with image.open(path) as im:
             return int(im.width), int(im.height)
     except FileNotFoundError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (image.UnidentifiedImageError, OSError, ValueError) as exc:
         raise ImageReadError(f"{path}: cannot read image: {exc}") from None
 
 

@@ -24,7 +24,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import DataError, UsageError
@@ -189,6 +188,8 @@ class KeypointSpec(BaseModel):
         return {"categories": [c.to_file() for c in self.categories]}
 
     def to_yaml(self) -> str:
+        import yaml  # only for printing or reading YAML specs
+
         return yaml.safe_dump(self.to_file(), sort_keys=False, default_flow_style=None)
 
 
@@ -339,6 +340,8 @@ def load_spec(path: str | Path) -> KeypointSpec:
     if path.suffix.lower() == ".json":
         data = loads_json(text, source=str(path))
     else:
+        import yaml
+
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

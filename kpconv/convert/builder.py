@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -30,10 +30,12 @@ from .. import __version__
 from ..fileio import atomic_write_bytes, dumps_json
 from ..finding import Finding, Report, Severity, error, info, warning
 from ..geometry import polygon_area, round_px
-from ..model import Dataset
 from ..spec import CategorySpec, KeypointSpec, spec_from_mapping
 from ..validate import validate_bytes, validate_columns
 from ..validate.context import AnnotationColumns, KeypointBlock
+
+if TYPE_CHECKING:
+    from ..model import Dataset
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -346,6 +348,8 @@ class Conversion:
     @property
     def dataset(self) -> Dataset:
         if self._dataset is None:
+            from ..model import Dataset  # pydantic: only for library callers who ask
+
             self._dataset = Dataset.model_validate(self.document)
         return self._dataset
 

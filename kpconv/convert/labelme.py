@@ -751,7 +751,9 @@ class _Reader:
 
 def _probe_image(target: str | io.BytesIO) -> tuple[int, int, int, str] | str:
     """(width, height, EXIF orientation, format) from an image header, or why it cannot be read."""
-    from PIL import Image, UnidentifiedImageError
+    from ..images import pil
+
+    Image = pil()  # noqa: N806 - PIL.Image, with kpconv's decompression-bomb setting
 
     try:
         with Image.open(target) as im:
@@ -761,7 +763,7 @@ def _probe_image(target: str | io.BytesIO) -> tuple[int, int, int, str] | str:
             if im.format in ("JPEG", "MPO") and "exif" in im.info:
                 orientation = int(im.getexif().get(0x0112, 1) or 1)
             return int(w), int(h), orientation, im.format or ""
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except (Image.UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         return f"cannot read image: {exc}"
 
 

@@ -35,7 +35,9 @@ def decode_rgb(path: Path) -> torch.Tensor:
     EXIF orientation is *not* applied: annotations refer to the stored pixel grid, whose size is
     what the validator checked.
     """
-    from PIL import Image, UnidentifiedImageError
+    from ..images import pil
+
+    Image = pil()  # noqa: N806 - PIL.Image, with kpconv's decompression-bomb setting
 
     try:
         with Image.open(path) as im:
@@ -48,7 +50,7 @@ def decode_rgb(path: Path) -> torch.Tensor:
                 rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
     except FileNotFoundError:
         raise DataError(f"{path}: image file not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (Image.UnidentifiedImageError, OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot decode image: {exc}") from None
     return torch.from_numpy(np.array(rgb, copy=True)).permute(2, 0, 1).contiguous()
 

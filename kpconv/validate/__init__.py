@@ -8,22 +8,26 @@ falling back to the located slow path when the file does not fit the strict type
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError
 from ..fileio import loads_json
 from ..finding import Report, error
-from ..model import Dataset, not_object_message
 from ..progress import track
 from .checks import CHECKS, STRUCTURAL_CHECKS, TRAINING_CHECKS, training_skips
 from .context import MAX_PER_CODE, AnnotationColumns, Context, KeypointBlock, decode_fast
 from .files import check_image_files
 from .summary import summarize
 
+if TYPE_CHECKING:
+    from ..model import Dataset
+
 __all__ = ["validate", "validate_document", "validate_bytes", "validate_columns", "CHECKS", "STRUCTURAL_CHECKS", "TRAINING_CHECKS"]
 
 
 def _not_object(doc: Any) -> Report:
+    from ..model import not_object_message
+
     return Report(findings=[error("document.not_object", not_object_message(doc))])
 
 
@@ -104,5 +108,7 @@ def validate(
     the files (exist, readable, real size); ``for_training`` adds the Keypoint R-CNN rules and a
     dry-run count of what training would skip. Never raises on bad data.
     """
-    doc = dataset.to_document() if isinstance(dataset, Dataset) else dataset
+    # a Dataset (pydantic) gives its document; anything else is checked as the JSON it is
+    to_document = getattr(dataset, "to_document", None)
+    doc = to_document() if callable(to_document) and not isinstance(dataset, dict) else dataset
     return validate_document(doc, Path(images) if images is not None else None, for_training, max_per_code)

@@ -37,14 +37,16 @@ def load_image(path: Path) -> np.ndarray:
 
 def _decode_with_pillow(path: Path) -> np.ndarray:
     # OpenCV lacks some formats (GIF on older builds, palette TIFFs): Pillow as a fallback.
-    from PIL import Image, UnidentifiedImageError
+    from ..images import pil
+
+    Image = pil()  # noqa: N806 - PIL.Image, with kpconv's decompression-bomb setting
 
     try:
         with Image.open(path) as im:
             if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
                 im = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
             arr = np.asarray(im)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except (Image.UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"{path}: cannot read image: {exc}") from None
     if arr.ndim == 3 and arr.shape[2] in (3, 4):  # Pillow is RGB(A); the rest of kpconv is BGR
         arr = arr[:, :, [2, 1, 0, 3][: arr.shape[2]]]
