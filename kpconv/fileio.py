@@ -13,7 +13,7 @@ import orjson
 from .errors import DataError, UsageError
 from .finding import error
 
-JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
+JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
@@ -65,7 +65,7 @@ def _umask() -> int:
 
 def dumps_json(obj: Any) -> bytes:
     """Deterministic JSON bytes: sorted keys, 2-space indent, trailing newline."""
-    return orjson.dumps(obj, option=JSON_OPTIONS) + b"\n"
+    return orjson.dumps(obj, option=JSON_OPTIONS)  # the newline is appended in place, not by a copy
 
 
 def write_json(path: Path, obj: Any) -> None:

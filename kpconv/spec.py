@@ -21,10 +21,9 @@ keypoint set: flipping is then safe with no swaps.
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import DataError, UsageError
 from .fileio import loads_json
@@ -53,42 +52,41 @@ Pair = tuple[int, int]
 NameOrIndex = str | int
 
 
-class CategorySpecFile(BaseModel):
-    """One category as written in a spec file (pairs by name or 1-based index)."""
+@dataclass
+class CategoryEntry:
+    """One category as a spec file writes it, its types checked (pairs by name or 1-based index).
 
-    model_config = ConfigDict(extra="forbid")
+    The file format's schema is :class:`kpconv.specfile.CategorySpecFile`; this is the same record
+    without pydantic, which only loads when a file needs its located error message.
+    """
 
     name: str
     keypoints: list[str]
-    skeleton: list[tuple[NameOrIndex, NameOrIndex]] = Field(default_factory=list)
+    skeleton: list[tuple[NameOrIndex, NameOrIndex]] = field(default_factory=list)
     flip_pairs: list[tuple[NameOrIndex, NameOrIndex]] | None = None
     sigmas: list[float] | None = None
-    aliases: dict[str, str] = Field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
     supercategory: str | None = None
     id: int | None = None
 
 
-class KeypointSpecFile(BaseModel):
-    """A spec file: a list of categories."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    categories: list[CategorySpecFile]
+_ENTRY_FIELDS = frozenset(f.name for f in fields(CategoryEntry))
 
 
 FlipSource = Literal["explicit", "derived", "none"]
 
 
-class CategorySpec(BaseModel):
+@dataclass
+class CategorySpec:
     """A resolved category spec: pairs as 1-based index tuples, everything checked."""
 
     name: str
     keypoints: list[str]
-    skeleton: list[Pair] = Field(default_factory=list)
-    flip_pairs: list[Pair] = Field(default_factory=list)
+    skeleton: list[Pair] = field(default_factory=list)
+    flip_pairs: list[Pair] = field(default_factory=list)
     flip_source: FlipSource = "none"
-    sigmas: list[float] = Field(default_factory=list)
-    aliases: dict[str, str] = Field(default_factory=dict)
+    sigmas: list[float] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
     supercategory: str | None = None
     id: int | None = None
 
@@ -170,10 +168,29 @@ class CategorySpec(BaseModel):
         return out
 
 
-class KeypointSpec(BaseModel):
+@dataclass
+class KeypointSpec:
     """A resolved spec for one or more categories."""
 
     categories: list[CategorySpec]
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field, as JSON types (what a checkpoint stores; :meth:`from_json` reads it back)."""
+        return {"categories": [
+            {**asdict(c), "skeleton": [list(p) for p in c.skeleton], "flip_pairs": [list(p) for p in c.flip_pairs]}
+            for c in self.categories
+        ]}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KeypointSpec:
+        """The spec :meth:`to_json` wrote."""
+        cats = []
+        for c in data["categories"]:
+            c = dict(c)
+            c["skeleton"] = [(int(a), int(b)) for a, b in c.get("skeleton", [])]
+            c["flip_pairs"] = [(int(a), int(b)) for a, b in c.get("flip_pairs", [])]
+            cats.append(CategorySpec(**c))
+        return cls(categories=cats)
 
     def category(self, name: str) -> CategorySpec | None:
         for cat in self.categories:
@@ -267,7 +284,7 @@ def _resolve_pairs(
     return out
 
 
-def resolve_category(entry: CategorySpecFile, where: str = "categories[0]") -> CategorySpec:
+def resolve_category(entry: CategoryEntry, where: str = "categories[0]") -> CategorySpec:
     """Check one spec-file category and turn it into a :class:`CategorySpec`."""
     kps = list(entry.keypoints)
     if not kps:
@@ -317,17 +334,77 @@ def spec_from_mapping(data: Any, *, source: str = "<spec>") -> KeypointSpec:
     """Build a spec from a parsed YAML/JSON mapping (multi-category or single-category form)."""
     if isinstance(data, dict) and "categories" not in data and "keypoints" in data:
         data = {"categories": [data]}
+    entries = _plain_entries(data)
+    if entries is None:  # something to coerce or to report: the file model says what and where
+        entries = _validated_entries(data, source)
+    cats = [resolve_category(c, f"{source}: categories[{i}]") for i, c in enumerate(entries)]
+    names = [c.name for c in cats]
+    if len(set(names)) != len(names):
+        raise DataError(f"{source}: category names must be unique, found {names}")
+    return KeypointSpec(categories=cats)
+
+
+def _plain_entries(data: Any) -> list[CategoryEntry] | None:
+    """The categories when every value already has its exact type, else None.
+
+    This is what presets, inferred specs and most files hold; it needs no coercion, so the
+    result is what the pydantic file model would give. Anything else (a string where a number
+    belongs, an unknown key, a wrong type) returns None and goes through that model.
+    """
+    if type(data) is not dict or data.keys() != {"categories"} or type(data["categories"]) is not list:
+        return None
+    out = []
+    for entry in data["categories"]:
+        if type(entry) is not dict or not entry.keys() <= _ENTRY_FIELDS:
+            return None
+        name, kps = entry.get("name"), entry.get("keypoints")
+        if type(name) is not str or type(kps) is not list or not all(type(k) is str for k in kps):
+            return None
+        skeleton = _plain_pairs(entry.get("skeleton", []))
+        flips = entry.get("flip_pairs")
+        flip_pairs = None if flips is None else _plain_pairs(flips)
+        sigmas = entry.get("sigmas")
+        if sigmas is not None and (type(sigmas) is not list or not all(type(v) in (int, float) for v in sigmas)):
+            return None
+        aliases = entry.get("aliases", {})
+        if type(aliases) is not dict or not all(type(k) is str and type(v) is str for k, v in aliases.items()):
+            return None
+        sup, cid = entry.get("supercategory"), entry.get("id")
+        if skeleton is None or (flips is not None and flip_pairs is None) or sup is not None and type(sup) is not str:
+            return None
+        if cid is not None and type(cid) is not int:
+            return None
+        out.append(CategoryEntry(
+            name, list(kps), skeleton, flip_pairs, None if sigmas is None else [float(v) for v in sigmas],
+            dict(aliases), sup, cid,
+        ))  # fmt: skip
+    return out
+
+
+def _plain_pairs(value: Any) -> list[tuple[NameOrIndex, NameOrIndex]] | None:
+    if type(value) is not list:
+        return None
+    out: list[tuple[NameOrIndex, NameOrIndex]] = []
+    for pair in value:
+        if type(pair) not in (list, tuple) or len(pair) != 2 or not all(type(v) in (str, int) for v in pair):
+            return None
+        out.append((pair[0], pair[1]))
+    return out
+
+
+def _validated_entries(data: Any, source: str) -> list[CategoryEntry]:
+    """The categories through the pydantic file model: coerced, or a located DataError."""
+    from pydantic import ValidationError
+
+    from .specfile import KeypointSpecFile
+
     try:
         parsed = KeypointSpecFile.model_validate(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         loc = ".".join(str(p) for p in err["loc"])
         raise DataError(f"{source}: {loc}: {err['msg']}") from None
-    cats = [resolve_category(c, f"{source}: categories[{i}]") for i, c in enumerate(parsed.categories)]
-    names = [c.name for c in cats]
-    if len(set(names)) != len(names):
-        raise DataError(f"{source}: category names must be unique, found {names}")
-    return KeypointSpec(categories=cats)
+    return [CategoryEntry(**c.model_dump()) for c in parsed.categories]
 
 
 def load_spec(path: str | Path) -> KeypointSpec:
@@ -399,12 +476,12 @@ def spec_from_coco_categories(categories: list[dict[str, Any]]) -> KeypointSpec:
             if isinstance(a, int | float) and isinstance(b, int | float) and 1 <= a <= k and 1 <= b <= k
         ]
         sigmas = COCO_PERSON_SIGMAS if kps == COCO_PERSON_KEYPOINTS else None
-        entry = CategorySpecFile(
+        entry = CategoryEntry(
             name=str(cat.get("name", f"category_{i}")),
             keypoints=kps,
             skeleton=[(a, b) for a, b in skeleton],
-            sigmas=sigmas,
-            supercategory=cat.get("supercategory"),
+            sigmas=list(sigmas) if sigmas is not None else None,
+            supercategory=cat.get("supercategory") if isinstance(cat.get("supercategory"), str) else None,
             id=cat.get("id") if isinstance(cat.get("id"), int) else None,
         )
         cats.append(resolve_category(entry, f"categories[{i}]"))
@@ -413,4 +490,6 @@ def spec_from_coco_categories(categories: list[dict[str, Any]]) -> KeypointSpec:
 
 def spec_json_schema() -> dict[str, Any]:
     """JSON Schema of the spec file format."""
+    from .specfile import KeypointSpecFile
+
     return KeypointSpecFile.model_json_schema()

@@ -130,3 +130,57 @@ def test_to_yaml_round_trips(tmp_path: Path) -> None:
     assert again.categories[0].keypoints == spec.categories[0].keypoints
     assert again.categories[0].skeleton == spec.categories[0].skeleton
     assert again.categories[0].flip_pairs == spec.categories[0].flip_pairs
+
+
+PLAIN_SPECS = [
+    {"categories": [{"name": "person", "keypoints": ["nose", "left_eye", "right_eye"]}]},
+    {"categories": [{
+        "name": "mouse", "keypoints": ["snout", "l_ear", "r_ear", "tail"], "skeleton": [["snout", "l_ear"], [1, 4]],
+        "flip_pairs": [[2, "r_ear"]], "sigmas": [0.05, 1, 0.05, 0.1], "aliases": {"nose": "snout"},
+        "supercategory": "animal", "id": 7,
+    }]},  # fmt: skip
+    {"categories": [{"name": "a", "keypoints": ["x"], "flip_pairs": []}, {"name": "b", "keypoints": ["y"], "flip_pairs": None}]},
+]
+COERCED_OR_BAD = [
+    {"categories": [{"name": "a", "keypoints": ["x"], "sigmas": ["0.1"]}]},  # coerced by the file model
+    {"categories": [{"name": "a", "keypoints": ["x"], "id": True}]},
+    {"categories": [{"name": "a", "keypoints": ["x"], "colour": "red"}]},  # unknown key
+    {"categories": [{"name": "a", "keypoints": ["x"], "skeleton": None}]},
+    {"categories": [{"name": 3, "keypoints": ["x"]}]},
+    {"categories": [{"name": "a", "keypoints": ["x"], "skeleton": [[1, 2, 3]]}]},
+    {"categories": {"name": "a"}},
+    {"categories": [], "extra": 1},
+]
+
+
+@pytest.mark.parametrize("data", PLAIN_SPECS)
+def test_plain_specs_read_without_pydantic_as_the_file_model_reads_them(data: dict) -> None:
+    from kpconv.spec import _plain_entries, _validated_entries
+
+    plain = _plain_entries(data)
+    assert plain is not None
+    assert plain == _validated_entries(data, "<spec>")
+
+
+@pytest.mark.parametrize("data", COERCED_OR_BAD)
+def test_anything_else_goes_through_the_file_model(data: dict) -> None:
+    from kpconv.spec import _plain_entries, _validated_entries
+
+    assert _plain_entries(data) is None
+    try:
+        entries = _validated_entries(data, "<spec>")
+    except DataError as exc:
+        assert exc.message.startswith("<spec>: ")
+    else:  # coerced: the same record type, e.g. the string sigma is now a float
+        assert all(isinstance(e.sigmas, list | type(None)) for e in entries)
+
+
+def test_a_spec_survives_a_checkpoint_round_trip() -> None:
+    import json
+
+    from kpconv.spec import KeypointSpec
+
+    spec = spec_from_mapping(PLAIN_SPECS[1])
+    again = KeypointSpec.from_json(json.loads(json.dumps(spec.to_json())))
+    assert again == spec
+    assert again.categories[0].skeleton == [(1, 2), (1, 4)] and again.categories[0].flip_pairs == [(2, 3)]

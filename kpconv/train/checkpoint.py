@@ -100,5 +100,5 @@ def model_from_checkpoint(path: Path, device: torch.device) -> LoadedModel:
     model.to(device).eval()
     cats = [TrainCategory(int(c["label"]), int(c["id"]), str(c["name"]), tuple(c["keypoints"]))
             for c in ckpt["categories"]]
-    spec = KeypointSpec.model_validate(ckpt["spec"])
+    spec = KeypointSpec.from_json(ckpt["spec"])
     return LoadedModel(model, mcfg, cats, spec, ckpt)

@@ -127,7 +127,7 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
     # cuDNN autotuning re-tunes for every new number of ROIs in the keypoint head (~10x slower).
     torch.backends.cudnn.benchmark = False
 
-    spec = KeypointSpec.model_validate(ckpt["spec"]) if ckpt else _user_spec(cfg)
+    spec = KeypointSpec.from_json(ckpt["spec"]) if ckpt else _user_spec(cfg)
     train_vds = validated(cfg.dataset, cfg.images, spec=spec, categories=cfg.categories or None,
                           negatives=cfg.negatives)
     log.info("%s", train_vds.describe())
@@ -368,7 +368,7 @@ def _checkpoint_state(model: torch.nn.Module, optimizer: Any, scheduler: Any, sc
         "train_time": state.train_time,
         "config": cfg.to_dict(),
         "model_config": mcfg.to_dict(),
-        "spec": vds.spec.model_dump(mode="json"),
+        "spec": vds.spec.to_json(),
         "categories": [c.to_dict() for c in vds.categories],
         "metrics": val_metrics,
         "best": dict(best),

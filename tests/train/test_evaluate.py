@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -68,8 +69,8 @@ def test_sigmas_are_the_specs(tf):
         kp = r["keypoints"]
         for i in range(0, len(kp), 3):
             kp[i] += 3.0  # 3 px off: OKS depends on the sigmas
-    tight = vds.category_specs()[0].model_copy(update={"sigmas": [0.01] * 5})
-    loose = vds.category_specs()[0].model_copy(update={"sigmas": [0.5] * 5})
+    tight = dataclasses.replace(vds.category_specs()[0], sigmas=[0.01] * 5)
+    loose = dataclasses.replace(vds.category_specs()[0], sigmas=[0.5] * 5)
     ap_tight = coco_metrics(gt, shifted, vds.categories, [tight])["keypoints"]["AP"]
     ap_loose = coco_metrics(gt, shifted, vds.categories, [loose])["keypoints"]["AP"]
     assert ap_tight < 0.5 < ap_loose == pytest.approx(1.0)
