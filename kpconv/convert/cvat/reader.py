@@ -22,10 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element, TreeBuilder
 
+import numpy as np
+
 from ...errors import DataError
 from ...finding import Finding, error, info, warning
 from ...spec import KeypointSpec, spec_from_mapping
 from ..builder import ParseResult, RawImage, RawInstance, RawPoint
+from . import fastlane
+from .fastlane import FastColumns, FastLane, FloatArray, IntArray
 from .grouping import Region, containing, enclosing_box, holders, rotated_box
 from .meta import Meta, read_meta, typed_value
 from .xmlsource import XmlSource, feed, new_parser
@@ -65,6 +69,7 @@ class CvatExport:
     mode: str  # "images", "video", "images+video" or "empty"
     numbered: list[tuple[ParseResult, RawInstance]] = field(default_factory=list)
     subsets_seen: list[str] = field(default_factory=list)
+    fast_images: int = 0  # <image> elements the fast lane read (the rest: expat)
 
     def keypoint_categories(self) -> list[str]:
         return self.spec.names() if self.spec is not None else []
@@ -179,6 +184,20 @@ def _coords(text: str | None) -> list[float] | None:
     return out
 
 
+def _document_order(
+    objects: list[RawInstance], fast: list[RawInstance], blocks: list[tuple[int, int]]
+) -> list[RawInstance]:
+    """Object instances with the fast lane's, each block where it was taken."""
+    out: list[RawInstance] = []
+    i = f = 0
+    for at, n in blocks:
+        out += objects[i:at]
+        out += fast[f : f + n]
+        i, f = at, f + n
+    out += objects[i:]
+    return out
+
+
 def _int(text: str | None) -> int | None:
     try:
         return int(float(text)) if text is not None else None
@@ -218,6 +237,13 @@ class CvatReader:
         self.vis_attr = self.opts.visibility_attribute
         self._label_rank: dict[str, int] = {}
         self._names: dict[str, str] = {}
+        # the fast lane (fastlane.py): what it took, per subset, and where expat last started
+        # and ended a depth-2 element (its CurrentByteIndex; equal for an empty element)
+        self.fast: dict[str, FastColumns] = {}
+        self.fast_labels: list[str] = []
+        self.opened_at = self.closed_at = -1
+        self.n_fast = 0
+        self._order_matters: set[str] = set()  # subsets whose instance order the lanes split
 
     # ----------------------------------------------------------------------------- streaming
     # expat calls _start/_end for every element. Skeletons inside <image> (the bulk of a big
@@ -241,7 +267,10 @@ class CvatReader:
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
         self._skel_handlers = (self._start_skel, self._end_skel)
-        feed(self.source, parser)
+        lane = FastLane(self, parser) if fastlane.ENABLED else None
+        feed(self.source, parser, sink=lane)
+        if lane is not None:
+            self.fast_labels = lane.labels
         if self.frames:
             self._emit_frames()
         return self._finish()
@@ -268,6 +297,7 @@ class CvatReader:
             else:
                 self._capture(tag, attrs, depth, src)
         elif depth == 2:
+            self.opened_at = self._parser.CurrentByteIndex
             if tag == "image":
                 self._image_start(attrs)
             else:
@@ -276,6 +306,8 @@ class CvatReader:
     def _end(self, tag: str) -> None:
         depth = self._depth
         self._depth = depth - 1
+        if depth == 2:  # the fast lane may start after this end tag
+            self.closed_at = self._parser.CurrentByteIndex
         tb = self._tb
         if tb is not None:
             tb.end(tag)
@@ -385,6 +417,7 @@ class CvatReader:
         loc = f'{self.where}:<image name="{name}">'
         names = self.image_names[subset]
         if name in names:
+            self._duplicate_of_fast(subset, name)
             res.findings.append(
                 warning(
                     "cvat.duplicate_image",
@@ -397,6 +430,118 @@ class CvatReader:
         names.add(name)
         res.images.append(RawImage(name, _int(a.get("width")), _int(a.get("height")), source=loc))
         self._img = _ImageCtx(name, loc, subset, res, _Frame(), {})
+
+    # ----------------------------------------------------------------------------- fast lane
+    # fastlane.FastLane takes plain skeleton images without expat; these record them exactly as
+    # _image_start and the skeleton handlers would have (it never takes an image that would
+    # give a finding)
+    def reads_subset(self, subset: str) -> bool:
+        """Whether images of ``subset`` are read (``--subset``)."""
+        return self.opts.subset is None or (subset or DEFAULT_SUBSET) == self.opts.subset
+
+    def has_image(self, subset: str, name: str) -> bool:
+        """Whether an image ``name`` of ``subset`` was read already."""
+        names = self.image_names.get(subset)
+        return names is not None and name in names
+
+    def add_fast(
+        self,
+        images: list[tuple[str, dict[str, str] | None]],
+        sk_img: list[int],
+        categories: list[str],
+        counts: IntArray,
+        label: IntArray,
+        x: FloatArray,
+        y: FloatArray,
+        v: IntArray,
+    ) -> None:
+        """Record images the fast lane took.
+
+        ``images``: (subset, attributes; None for an image of a subset not read), in document
+        order. Per skeleton: its image (index into ``images``), category and number of points.
+        Per point (skeleton by skeleton): label code (into the lane's labels), x, y and v.
+        """
+        subsets: list[str | None] = []
+        locs: list[str] = []
+        names: list[str] = []
+        self.n_fast += len(images)
+        for subset, a in images:
+            if subset not in self.subsets_seen:
+                self.subsets_seen[subset] = None
+            if a is None:
+                subsets.append(None)
+                locs.append("")
+                names.append("")
+                continue
+            self.n_images += 1
+            res = self._result(subset)
+            name = a["name"]
+            loc = f'{self.where}:<image name="{name}">'
+            self.image_names[subset].add(name)
+            res.images.append(
+                RawImage(name, _int(a.get("width")), _int(a.get("height")), source=loc)
+            )
+            cols = self.fast.get(subset)
+            if cols is None:
+                cols = self.fast[subset] = FastColumns()
+            cols.names.add(name)
+            subsets.append(subset)
+            locs.append(loc)
+            names.append(name)
+        sources: list[str] = []
+        prev, n = -1, 0
+        for j in sk_img:  # the n-th skeleton of its image, as the expat path counts them
+            n = n + 1 if j == prev else 1
+            prev = j
+            sources.append(f"{locs[j]}/skeleton[{n}]")
+        wanted = set(subsets)
+        if len(wanted) == 1 and None not in wanted:
+            self._add_fast_block(
+                subsets[0] or "", [names[j] for j in sk_img], categories, sources,
+                counts, label, x, y, v,
+            )  # fmt: skip
+            return
+        sk_subset = [subsets[j] for j in sk_img]
+        for subset in dict.fromkeys(s for s in subsets if s is not None):
+            keep = np.array([s == subset for s in sk_subset], dtype=bool)
+            rows = np.repeat(keep, counts)
+            picked = np.flatnonzero(keep).tolist()
+            self._add_fast_block(
+                subset, [names[sk_img[i]] for i in picked], [categories[i] for i in picked],
+                [sources[i] for i in picked], counts[keep], label[rows], x[rows], y[rows], v[rows],
+            )  # fmt: skip
+
+    def _add_fast_block(
+        self,
+        subset: str,
+        images: list[str],
+        categories: list[str],
+        sources: list[str],
+        counts: IntArray,
+        label: IntArray,
+        x: FloatArray,
+        y: FloatArray,
+        v: IntArray,
+    ) -> None:
+        if not images:
+            return
+        cols = self.fast[subset]
+        cols.blocks.append((len(self.results[subset].instances), len(images)))
+        cols.image.extend(images)
+        cols.category.extend(categories)
+        cols.source.extend(sources)
+        cols.counts.append(counts)
+        cols.label.append(label)
+        cols.x.append(x)
+        cols.y.append(y)
+        cols.v.append(v)
+
+    def _duplicate_of_fast(self, subset: str, name: str) -> None:
+        """An image name repeats and the fast lane took an earlier one: document order (objects
+        and columns interleaved) then decides the order of the merged image's instances."""
+        cols = self.fast.get(subset)
+        if cols is not None and name in cols.names:
+            self._order_matters.add(subset)
 
     # inside an image's <skeleton> expat calls these two instead (the hot path of a big export)
     def _start_skel(self, tag: str, a: dict[str, str]) -> None:
@@ -995,6 +1140,7 @@ class CvatReader:
             name = self._frame_name(frame_no)
             src = f"{self.where}:<frame {frame_no}>"
             if name in self.image_names[""]:
+                self._duplicate_of_fast("", name)
                 res.findings.append(
                     warning(
                         "cvat.duplicate_image",
@@ -1121,6 +1267,18 @@ class CvatReader:
                     f"--subset {wanted!r}: no such subset in {self.where}; subsets: "
                     + (", ".join(sorted(present)) or "none")
                 )
+        for key, cols in self.fast.items():
+            if not cols.image:
+                continue
+            res = self.results[key]
+            arrays = cols.arrays(self.fast_labels)
+            if spec is None or key in self._order_matters:
+                # the builder reads object instances before columns; here instance order is
+                # seen (a merged duplicate image, labels inferred in first-seen order):
+                # everything as objects in document order
+                res.instances = _document_order(res.instances, arrays.to_instances(), cols.blocks)
+            else:
+                res.arrays = arrays
         split = len(self.results) > 1
         subsets: dict[str, ParseResult] = {}
         for key, res in self.results.items():
@@ -1150,4 +1308,5 @@ class CvatReader:
             mode=mode,
             numbered=self.numbered,
             subsets_seen=[s or DEFAULT_SUBSET for s in seen],
+            fast_images=self.n_fast,
         )

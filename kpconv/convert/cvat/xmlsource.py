@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ErrorString, ExpatError, ParserCreate, XMLParserType
 
@@ -213,17 +213,27 @@ def new_parser() -> XMLParserType:
     return parser
 
 
+class ChunkSink(Protocol):
+    """Takes the chunks in place of ``parser`` and feeds it (the reader's fast lane)."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    def finish(self) -> None: ...
+
+
 def feed(
     source: XmlSource,
     parser: XMLParserType,
     root: str = "annotations",
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
+    sink: ChunkSink | None = None,
 ) -> None:
     """Stream the XML of ``source`` into ``parser`` in chunks (progress bar on the CLI).
 
     Before a byte reaches ``parser``, the prolog is checked by the defusedxml guard: entities,
     external references, DOCTYPEs and a root element other than ``root`` are refused with a
     located :class:`DataError`; broken XML (truncated, not XML) is a located DataError too.
+    With a ``sink``, the chunks (checked the same way) go to it, and it feeds ``parser``.
     """
     where = source.display
     chunk_size = chunk_size or CHUNK_SIZE
@@ -242,7 +252,12 @@ def feed(
             ):
                 if guard is not None and _check_prolog(guard, chunk, where, root):
                     guard = None
-                _parse(parser, chunk, False, where)
+                if sink is None:
+                    parse_bytes(parser, chunk, where)
+                else:
+                    sink.feed(chunk)
+            if sink is not None:
+                sink.finish()
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise refused("cvat.bad_zip", f"cannot read the zip member: {exc}", where) from None
     except OSError as exc:
@@ -250,10 +265,11 @@ def feed(
     finally:
         if zf is not None:
             zf.close()
-    _parse(parser, b"", True, where)
+    parse_bytes(parser, b"", where, final=True)
 
 
-def _parse(parser: XMLParserType, data: bytes, final: bool, where: str) -> None:
+def parse_bytes(parser: XMLParserType, data: bytes, where: str, final: bool = False) -> None:
+    """``parser.Parse(data, final)``; expat's error becomes a located :class:`DataError`."""
     try:
         parser.Parse(data, final)
     except ExpatError as exc:
