@@ -6,7 +6,9 @@ than everything else the conversion does. The lane takes runs of such images fro
 bytes of a chunk with one compiled regular expression: ``re.split`` on the ``<points>``
 elements gives their values (label, outside, occluded, x, y) and, between them, the text holding
 the image and skeleton tags. The values become columns (an :class:`InstanceArrays` per subset,
-see :class:`FastColumns`), never one object per point.
+see :class:`FastColumns`), never one object per point; the tags between points are read a
+whole run at a time too (a regular run is one skeleton tag pair between the points of two
+skeletons, an image's end and next start between two images).
 
 Expat still reads everything else, and the lane only takes what it can prove the expat path
 reads the same way, without a finding; anything else stays in the expat stream, which then
@@ -40,7 +42,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from itertools import compress, repeat
+from operator import not_
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -55,36 +59,45 @@ if TYPE_CHECKING:
 
 #: False: every byte goes through expat (the reference path the lane must equal)
 ENABLED = True
-#: Distinct ``<points>`` attribute layouts learned per export (each is one compiled pattern)
+#: Distinct ``<points>`` (and ``<image>``) attribute layouts learned per export (each is a
+#: compiled pattern)
 MAX_LAYOUTS = 8
 #: A run waits for more bytes while its first image is incomplete, up to this many bytes
 MAX_CARRY = 8 << 20
+#: Images per run, at most (runs start short and double while they succeed)
+MAX_RUN = 1 << 12
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+_Key = tuple[tuple[bytes, bytes], ...]  # an attribute layout: (separator, name) pairs
 
 _WS = rb"[ \t\r\n]"
 _NAME = rb"[A-Za-z_:][-A-Za-z0-9_.:]*"
-_VALUE = rb'"[^"<&\x00-\x1f]*"'
-_ATTRS = rb"(?:" + _WS + rb"+" + _NAME + rb"=" + _VALUE + rb")*"
+_TEXT = rb'[^"<&\x00-\x1f]*'  # an attribute value expat reads as it is
+_ATTRS = rb"(?:" + _WS + rb"+" + _NAME + rb'="' + _TEXT + rb'")*'
 #: one image or skeleton tag (start, end or empty-element) after optional whitespace
 _TAG = re.compile(_WS + rb"*<(/?)(image|skeleton)(" + _ATTRS + rb")" + _WS + rb"*(/?)>")
-#: the usual text between the last point of one image and the first of the next
-_NEXT_IMAGE = re.compile(
-    _WS + rb"*</skeleton" + _WS + rb"*>" + _WS + rb"*</image" + _WS + rb"*>"
-    + _WS + rb"*<image(" + _ATTRS + rb")" + _WS + rb"*>"
-    + _WS + rb"*<skeleton(" + _ATTRS + rb")" + _WS + rb"*>" + _WS + rb"*"
-)  # fmt: skip
+_SKELETON_START = rb"<skeleton(" + _ATTRS + rb")" + _WS + rb"*>" + _WS + rb"*"
+_SKELETON_END = rb"</skeleton" + _WS + rb"*>" + _WS + rb"*"
+_IMAGE_END = rb"</image" + _WS + rb"*>"
+#: between the points of two skeletons of one image
+_NEXT_SKELETON = re.compile(_SKELETON_END + _SKELETON_START)
+#: after the last point of a run
+_LAST = re.compile(_SKELETON_END + _IMAGE_END)
 _ATTR = re.compile(r"(" + _NAME.decode() + r')="([^"]*)"')
 _POINTS_TAG = re.compile(rb"<points(" + _ATTRS + rb")" + _WS + rb"*/?>")
+_IMAGE_TAG = re.compile(_WS + rb"*<image(" + _ATTRS + rb")" + _WS + rb"*>")
 _LAYOUT_ATTR = re.compile(rb"(" + _WS + rb"+)(" + _NAME + rb')="')
 _XML_DECL_END = re.compile(rb"\?>")
 _ENCODING = re.compile(rb"encoding" + _WS + rb"*=" + _WS + rb"*[\"']([A-Za-z0-9._-]+)[\"']")
 _NOT_EOL = bytes(b for b in range(256) if b not in (10, 13))
+#: the image attributes the reader uses
+_IMAGE_FIELDS = (b"name", b"width", b"height", b"subset")
 
 # events of the tags between points
 _OPEN_IMAGE, _CLOSE_IMAGE, _OPEN_SKELETON, _CLOSE_SKELETON = range(4)
 _Events = tuple[tuple[int, bytes], ...]
+_UNSEEN: Any = object()  # a dict.get default no value equals
 
 
 @dataclass(frozen=True)
@@ -100,8 +113,12 @@ class _Layout:
     occluded: int | None
 
 
-def _layout(key: tuple[tuple[bytes, bytes], ...]) -> _Layout:
-    """The pattern of ``<points`` + (separator, name) pairs, each value in double quotes."""
+def _layout(key: _Key) -> _Layout:
+    """The pattern of ``<points`` + (separator, name) pairs, each value in double quotes.
+
+    The whitespace after the element is part of the match, so the text between two points of
+    one skeleton is empty.
+    """
     parts = [rb"<points"]
     slots: dict[bytes, int] = {}
     group = 0
@@ -110,7 +127,7 @@ def _layout(key: tuple[tuple[bytes, bytes], ...]) -> _Layout:
         if name == b"label":
             group += 1
             slots[name] = group
-            parts.append(rb'([^"<&\x00-\x1f]*)')
+            parts.append(b"(" + _TEXT + b")")
         elif name in (b"outside", b"occluded"):
             group += 1
             slots[name] = group
@@ -120,9 +137,9 @@ def _layout(key: tuple[tuple[bytes, bytes], ...]) -> _Layout:
             slots[name] = group - 1
             parts.append(rb"([-+.0-9eE]+),([-+.0-9eE]+)")
         else:
-            parts.append(rb'[^"<&\x00-\x1f]*')
+            parts.append(_TEXT)
         parts.append(b'"')
-    parts.append(_WS + rb"*(?:/>|>" + _WS + rb"*</points" + _WS + rb"*>)")
+    parts.append(_WS + rb"*(?:/>|>" + _WS + rb"*</points" + _WS + rb"*>)" + _WS + rb"*")
     return _Layout(
         pattern=re.compile(b"".join(parts)),
         stride=group + 1,
@@ -134,25 +151,57 @@ def _layout(key: tuple[tuple[bytes, bytes], ...]) -> _Layout:
     )
 
 
-def _layout_key(text: bytes, start: int) -> tuple[tuple[bytes, bytes], ...] | None:
-    """The attribute layout of the first ``<points>`` tag at or after ``start``, if learnable."""
-    i = text.find(b"<points", start)
-    m = _POINTS_TAG.match(text, i) if i >= 0 else None
-    if m is None:
-        return None
-    key = tuple(_LAYOUT_ATTR.findall(m.group(1)))
+def _key(attrs: bytes, required: tuple[bytes, ...]) -> _Key | None:
+    """The layout of a tag's attributes (``attrs`` matched ``_ATTRS``): None when a name repeats
+    (not well-formed) or a required one is missing."""
+    key = tuple(_LAYOUT_ATTR.findall(attrs))
     names = [name for _, name in key]
-    if len(set(names)) != len(names) or b"label" not in names or b"points" not in names:
+    if len(set(names)) != len(names) or not all(r in names for r in required):
         return None
     return key
+
+
+@dataclass(frozen=True)
+class _ImageLayout:
+    """Patterns of the text around an image start tag of one attribute layout.
+
+    ``first``: a run's start up to its first point; ``next``: between the last point of an
+    image and the first of the next, ``framed`` the same between NUL bytes (one ``findall``
+    over many such texts joined by NUL, which none of them can hold). Groups: the values of
+    ``fields`` (the image attributes the reader uses, in tag order), then the skeleton start
+    tag's attributes.
+    """
+
+    first: re.Pattern[bytes]
+    next: re.Pattern[bytes]
+    framed: re.Pattern[bytes]
+    fields: tuple[str, ...]
+
+
+def _image_layout(key: _Key) -> _ImageLayout:
+    parts = [rb"<image"]
+    fields: list[str] = []
+    for sep, name in key:
+        parts.append(re.escape(sep) + re.escape(name) + b'="')
+        if name in _IMAGE_FIELDS:
+            fields.append(name.decode())
+            parts.append(b"(" + _TEXT + b")")
+        else:
+            parts.append(_TEXT)
+        parts.append(b'"')
+    tag = b"".join(parts) + _WS + rb"*>" + _WS + rb"*" + _SKELETON_START
+    core = _SKELETON_END + _IMAGE_END + _WS + b"*" + tag
+    return _ImageLayout(
+        first=re.compile(_WS + b"*" + tag),
+        next=re.compile(core),
+        framed=re.compile(b"\x00" + core + b"(?=\x00)"),
+        fields=tuple(fields),
+    )
 
 
 def _gap_events(gap: bytes) -> tuple[_Events, bool]:
     """The image/skeleton tags of the text between two points, and whether that is all of it
     (False: something else follows them, which the lane leaves to expat)."""
-    m = _NEXT_IMAGE.fullmatch(gap)
-    if m is not None:
-        return _next_image(m.group(1), m.group(2)), True
     events: list[tuple[int, bytes]] = []
     pos = 0
     while (m := _TAG.match(gap, pos)) is not None:
@@ -173,20 +222,19 @@ def _gap_events(gap: bytes) -> tuple[_Events, bool]:
     return tuple(events), not gap[pos:].strip(b" \t\r\n")
 
 
-def _next_image(image: bytes, skeleton: bytes) -> _Events:
-    return (
-        (_CLOSE_SKELETON, b""),
-        (_CLOSE_IMAGE, b""),
-        (_OPEN_IMAGE, image),
-        (_OPEN_SKELETON, skeleton),
-    )
-
-
 def _attributes(raw: bytes) -> dict[str, str] | None:
     """A tag's attributes as expat gives them (None: a name given twice, not well-formed)."""
     pairs = _ATTR.findall(raw.decode("utf-8"))
     found = dict(pairs)
     return found if len(found) == len(pairs) else None
+
+
+def _image_end(text: bytes, k: int) -> int:
+    """Where the k-th ``</image>`` end tag of ``text`` ends."""
+    end = 0
+    for _ in range(k):
+        end = text.find(b">", text.find(b"</image", end)) + 1
+    return end
 
 
 def utf8_document(head: bytes, final: bool) -> bool | None:
@@ -196,7 +244,7 @@ def utf8_document(head: bytes, final: bool) -> bool | None:
     if len(head) < 5 and not final:
         return None
     if not head.startswith(b"<?xml"):
-        return head[:1] == b"<"
+        return head.lstrip(b" \t\r\n")[:1] == b"<"
     end = _XML_DECL_END.search(head)
     if end is None:
         return None if not final and len(head) < 4096 else False
@@ -243,6 +291,54 @@ class FastColumns:
         )
 
 
+@dataclass
+class ImageRows:
+    """The attributes the reader uses of a run's images, one list per attribute, in order;
+    ``formed``: how many first images have well-formed start tags (no attribute twice)."""
+
+    name: list[str | None]
+    width: list[str | None]
+    height: list[str | None]
+    subset: list[str]
+    formed: int
+
+    @classmethod
+    def of(cls, attributes: list[dict[str, str] | None]) -> ImageRows:
+        formed = attributes.index(None) if None in attributes else len(attributes)
+        found = cast("list[dict[str, str]]", attributes[:formed])
+        return cls(
+            name=[a.get("name") for a in found],
+            width=[a.get("width") for a in found],
+            height=[a.get("height") for a in found],
+            subset=[a.get("subset") or "" for a in found],
+            formed=formed,
+        )
+
+    def head(self, k: int) -> ImageRows:
+        return ImageRows(
+            self.name[:k], self.width[:k], self.height[:k], self.subset[:k], min(k, self.formed)
+        )
+
+
+@dataclass
+class _Structure:
+    """The tags of a run's text, followed from the start.
+
+    Per image: its attributes and the index of the text between points that closes it (its points are before that index). Per skeleton: its image, its start tag's
+    attributes, and the indices of the texts that open and close it (its points are between).
+    Only images closed before the first tag out of place count; ``whole``: the text holds
+    nothing else.
+    """
+
+    images: ImageRows
+    img_close: list[int]
+    sk_img: list[int]
+    sk_attrs: list[bytes]
+    sk_open: list[int]
+    sk_close: list[int]
+    whole: bool
+
+
 class FastLane:
     """Feeds one export's chunks to the reader's expat parser, taking plain skeleton images itself.
 
@@ -264,8 +360,11 @@ class FastLane:
         self.clean: int | None = None  # file offset where expat is between depth-2 elements
         self.utf8: bool | None = None  # None: the XML declaration was not seen yet
         self.layout: _Layout | None = None
-        self.layouts: dict[tuple[tuple[bytes, bytes], ...], _Layout] = {}
+        self.layouts: dict[_Key, _Layout] = {}
+        self.image_layout: _ImageLayout | None = None
+        self.image_layouts: dict[_Key, _ImageLayout] = {}
         self.limit = 8  # images per run: grows while runs succeed, so a failure costs little
+        self.skeleton_gaps: dict[bytes, tuple[bytes]] = {}  # text between skeletons -> attrs
         self.gap_events: dict[bytes, tuple[_Events, bool]] = {}
         self.skeleton_labels: dict[bytes, str | None] = {}
         self.meta_seen: object = None
@@ -347,9 +446,9 @@ class FastLane:
 
     def _fill(self, buf: bytes, a: int, b: int) -> None:
         """Give expat the line breaks of ``buf[a:b]`` and the columns of its last line."""
-        cr = buf.find(b"\r", a, b)
-        if cr < 0:
-            breaks = b"\n" * buf.count(b"\n", a, b)
+        if buf.find(b"\r", a, b) < 0:
+            lines = np.count_nonzero(np.frombuffer(buf, np.uint8, b - a, a) == 10)
+            breaks = b"\n" * lines
             last = buf.rfind(b"\n", a, b)
         else:
             breaks = buf[a:b].translate(None, _NOT_EOL)
@@ -365,38 +464,40 @@ class FastLane:
     def _take_run(self, buf: bytes, pos: int) -> int:
         """Take the images from ``pos`` (a clean point) that the lane can; returns the new pos.
 
-        -1: no complete image after ``pos`` yet. Less than the run: the next image is for
-        expat (``self.clean`` is then cleared by the caller).
+        -1: no complete image after ``pos`` yet. ``pos``: the next image is expat's.
         """
-        ends: list[int] = []
-        i = pos
-        while len(ends) < self.limit:
-            e = buf.find(b"</image", i)
-            g = buf.find(b">", e) if e >= 0 else -1
-            if g < 0:
-                break
-            i = g + 1
-            ends.append(i - pos)
-        if not ends:
+        if self.limit >= MAX_RUN:
+            e = buf.rfind(b"</image", pos)
+            end = buf.find(b">", e) + 1 if e >= 0 else 0
+        else:
+            end = i = pos
+            for _ in range(self.limit):
+                e = buf.find(b"</image", i)
+                g = buf.find(b">", e) if e >= 0 else -1
+                if g < 0:
+                    break
+                i = end = g + 1
+        if end <= pos:
             return -1
-        text = buf[pos : pos + ends[-1]]
-        k = self._take(text, ends)
-        if k == 0 and self._relearn(text):
-            k = self._take(text, ends)
-        if k == 0:
+        text = buf[pos:end]
+        taken = self._take(text)
+        if taken == 0 and self._relearn(text):
+            taken = self._take(text)
+        if taken == 0:
             self.limit = 2
             return pos
-        end = pos + ends[k - 1]
-        self._fill(buf, pos, end)
+        self._fill(buf, pos, pos + taken)
         # all taken: longer runs; else the next image stopped this one, and it is tried alone
         # (with the layout of its first points if that is new) before expat gets it
-        self.limit = min(self.limit * 2, 1 << 12) if k == len(ends) else 1
-        self.clean = self.base + end
-        return end
+        self.limit = min(self.limit * 2, MAX_RUN) if taken == len(text) else 1
+        self.clean = self.base + pos + taken
+        return pos + taken
 
     def _relearn(self, text: bytes) -> bool:
         """Switch to the layout of the run's first ``<points>`` tag if it is a new one."""
-        key = _layout_key(text, 0)
+        i = text.find(b"<points")
+        m = _POINTS_TAG.match(text, i) if i >= 0 else None
+        key = _key(m.group(1), (b"label", b"points")) if m is not None else None
         if key is None:
             return False
         layout = self.layouts.get(key)
@@ -409,9 +510,9 @@ class FastLane:
         self.layout = layout
         return True
 
-    def _take(self, text: bytes, ends: list[int]) -> int:
-        """Read the images of ``text`` (``ends``: where each ends) and hand the first k that pass
-        every check to the reader; returns k."""
+    def _take(self, text: bytes) -> int:
+        """Read the images of ``text`` (a run ending with ``</image>``) and hand the first ones
+        that pass every check to the reader; returns the length of text they span."""
         layout = self.layout
         if layout is None:
             return 0
@@ -419,9 +520,8 @@ class FastLane:
         if reader.meta is not self.meta_seen:  # labels are checked against this <meta>
             self.meta_seen = reader.meta
             self.skeleton_labels.clear()
-        # bytes expat would refuse: the images from the one holding the first go to expat
-        usable = len(text)
-        if not text.isascii():
+        if not text.isascii():  # bytes expat would refuse end the run before their image
+            usable = len(text)
             try:
                 text.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -429,80 +529,171 @@ class FastLane:
             for bad in (b"\xef\xbf\xbe", b"\xef\xbf\xbf"):  # U+FFFE, U+FFFF
                 at = text.find(bad, 0, usable)
                 usable = at if at >= 0 else usable
-        for bad in (b"\x0b", b"\x0c"):  # Python's isspace() takes them, XML does not
-            at = text.find(bad, 0, usable)
-            usable = at if at >= 0 else usable
-        k = bisect_right(ends, usable)
-        if k == 0:
-            return 0
-        parts = layout.pattern.split(text if k == len(ends) else text[: ends[k - 1]])
+            if usable < len(text):
+                e = text.rfind(b"</image", 0, usable)
+                while e >= 0 and text.find(b">", e) >= usable:
+                    e = text.rfind(b"</image", 0, e)
+                if e < 0:
+                    return 0
+                text = text[: text.find(b">", e) + 1]
+
+        parts = layout.pattern.split(text)
         stride = layout.stride
         gaps = parts[::stride]
         n_points = len(gaps) - 1
-        img_attrs, img_close, sk_img, sk_attrs, sk_open, sk_close = self._structure(gaps, n_points)
-        k = min(k, len(img_close))
+        st = self._regular(gaps, n_points) or self._general(gaps, n_points)
+        k = len(st.img_close)
 
         # image and skeleton checks, in document order (nothing is recorded before all pass)
-        images, k = self._images(img_attrs, k)
+        read, k = self._images(st.images, k)
+        sk_img = st.sk_img
         n_sk = bisect_right(sk_img, k - 1)
-        categories: list[str] = []
-        for s in range(n_sk):
-            category = self._skeleton_label(sk_attrs[s])
-            if category is None:
-                k = sk_img[s]
-                n_sk = s
-                break
-            categories.append(category)
+        labels = self.skeleton_labels
+        categories = list(map(labels.get, st.sk_attrs[:n_sk], repeat(_UNSEEN)))
+        if _UNSEEN in categories:
+            for attrs in set(st.sk_attrs[:n_sk]) - labels.keys():
+                labels[attrs] = self._skeleton_label(attrs)
+            categories = list(map(labels.get, st.sk_attrs[:n_sk]))
+        if None in categories:  # a skeleton the lane cannot decide: expat reads its image
+            n_sk = categories.index(None)
+            k = sk_img[n_sk]
         values: tuple[IntArray, FloatArray, FloatArray, IntArray] | None = None
         while k > 0:
-            got = self._values(parts, layout, img_close[k - 1])
+            got = self._values(parts, layout, st.img_close[k - 1])
             if not isinstance(got, int):
                 values = got
                 break
-            k = bisect_right(img_close, got)  # the image holding the first bad point
+            k = bisect_right(st.img_close, got)  # the image holding the first bad point
         if values is None:
             return 0
         n_sk = bisect_right(sk_img, k - 1)
         label, x, y, v = values
-        counts = np.asarray(sk_close[:n_sk], np.int64) - np.asarray(sk_open[:n_sk], np.int64)
-        reader.add_fast(images[:k], sk_img[:n_sk], categories[:n_sk], counts, label, x, y, v)
-        return k
+        counts = np.asarray(st.sk_close[:n_sk], np.int64) - np.asarray(st.sk_open[:n_sk], np.int64)
+        names = cast("list[str]", categories[:n_sk])
+        reader.add_fast(st.images.head(k), read[:k], sk_img[:n_sk], names, counts, label, x, y, v)
+        if st.whole and k == len(st.img_close):
+            return len(text)
+        return _image_end(text, k)
 
-    def _structure(
-        self, gaps: list[bytes], n_points: int
-    ) -> tuple[list[bytes], list[int], list[int], list[bytes], list[int], list[int]]:
-        """Follow the image and skeleton tags between the points.
+    def _regular(self, gaps: list[bytes], n_points: int) -> _Structure | None:
+        """The usual run, read a whole run at a time: between the points of two skeletons only
+        their tags (or an image's end and the next image's start), every skeleton holding
+        points. None: anything else (then :meth:`_general` follows the tags one by one)."""
+        if n_points == 0:
+            return None
+        tagged = list(compress(range(n_points + 1), gaps))
+        inner = list(compress(gaps, gaps))
+        if tagged[0] != 0 or tagged[-1] != n_points or _LAST.fullmatch(inner[-1]) is None:
+            return None
+        image = self._image_layout_of(inner[0])
+        m = image.first.fullmatch(inner[0]) if image is not None else None
+        if image is None or m is None:
+            return None
+        mids = inner[1:-1]
+        known: list[tuple[bytes] | None] = list(map(self.skeleton_gaps.get, mids))
+        new = list(compress(range(len(mids)), map(not_, known)))
+        turns: list[int] = []  # indices (into mids) of the texts between two images
+        found: list[tuple[bytes, ...]] = []
+        if new:
+            unknown = [mids[i] for i in new]
+            found = image.framed.findall(b"\x00" + b"\x00".join(unknown) + b"\x00")
+            if len(found) == len(unknown):
+                turns = new
+            else:  # skeleton tags seen for the first time among them, or something else
+                found = []
+                cache = self.skeleton_gaps
+                if len(cache) > 1024:
+                    cache.clear()
+                for i in new:
+                    gap = mids[i]
+                    s = _NEXT_SKELETON.fullmatch(gap)
+                    if s is not None:
+                        known[i] = cache[gap] = (s.group(1),)
+                        continue
+                    t = image.next.fullmatch(gap)
+                    if t is None:
+                        return None
+                    turns.append(i)
+                    found.append(t.groups())
+        first = m.groups()
+        columns = dict(
+            zip(image.fields, zip(first[:-1], *(f[:-1] for f in found), strict=True), strict=True)
+        )
+        n_images = len(found) + 1
 
-        Returns, per image, its start tag's attributes and the index of the gap that closes it
-        (its points are those before that index), and per skeleton, its image, its start tag's
-        attributes and the gaps that open and close it (its points lie between). The lists stop
-        at the first tag out of place: only the images closed before it count.
-        """
+        def column(name: str) -> list[str] | None:
+            values = columns.get(name)
+            return None if values is None else b"\x00".join(values).decode().split("\x00")
+
+        none: list[str | None] = [None] * n_images
+        subsets = column("subset")
+        images = ImageRows(
+            name=column("name") or none,  # type: ignore[arg-type]
+            width=column("width") or none,  # type: ignore[arg-type]
+            height=column("height") or none,  # type: ignore[arg-type]
+            subset=[s or "" for s in subsets] if subsets is not None else [""] * n_images,
+            formed=n_images,
+        )
+        sk_attrs = [first[-1]] + [k[0] if k is not None else b"" for k in known]
+        starts = np.zeros(len(tagged) - 1, np.int64)
+        starts[0] = 1
+        if turns:
+            at = np.asarray(turns, np.int64) + 1
+            starts[at] = 1
+            for i, f in zip(turns, found, strict=True):
+                sk_attrs[i + 1] = f[-1]
+        img_close = [tagged[i + 1] for i in turns]
+        img_close.append(n_points)
+        return _Structure(
+            images=images,
+            img_close=img_close,
+            sk_img=(np.cumsum(starts) - 1).tolist(),
+            sk_attrs=sk_attrs,
+            sk_open=tagged[:-1],
+            sk_close=tagged[1:],
+            whole=True,
+        )
+
+    def _image_layout_of(self, gap: bytes) -> _ImageLayout | None:
+        """The current image layout, or the one of the image start tag in ``gap`` if that differs."""
+        current = self.image_layout
+        if current is not None and current.first.fullmatch(gap) is not None:
+            return current
+        m = _IMAGE_TAG.match(gap)
+        key = _key(m.group(1), ()) if m is not None else None
+        if key is None:
+            return current
+        layout = self.image_layouts.get(key)
+        if layout is None:
+            if len(self.image_layouts) >= MAX_LAYOUTS:
+                return current
+            layout = self.image_layouts[key] = _image_layout(key)
+        self.image_layout = layout
+        return layout
+
+    def _general(self, gaps: list[bytes], n_points: int) -> _Structure:
+        """Follow the image and skeleton tags between the points one by one (any run)."""
         img_attrs: list[bytes] = []
         img_close: list[int] = []
         sk_img: list[int] = []
         sk_attrs: list[bytes] = []
         sk_open: list[int] = []
         sk_close: list[int] = []
-        if n_points:
-            blank = np.fromiter(map(bytes.isspace, gaps), dtype=bool, count=n_points + 1)
-            blank[0] = blank[-1] = False
-            tagged: list[int] = np.flatnonzero(~blank).tolist()
-        else:
-            tagged = [0]
+        tagged = list(compress(range(n_points + 1), gaps)) if n_points else [0]
         cache = self.gap_events
         if len(cache) > 4096:
             cache.clear()
         in_image = in_skeleton = False
         image = -1
+        whole = False
         for g in tagged:
             gap = gaps[g]
             try:
-                events, whole = cache[gap]
+                events, complete = cache[gap]
             except KeyError:
-                events, whole = _gap_events(gap)
+                events, complete = _gap_events(gap)
                 if not any(e[0] == _OPEN_IMAGE for e in events):
-                    cache[gap] = events, whole  # an image's tags are unique: not worth keeping
+                    cache[gap] = events, complete  # an image's tags are unique: not kept
             ok = True
             for kind, attrs in events:
                 if kind == _OPEN_SKELETON:
@@ -532,48 +723,57 @@ class FastLane:
                         break
                     img_close.append(g)
                     in_image = False
-            if not ok or not whole or (g < n_points and not in_skeleton):
+            if not ok or not complete or (g < n_points and not in_skeleton):
                 break
+        else:
+            whole = not in_image
         # skeletons of images not closed are not part of the result
-        n_sk = bisect_right(sk_img, len(img_close) - 1)
-        del sk_img[n_sk:], sk_attrs[n_sk:], sk_open[n_sk:]
-        del sk_close[n_sk:]
-        return img_attrs, img_close, sk_img, sk_attrs, sk_open, sk_close
+        n_img = len(img_close)
+        n_sk = bisect_right(sk_img, n_img - 1)
+        return _Structure(
+            images=ImageRows.of([_attributes(a) for a in img_attrs[:n_img]]),
+            img_close=img_close,
+            sk_img=sk_img[:n_sk],
+            sk_attrs=sk_attrs[:n_sk],
+            sk_open=sk_open[:n_sk],
+            sk_close=sk_close[:n_sk],
+            whole=whole,
+        )
 
-    def _images(
-        self, img_attrs: list[bytes], k: int
-    ) -> tuple[list[tuple[str, dict[str, str] | None]], int]:
-        """The first images (up to k) the lane may take: (subset, attributes), None for an image
-        outside the ``--subset`` being read (skipped, as the expat path does)."""
+    def _images(self, rows: ImageRows, k: int) -> tuple[list[bool], int]:
+        """Whether each of the first images (up to k) that the lane may take is read (False: it
+        is outside the ``--subset`` being read, skipped as the expat path does), and how many."""
         reader = self.reader
-        out: list[tuple[str, dict[str, str] | None]] = []
-        taken: set[tuple[str, str]] = set()
+        k = min(k, rows.formed)
+        one = rows.subset[0] if k else ""
+        names = rows.name[:k]
+        if (
+            rows.subset[:k].count(one) == k
+            and reader.reads_subset(one)
+            and all(names)
+            and len(set(names)) == k
+            and not reader.has_any_image(one, cast("list[str]", names))
+        ):  # the usual run: images of one subset, all read, all new
+            return [True] * k, k
+        read: list[bool] = []
+        taken: set[tuple[str, str | None]] = set()
         for j in range(k):
-            a = _attributes(img_attrs[j])
-            if a is None:
-                return out, j
-            subset = a.get("subset") or ""
+            subset, name = rows.subset[j], rows.name[j]
             if not reader.reads_subset(subset):
-                out.append((subset, None))
+                read.append(False)
                 continue
-            name = a.get("name")
             if not name or (subset, name) in taken or reader.has_image(subset, name):
-                return out, j  # no name, or a duplicate: the expat path reports it
+                return read, j  # no name, or a duplicate: the expat path reports it
             taken.add((subset, name))
-            out.append((subset, a))
-        return out, k
+            read.append(True)
+        return read, k
 
     def _skeleton_label(self, attrs: bytes) -> str | None:
         """The category of a skeleton start tag, or None when the lane cannot decide it."""
-        try:
-            return self.skeleton_labels[attrs]
-        except KeyError:
-            pass
         a = _attributes(attrs)
         label = a.get("label") if a is not None else None
         if label is not None and label not in self.reader.meta.sublabels:
             label = None  # not in <meta>: the expat path notes its keypoints in first-seen order
-        self.skeleton_labels[attrs] = label
         return label
 
     def _values(
@@ -612,11 +812,12 @@ class FastLane:
         y[absent] = 0.0
         names = parts[layout.label : end : stride]
         code = self.label_code
-        codes = list(map(code.get, names))
-        if None in codes:
+        try:
+            codes = np.fromiter(map(code.__getitem__, names), np.int64, n)
+        except KeyError:
             for name in dict.fromkeys(names):
                 if name not in code:
                     code[name] = len(self.labels)
                     self.labels.append(name.decode("utf-8"))
-            codes = list(map(code.get, names))
-        return np.array(codes, dtype=np.int64), x, y, v
+            codes = np.fromiter(map(code.__getitem__, names), np.int64, n)
+        return codes, x, y, v

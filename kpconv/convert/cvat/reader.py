@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from xml.etree.ElementTree import Element, TreeBuilder
 
 import numpy as np
@@ -29,7 +29,7 @@ from ...finding import Finding, error, info, warning
 from ...spec import KeypointSpec, spec_from_mapping
 from ..builder import ParseResult, RawImage, RawInstance, RawPoint
 from . import fastlane
-from .fastlane import FastColumns, FastLane, FloatArray, IntArray
+from .fastlane import FastColumns, FastLane, FloatArray, ImageRows, IntArray
 from .grouping import Region, containing, enclosing_box, holders, rotated_box
 from .meta import Meta, read_meta, typed_value
 from .xmlsource import XmlSource, feed, new_parser
@@ -444,9 +444,15 @@ class CvatReader:
         names = self.image_names.get(subset)
         return names is not None and name in names
 
+    def has_any_image(self, subset: str, names: list[str]) -> bool:
+        """Whether one of ``names`` is an image of ``subset`` read already."""
+        seen = self.image_names.get(subset)
+        return seen is not None and not seen.isdisjoint(names)
+
     def add_fast(
         self,
-        images: list[tuple[str, dict[str, str] | None]],
+        images: ImageRows,
+        read: list[bool],
         sk_img: list[int],
         categories: list[str],
         counts: IntArray,
@@ -457,59 +463,68 @@ class CvatReader:
     ) -> None:
         """Record images the fast lane took.
 
-        ``images``: (subset, attributes; None for an image of a subset not read), in document
-        order. Per skeleton: its image (index into ``images``), category and number of points.
-        Per point (skeleton by skeleton): label code (into the lane's labels), x, y and v.
+        ``images``: their attributes, in document order, and whether each is read (False: not
+        in the ``--subset`` read). Per skeleton: its image (an index into ``images``), category
+        and number of points. Per point (skeleton by skeleton): label code (into the lane's
+        labels), x, y and v.
         """
-        subsets: list[str | None] = []
-        locs: list[str] = []
-        names: list[str] = []
-        self.n_fast += len(images)
-        for subset, a in images:
-            if subset not in self.subsets_seen:
-                self.subsets_seen[subset] = None
-            if a is None:
-                subsets.append(None)
-                locs.append("")
-                names.append("")
-                continue
-            self.n_images += 1
-            res = self._result(subset)
-            name = a["name"]
-            loc = f'{self.where}:<image name="{name}">'
-            self.image_names[subset].add(name)
-            res.images.append(
-                RawImage(name, _int(a.get("width")), _int(a.get("height")), source=loc)
-            )
-            cols = self.fast.get(subset)
-            if cols is None:
-                cols = self.fast[subset] = FastColumns()
-            cols.names.add(name)
-            subsets.append(subset)
-            locs.append(loc)
-            names.append(name)
-        sources: list[str] = []
-        prev, n = -1, 0
-        for j in sk_img:  # the n-th skeleton of its image, as the expat path counts them
-            n = n + 1 if j == prev else 1
-            prev = j
-            sources.append(f"{locs[j]}/skeleton[{n}]")
-        wanted = set(subsets)
-        if len(wanted) == 1 and None not in wanted:
-            self._add_fast_block(
-                subsets[0] or "", [names[j] for j in sk_img], categories, sources,
-                counts, label, x, y, v,
-            )  # fmt: skip
+        n = len(read)
+        self.n_fast += n
+        subsets = images.subset
+        one = subsets[0] if n else ""
+        usual = subsets.count(one) == n and all(read)  # one subset, every image read
+        if usual:
+            locs = self._add_fast_images(one, images, range(n))
+        else:
+            locs = []
+            for j in range(n):
+                if read[j]:
+                    locs += self._add_fast_images(subsets[j], images, range(j, j + 1))
+                else:
+                    if subsets[j] not in self.subsets_seen:
+                        self.subsets_seen[subsets[j]] = None
+                    locs.append("")
+        sk = np.asarray(sk_img, dtype=np.int64)
+        # the n-th skeleton of its image, as the expat path counts them
+        nth = (np.arange(len(sk)) - np.searchsorted(sk, sk) + 1).tolist()
+        sources = list(map("{}/skeleton[{}]".format, map(locs.__getitem__, sk_img), nth))
+        on = cast("list[str]", list(map(images.name.__getitem__, sk_img)))
+        if usual:
+            self._add_fast_block(one, on, categories, sources, counts, label, x, y, v)
             return
-        sk_subset = [subsets[j] for j in sk_img]
-        for subset in dict.fromkeys(s for s in subsets if s is not None):
+        sk_subset = [subsets[j] if read[j] else None for j in sk_img]
+        for subset in dict.fromkeys(s for s, r in zip(subsets, read, strict=True) if r):
             keep = np.array([s == subset for s in sk_subset], dtype=bool)
             rows = np.repeat(keep, counts)
             picked = np.flatnonzero(keep).tolist()
             self._add_fast_block(
-                subset, [names[sk_img[i]] for i in picked], [categories[i] for i in picked],
+                subset, [on[i] for i in picked], [categories[i] for i in picked],
                 [sources[i] for i in picked], counts[keep], label[rows], x[rows], y[rows], v[rows],
             )  # fmt: skip
+
+    def _add_fast_images(self, subset: str, images: ImageRows, which: range) -> list[str]:
+        """Images of one subset the fast lane read, as :meth:`_image_start` records them;
+        returns their locations."""
+        if subset not in self.subsets_seen:
+            self.subsets_seen[subset] = None
+        self.n_images += len(which)
+        res = self._result(subset)
+        names = cast("list[str]", images.name[which.start : which.stop])
+        where = self.where
+        locs = [f'{where}:<image name="{name}">' for name in names]
+        res.images += map(
+            RawImage,
+            names,
+            map(_int, images.width[which.start : which.stop]),
+            map(_int, images.height[which.start : which.stop]),
+            locs,
+        )
+        self.image_names[subset].update(names)
+        cols = self.fast.get(subset)
+        if cols is None:
+            cols = self.fast[subset] = FastColumns()
+        cols.names.update(names)
+        return locs
 
     def _add_fast_block(
         self,
