@@ -71,28 +71,30 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     if not n:
         return LayoutResult(ParseResult(findings=findings), {}, [table.path.parent])
 
-    xs, bad_x = body.numbers(xi, header[xi])
-    ys, bad_y = body.numbers(yi, header[yi])
+    vi = col["visibility"]
+    key_columns = [j for j in (ii, col["category"], col["instance"]) if j is not None]
+    # every whole column the layout needs, read in one pass over the rows
+    reads = body.read({xi: header[xi], yi: header[yi]}, [ki] if vi is None else [ki, vi], key_columns)
+    xs, bad_x = reads.numbers[xi]
+    ys, bad_y = reads.numbers[yi]
     findings.extend(bad_x)
     findings.extend(bad_y)
-    vi = col["visibility"]
     if vi is not None:
-        vs, bad_v = _visibility(body, vi, header[vi])
+        vs, bad_v = _visibility(body, vi, header[vi], reads.codes[vi])
         findings.extend(bad_v)
     else:
         vs = np.full(n, 2, dtype=np.int64)
     # an unlabelled row (v=0, or x/y missing) stays as a v=0 point, so a keypoint that is never
     # labelled still names a spec entry
     vs = np.where((vs > 0) & ~np.isnan(xs) & ~np.isnan(ys), vs, 0)
-    label, labels = body.codes(ki)
+    label, labels = reads.codes[ki]
     default_category = options.category_or("object")
-    key_columns = [j for j in (ii, col["category"], col["instance"]) if j is not None]
 
     # Rows with the same (image, category, instance) cells form one instance. They usually
     # follow each other: find where the key changes, then work with one key per run of rows.
-    change = body.changes(ii)
+    change = reads.changes[ii]
     for j in key_columns[1:]:
-        change |= body.changes(j)
+        change = change | reads.changes[j]
     starts = np.flatnonzero(change)
     image_code, image_texts = body.codes(ii, starts)
     image_names = [normalize_name(text) for text in image_texts]
@@ -145,9 +147,12 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     return LayoutResult(parsed, named_at, [table.path.parent])
 
 
-def _visibility(body: Columns, j: int, column: str) -> tuple[IntArray, list[Finding]]:
-    """Visibility per row: 0/1/2 (empty = 2); a bad value is -1 (point dropped) with an error."""
-    codes, texts = body.codes(j)
+def _visibility(
+    body: Columns, j: int, column: str, coded: tuple[IntArray, list[str]]
+) -> tuple[IntArray, list[Finding]]:
+    """Visibility per row from the column's codes: 0/1/2 (empty = 2); a bad value is -1 (point
+    dropped) with an error."""
+    codes, texts = coded
     values = [_one_visibility(text) for text in texts]  # once per distinct text
     out = np.array([-1 if v is None else v for v in values] or [2], dtype=np.int64)[codes]
     findings: list[Finding] = []

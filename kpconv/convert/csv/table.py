@@ -20,7 +20,8 @@ import codecs
 import csv
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice, repeat
 from operator import ne
 from pathlib import Path
@@ -37,6 +38,8 @@ from ...memory import gc_paused
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+#: Byte offsets into a file: int32 below 2 GiB (half the memory traffic of int64).
+OffsetArray = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 
 #: Candidate delimiters, in the order that wins a tie.
 DELIMITERS = (",", ";", "\t", "|")
@@ -183,31 +186,11 @@ class CsvTable:
             if pos == 0:
                 pos = len(raw)
                 break
-        size = len(raw)
-        # the bytes, a line end if the last line has none, and zeros so that 8-byte reads
-        # starting in the last cell stay inside the buffer
-        buf = np.zeros(size + 9, dtype=np.uint8)
-        buf[:size] = np.frombuffer(raw, dtype=np.uint8)
-        end = size
-        if size > pos and raw[-1:] != b"\n":
-            buf[size] = 10
-            end = size + 1
-        # every delimiter and line end, a few MiB at a time (temporaries stay in cache)
-        found: list[IntArray] = []
-        lines = 0
-        for at in range(pos, end, _TEXT_CHUNK):
-            chunk = buf[at : min(at + _TEXT_CHUNK, end)]
-            newline = chunk == 10
-            lines += int(np.count_nonzero(newline))
-            found.append(np.flatnonzero(newline | (chunk == d[0])) + at)
-        stops_flat = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
-        if len(stops_flat) != lines * width:
+        # the file's own bytes (no copy): every read stays inside them
+        stops = _cell_stops(np.frombuffer(raw, dtype=np.uint8), pos, d[0], width)
+        if stops is None:
             return None
-        stops = stops_flat.reshape(-1, width)
-        # as many line ends as rows, each the last stop of its row: every row is `width` cells
-        if not (buf[stops[:, -1]] == 10).all():
-            return None
-        return ByteColumns(self, first, raw, buf, stops)
+        return ByteColumns(self, first, raw, pos, stops)
 
     def list_columns(self, first: int, width: int) -> ListColumns:
         """Records ``first…`` read with the csv module: blank records dropped, short ones padded,
@@ -494,6 +477,11 @@ class Columns(Protocol):
         """True where a row's cell in column ``j`` differs from the row before (and for row 0)."""
         ...
 
+    def read(self, numbers: Mapping[int, str], codes: Iterable[int], changes: Iterable[int]) -> ColumnReads:
+        """:meth:`numbers` (column index → its name), :meth:`codes` and :meth:`changes` of
+        several columns at once (in one pass over the rows where that is faster)."""
+        ...
+
     def cells(self, j: int, rows: IntArray) -> list[str]:
         """The texts of column ``j`` in the given rows."""
         ...
@@ -505,27 +493,71 @@ def _repeat_byte(b: int) -> np.uint64:
 
 #: Bytes of text scanned per pass, rows handled per pass: numpy temporaries this size stay in
 #: the CPU caches (whole-column temporaries of a million rows are several times slower).
-_TEXT_CHUNK = 1 << 22
-_ROWS = 1 << 16
+_SCAN_CHUNK = 1 << 20
+_ROWS = 1 << 14
 #: Mask keeping the first k bytes of a little-endian 8-byte word (k = 0…8).
 _KEEP = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
 #: Exact powers of ten (a float division by one is correctly rounded).
 _POW10 = 10.0 ** np.arange(16)
 #: Odd multipliers that spread uint64 keys over hash buckets (2^64 / golden ratio, then others).
 _SPREADS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
+#: Hash buckets of :meth:`ByteColumns.codes`: 2^16 (tables of 512 KiB stay in the CPU cache).
+_HASH_BITS = 16
+#: Odd multipliers folding the words of a long text into one hash key (word k+1 times the k-th).
+_FOLDS = [np.uint64((0x9E3779B97F4A7C15 * (2 * k + 3)) % (1 << 64) | 1) for k in range(64)]
 _ZEROS, _DOTS, _LOW7, _HIGH4, _SIXES = (_repeat_byte(b) for b in (0x30, 0x2E, 0x7F, 0xF0, 0x06))
-_U8, _U16, _U32 = np.uint64(8), np.uint64(16), np.uint64(32)
-_BYTE_INDEX = np.uint64(0x0001020304050607)
-#: "0" bytes in the low k bytes of a word (k = 0…8): the left padding of k missing digits.
-_ZERO_PAD = _ZEROS & _KEEP
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+_U0, _U1, _U3, _U7, _U8, _U16, _U32, _U64 = (np.uint64(k) for k in (0, 1, 3, 7, 8, 16, 32, 64))
+
+
+def _cell_stops(buf: npt.NDArray[np.uint8], pos: int, delimiter: int, width: int) -> OffsetArray | None:
+    """Offsets of the delimiter or line end after every cell of ``buf[pos:]``, one row of
+    ``width`` per line (int32 below 2 GiB); None unless every line holds exactly ``width`` cells.
+
+    A delimiter below ``0`` (``,``, tab) is found with the line ends by ONE comparison (every
+    byte up to the higher of the two); the few other bytes it catches (a space inside a name,
+    ``+``, the CR of CRLF) are dropped while the chunk is still in the CPU cache.
+    """
+    size = len(buf)
+    top = max(delimiter, 10) if delimiter < 0x30 else -1
+    dtype = np.int32 if size < 1 << 31 else np.int64
+    cap = (size - pos) // 4 + 16  # cells of 3 bytes and more: grown when they are shorter
+    out = np.empty(cap, dtype=dtype)
+    line_end = np.empty(cap, dtype=bool)
+    k = 0
+    for at in range(pos, size, _SCAN_CHUNK):
+        chunk = buf[at : at + _SCAN_CHUNK]
+        found = np.flatnonzero(chunk <= top if top >= 0 else (chunk == 10) | (chunk == delimiter))
+        kind = chunk[found]
+        newline = kind == 10
+        if top >= 0:
+            real = newline | (kind == delimiter)
+            if not real.all():
+                found, newline = found[real], newline[real]
+        m = len(found)
+        if k + m + 1 > cap:  # (+1: room for the end of a last line without a line end)
+            cap = max(2 * cap, k + m + 1)
+            out, line_end = np.resize(out, cap), np.resize(line_end, cap)
+        np.add(found, at, out=out[k : k + m], casting="unsafe")
+        line_end[k : k + m] = newline
+        k += m
+    if size > pos and buf[size - 1] != 10:  # the last line has no line end: the end of the file is one
+        out[k], line_end[k] = size, True
+        k += 1
+    rows = int(np.count_nonzero(line_end[:k]))
+    # as many line ends as rows, each the last stop of its row: every row is `width` cells
+    if k != rows * width or not line_end[width - 1 : k : width].all():
+        return None
+    return out[:k].reshape(rows, width)
 
 
 def _eight_byte_numbers(word: npt.NDArray[np.uint64], length: IntArray) -> tuple[FloatArray, BoolArray]:
     """Cells of up to 8 bytes (``-123.45``) as floats, and which cells were such plain numbers.
 
-    A plain number: an optional sign, digits with at most one ``.`` among them, 1 to 8 digits.
-    Bytes are handled eight at a time in one integer (SWAR): the sign and the dot are cut out,
-    the digits right-aligned behind ``0`` padding, checked, and summed by three multiplications
+    ``word`` holds a cell's bytes, zero past its end. A plain number: an optional sign, digits
+    with at most one ``.`` among them, 1 to 8 digits. Bytes are handled eight at a time in one
+    integer (SWAR), with no table look-up and no branch per cell: the sign and the first ``.``
+    are cut out, the digits checked and right-aligned, and summed by three multiplications
     (Lemire's eight-digit parse). The integer over an exact power of ten is the correctly
     rounded double, the one ``float(text)`` gives.
     """
@@ -533,38 +565,37 @@ def _eight_byte_numbers(word: npt.NDArray[np.uint64], length: IntArray) -> tuple
     negative = lead == 45
     signed = negative | (lead == 43)
     if signed.any():
-        word = np.where(signed, word >> _U8, word)
-        size = (length - signed).astype(np.uint64)
+        sign = signed.astype(np.uint64)
+        word = word >> (sign << _U3)
+        size = length.astype(np.uint64) - sign
     else:
         size = length.astype(np.uint64)
     # the first ".": the exact zero-byte test on word XOR "........" (bytes past the cell are
-    # zero, so they XOR to non-zero)
+    # zero, so they XOR to non-zero), then its lowest byte (0x80 << 8k for a "." at byte k)
     x = word ^ _DOTS
     zero = ~(((x & _LOW7) + _LOW7) | x | _LOW7)
-    has_dot = zero != 0
-    lowest = (zero & (~zero + np.uint64(1))) >> np.uint64(7)  # 1 << 8k for the first dot at k
-    dot = (lowest * _BYTE_INDEX) >> np.uint64(56)  # k: the multiplication moves byte 7-k of it up
-    dot = np.where(has_dot, dot, np.minimum(size, np.uint64(8)))  # (a longer cell is not plain)
-    dot_bits = dot << np.uint64(3)
-    digits = (word & _KEEP[dot]) | ((word >> (dot_bits + _U8)) << dot_bits)
-    n_digits = size - has_dot
-    pad = np.uint64(8) - np.minimum(n_digits, np.uint64(8))
-    eight = (digits << (pad << np.uint64(3))) | _ZERO_PAD[pad]
+    lowest = zero & (_U0 - zero)
+    below = (lowest >> _U7) - _U1  # the k bytes before the dot (every byte when there is none)
+    digits = (word & below) | ((word >> _U8) & ~below)
+    n_digits = size - (lowest != 0)
+    shift = _U64 - (n_digits << _U3)  # right-aligns the digits (wraps past 8 digits: not plain)
+    mask = _ALL >> shift  # the n_digits low bytes (numpy shifts by 64 or more give 0)
+    zeros = _ZEROS & mask
     plain = (
-        ((eight & _HIGH4) == _ZEROS)
-        & (((eight + _SIXES) & _HIGH4) == _ZEROS)
-        & (n_digits >= 1)
+        ((digits & _HIGH4) == zeros)
+        & (((digits + (_SIXES & mask)) & _HIGH4) == zeros)
+        & (n_digits - _U1 < _U8)
         & (length <= 8)
     )
-    v = eight - _ZEROS
-    v = ((v & _repeat_byte(0x0F)) * np.uint64(2561)) >> _U8
+    v = (digits - zeros) << shift  # digit values, the last one in the top byte
+    v = (v * np.uint64(2561)) >> _U8
     v = ((v & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(6553601)) >> _U16
     v = ((v & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(42949672960001)) >> _U32
-    # digits after the dot (without a dot: dot == size, and the -1 that wraps is clipped to 0)
-    n_frac = np.clip((size - dot - np.uint64(1)).astype(np.int64), 0, 15)
+    # digits after the dot: n_digits - k (none without a dot, where k counts as 8)
+    n_frac = np.clip(n_digits.view(np.int64) - (np.bitwise_count(below).astype(np.intp) >> 3), 0, 15)
     value = v.astype(np.float64) / _POW10[n_frac]
     if negative.any():
-        value = np.where(negative, -value, value)
+        np.negative(value, out=value, where=negative)
     return value, plain
 
 
@@ -599,53 +630,119 @@ def _sixteen_byte_numbers(
     return np.where(lead == 45, -value, value), plain
 
 
-def _bucket_codes(key: npt.NDArray[np.uint64]) -> tuple[IntArray, IntArray] | None:
-    """(code per row, one row per code) for keys with few distinct values; None when they
-    do not spread over a small hash table without two keys in one bucket."""
-    n = len(key)
-    bits = 16
-    if not n or int(key.max()) < 1 << bits:  # texts of one or two bytes: the key is the bucket
-        return _table_codes(key.astype(np.intp), n, bits)
-    for spread in _SPREADS:
-        bucket = ((key * spread) >> np.uint64(64 - bits)).astype(np.intp)
-        table = np.zeros(1 << bits, dtype=np.uint64)
-        table[bucket] = key
-        if (table[bucket] == key).all():
-            return _table_codes(bucket, n, bits)
-    return None
+def _word_count(length: IntArray) -> int:
+    """8-byte words in the longest of these cells."""
+    return (int(length.max()) + 7) // 8 if len(length) else 0
 
 
-def _table_codes(bucket: npt.NDArray[np.intp], n: int, bits: int) -> tuple[IntArray, IntArray]:
-    """Codes numbering the used buckets, and one row holding each."""
-    rep = np.zeros(1 << bits, dtype=np.int64)
-    rep[bucket] = np.arange(n, dtype=np.int64)
-    used = np.flatnonzero(np.bincount(bucket, minlength=1 << bits))
-    code = np.zeros(1 << bits, dtype=np.int64)
-    code[used] = np.arange(len(used), dtype=np.int64)
-    return code[bucket], rep[used]
+def _fold(words: Sequence[npt.NDArray[np.uint64]]) -> npt.NDArray[np.uint64]:
+    """One hash key from a text's words (:meth:`ByteColumns._text_words`, two or more).
+
+    The first word, plus each later word's change from the one before times its own odd
+    multiplier: the repeated words that pad a shorter text add nothing, so a text has one key
+    whatever the number of words read (and a text of up to 8 bytes is its own key).
+    """
+    key = words[0].copy()
+    for m in range(1, len(words)):
+        key += (words[m] ^ words[m - 1]) * _FOLDS[(m - 1) % len(_FOLDS)]
+    return key
+
+
+def _keys(words: Sequence[npt.NDArray[np.uint64]]) -> npt.NDArray[np.uint64]:
+    """Hash keys of texts from their words: :func:`_fold` (one word: the word itself)."""
+    return words[0] if len(words) == 1 else _fold(words)
+
+
+def _buckets(key: npt.NDArray[np.uint64], spread: np.uint64, bits: int) -> npt.NDArray[np.intp]:
+    """Hash buckets of ``bits`` bits: the top bits of the key times an odd multiplier."""
+    return ((key * spread) >> np.uint64(64 - bits)).astype(np.intp)
+
+
+class _HashCodes:
+    """Codes of one column's texts, a chunk of rows at a time, through a hash table of
+    2^:data:`_HASH_BITS` buckets that holds each bucket's text (the first cell seen in it)."""
+
+    def __init__(self, rows: int, spread: np.uint64) -> None:
+        size = 1 << _HASH_BITS
+        self.spread = spread
+        self.claimed = np.zeros(size, dtype=bool)
+        self.rep = np.zeros(size, dtype=np.int64)
+        self.held: list[npt.NDArray[np.uint64]] = []  # word k of each bucket's text
+        self.held_length = np.zeros(size, dtype=np.int64)
+        self.bucket = np.empty(rows, dtype=np.intp)
+
+    def add(self, a: int, length: IntArray, words: list[npt.NDArray[np.uint64]]) -> bool:
+        """Code rows ``a…`` (their lengths and text words); False when two texts meet in one bucket."""
+        if not words:  # every cell of the chunk empty
+            words = [np.zeros(len(length), dtype=np.uint64)]
+        while len(self.held) < len(words):  # texts longer than so far: their last word again
+            self.held.append(self.held[-1].copy() if self.held else np.zeros(len(self.claimed), dtype=np.uint64))
+        words = words + [words[-1]] * (len(self.held) - len(words))
+        at = _buckets(_keys(words), self.spread, _HASH_BITS)
+        self.bucket[a : a + len(at)] = at
+        fresh = ~self.claimed[at]
+        if fresh.any():
+            rows = np.flatnonzero(fresh)
+            new = at[rows]
+            self.claimed[new] = True
+            self.rep[new] = rows + a
+            self.held_length[new] = length[rows]
+            for table, word in zip(self.held, words, strict=True):
+                table[new] = word[rows]
+        # every cell must hold its bucket's text (two texts in one bucket: no table holds both)
+        if not np.array_equal(self.held_length[at], length):
+            return False
+        return all(np.array_equal(table[at], word) for table, word in zip(self.held, words, strict=True))
+
+    @property
+    def crowded(self) -> bool:
+        """So many texts that two in one bucket are to be expected (the birthday bound)."""
+        return int(np.count_nonzero(self.claimed)) ** 2 > len(self.claimed)
+
+    def result(self) -> tuple[IntArray, IntArray]:
+        """(code per row, one row per code), codes numbering the used buckets."""
+        used = np.flatnonzero(self.claimed)
+        number = np.zeros(len(self.claimed), dtype=np.int64)
+        number[used] = np.arange(len(used), dtype=np.int64)
+        return number[self.bucket], self.rep[used]
+
+
+@dataclass
+class ColumnReads:
+    """What :meth:`Columns.read` found, by column index."""
+
+    numbers: dict[int, tuple[FloatArray, list[Finding]]]
+    codes: dict[int, tuple[IntArray, list[str]]]
+    changes: dict[int, BoolArray]
 
 
 class ByteColumns:
     """A plain table body as byte ranges: cell (i, j) is ``raw[start:stop]`` of row i, column j.
 
     Built by :meth:`CsvTable.byte_columns`. Every question is answered with array operations on
-    the file's bytes: a cell is read as little-endian 8-byte words (one strided view of the
-    buffer), so names compare and hash as integers and digits are picked out with shifts.
+    the file's bytes, a chunk of rows at a time (:meth:`read` asks several at once, so a chunk's
+    bytes are read from memory once): a cell is read as little-endian 8-byte words (one strided
+    view of the bytes), so names compare and hash as integers and digits are picked out with
+    shifts.
     """
 
-    def __init__(self, table: CsvTable, first: int, raw: bytes, buf: npt.NDArray[np.uint8], stops: IntArray):
+    def __init__(self, table: CsvTable, first: int, raw: bytes, body_start: int, stops: OffsetArray):
         self.table = table
         self.first = first
         self.findings: list[Finding] = []
         self._raw = raw
-        self._buf = buf
-        # the delimiter or line end after each cell, row after row: column j is stops[j::width]
-        self._width = stops.shape[1] if stops.ndim == 2 else 1
-        self._stops = stops.reshape(-1)
-        self._rows = len(self._stops) // self._width
+        self._body_start = body_start
+        # the delimiter or line end after each cell: row i, column j is stops[i, j]
+        self._stops = stops
+        self._rows, self._width = stops.shape
         self._crlf = b"\r" in raw
-        # _words[p] = the 8 bytes starting at p (unaligned reads of the padded buffer)
-        self._words = np.lib.stride_tricks.as_strided(buf, (len(buf) - 7, 8), (1, 1)).view("<u8")[:, 0]
+        buf = np.frombuffer(raw, dtype=np.uint8)
+        if len(buf) < 8:  # shorter than one word: a padded copy (zeros past the end)
+            buf = np.concatenate([buf, np.zeros(8, dtype=np.uint8)])
+        self._buf = buf
+        self._last = len(buf) - 8  # the last offset a whole word can be read from
+        # _words[p] = the 8 bytes starting at p (unaligned reads of the bytes)
+        self._words = np.lib.stride_tricks.as_strided(buf, (self._last + 1, 8), (1, 1)).view("<u8")[:, 0]
 
     def __len__(self) -> int:
         return self._rows
@@ -656,135 +753,162 @@ class ByteColumns:
     def records(self, rows: IntArray) -> IntArray:
         return rows + self.first
 
-    def span(self, j: int, rows: IntArray | None = None) -> tuple[IntArray, IntArray]:
-        """(start, stop) byte offsets of the cells of column ``j`` (in ``rows``, or all)."""
-        w, stops = self._width, self._stops
-        if rows is None:
-            stop = stops[j::w]
-            if j:
-                start = stops[j - 1 :: w] + 1
-            else:  # after the line end of the row before
-                start = np.empty(self._rows, dtype=np.int64)
-                if self._rows:
-                    start[0] = self._body_start()
-                    start[1:] = stops[w - 1 : -1 : w] + 1
+    def _span(self, a: int, b: int, j: int) -> tuple[IntArray, IntArray]:
+        """(start offset, length) of the cells of column ``j`` in rows ``a…b-1``."""
+        block = self._stops[a:b]
+        stop = block[:, j]
+        if j:
+            start = np.add(block[:, j - 1], 1, dtype=np.int64)
+        else:  # after the line end of the row before
+            start = np.empty(b - a, dtype=np.int64)
+            if b > a:
+                start[0] = self._stops[a - 1, -1] + 1 if a else self._body_start
+                np.add(block[:-1, -1], 1, out=start[1:], dtype=np.int64)
+        return start, np.subtract(self._cut_cr(j, start, stop), start, dtype=np.int64)
+
+    def _bounds(self, j: int, rows: IntArray) -> tuple[IntArray, IntArray]:
+        """(start offset, length) of the cells of column ``j`` in ``rows``."""
+        stop = self._stops[rows, j]
+        if j:
+            start = np.add(self._stops[rows, j - 1], 1, dtype=np.int64)
         else:
-            at = rows * w + j
-            stop = stops[at]
-            start = stops[np.maximum(at - 1, 0)] + 1
-            if not j:
-                start[rows == 0] = self._body_start()
-        if self._crlf and j == w - 1 and len(stop):
+            start = np.add(self._stops[rows - 1, -1], 1, dtype=np.int64)
+            start[rows == 0] = self._body_start
+        return start, np.subtract(self._cut_cr(j, start, stop), start, dtype=np.int64)
+
+    def _cut_cr(self, j: int, start: IntArray, stop: OffsetArray) -> OffsetArray:
+        if self._crlf and j == self._width - 1 and len(stop):
             stop = stop - (self._buf[np.maximum(stop - 1, 0)] == 13)  # CRLF: the CR is no cell's
             stop = np.maximum(stop, start)
-        return start, stop
+        return stop
 
-    def _body_start(self) -> int:
-        pos = 0
-        for _ in range(self.first):
-            pos = self._raw.find(b"\n", pos) + 1
-        return pos
+    def _read(self, at: IntArray) -> npt.NDArray[np.uint64]:
+        """The 8 bytes at each offset as a little-endian word; bytes past the file's end are zero."""
+        last = self._last
+        if not len(at) or int(at.max()) <= last:
+            return self._words[at]
+        # near the end: the word that ends the file, moved down (zeros come in from the top)
+        over = np.clip(at - last, 0, 8).astype(np.uint64) << _U3
+        return self._words[np.minimum(at, last)] >> over
 
-    def _gather(self, start: IntArray, length: IntArray, count: int) -> list[npt.NDArray[np.uint64]]:
-        """The first ``count`` 8-byte words of the cells at ``start`` (zero past their end).
+    def _text_words(self, start: IntArray, length: IntArray, count: int) -> list[npt.NDArray[np.uint64]]:
+        """``count`` words that, with the length, identify each cell's text exactly.
 
-        A cell never holds a zero byte, so its words identify its text exactly. Called on a chunk
-        of rows at a time: nothing a column long is kept.
+        A cell of 8 bytes or more is read as the overlapping 8-byte windows at offsets 0, 8, …
+        and its last 8 bytes (never a byte outside it, so no mask), a shorter one as its bytes
+        masked (cells never hold a zero byte: that word fixes its length too). Words beyond a
+        cell's own are its last one again: a text gives the same words whatever ``count``.
         """
+        if not count:
+            return []
+        first = self._read(start)
+        keep = None
+        if int(length.min()) < 8:
+            keep = _KEEP[np.minimum(length, 8)]
+            first &= keep
+        words = [first]
+        tail = np.maximum(length - 8, 0) if count > 1 else length
+        for m in range(8, 8 * count, 8):
+            word = self._read(start + np.minimum(tail, m))
+            if keep is not None:
+                word &= keep
+            words.append(word)
+        return words
+
+    def _masked_words(self, start: IntArray, length: IntArray, count: int) -> list[npt.NDArray[np.uint64]]:
+        """The first ``count`` words of each cell, bytes past its end zeroed."""
         out = []
-        last = len(self._words) - 1
         for m in range(0, 8 * count, 8):
-            # a cell shorter than m bytes reads some word inside the buffer: the mask zeroes it
-            at = start + m if not len(start) or int(start.max()) + m <= last else np.minimum(start + m, last)
-            word = self._words[at]
-            if (length < m + 8).any():
-                word &= _KEEP[np.minimum(np.maximum(length - m, 0), 8)]
+            word = self._read(start + m)
+            word &= _KEEP[np.clip(length - m, 0, 8)]
             out.append(word)
         return out
 
-    def _lengths(self, j: int, rows: IntArray | None = None) -> tuple[IntArray, IntArray, int]:
-        """(cell starts, cell lengths, words in the longest cell) of column ``j`` (in ``rows``)."""
-        start, stop = self.span(j, rows)
-        length = stop - start
-        return start, length, (int(length.max()) + 7) // 8 if len(length) else 0
-
     def cells(self, j: int, rows: IntArray) -> list[str]:
-        start, stop = self.span(j, rows)
+        start, length = self._bounds(j, rows)
         raw = self._raw
         return [
-            raw[s:e].decode("utf-8", "surrogatepass") for s, e in zip(start.tolist(), stop.tolist(), strict=True)
+            raw[s : s + n].decode("utf-8", "surrogatepass")
+            for s, n in zip(start.tolist(), length.tolist(), strict=True)
         ]
 
-    def changes(self, j: int) -> BoolArray:
-        start, length, count = self._lengths(j)
-        n = len(length)
-        out = np.ones(n, dtype=bool)
-        for a in range(1, n, _ROWS):
-            b = min(a + _ROWS, n)
-            # rows a-1 … b-1: each compared with the one before
-            size = length[a - 1 : b]
-            differs = size[1:] != size[:-1]
-            for word in self._gather(start[a - 1 : b], size, count):
-                differs |= word[1:] != word[:-1]
-            out[a:b] = differs
-        return out
+    def numbers(self, j: int, column: str) -> tuple[FloatArray, list[Finding]]:
+        return self.read({j: column}, (), ()).numbers[j]
 
     def codes(self, j: int, rows: IntArray | None = None) -> tuple[IntArray, list[str]]:
-        start, length, count = self._lengths(j, rows)
-        n = len(length)
-        if not count:  # every cell empty
-            return np.zeros(n, dtype=np.int64), [""] if n else []
-        key = np.empty(n, dtype=np.uint64)
-        for a in range(0, n, _ROWS):
-            words = self._gather(start[a : a + _ROWS], length[a : a + _ROWS], count)
-            folded = words[0]
-            for word in words[1:]:
-                folded = folded * np.uint64(1_000_003) + word  # several words: checked below
-            key[a : a + _ROWS] = folded
-        found = _bucket_codes(key)
-        if found is not None:
-            codes, reps = found
-        else:  # many distinct texts: sort
-            _, reps, codes = np.unique(key, return_index=True, return_inverse=True)
-            codes = codes.reshape(-1)
-        same = bool((length[reps][codes] == length).all())
-        if same and count > 1:  # a folded key: every word must be its representative's
-            rep_words = self._gather(start[reps], length[reps], count)
-            for a in range(0, n, _ROWS):
-                words = self._gather(start[a : a + _ROWS], length[a : a + _ROWS], count)
-                code = codes[a : a + _ROWS]
-                if not all(bool((rep[code] == word).all()) for rep, word in zip(rep_words, words, strict=True)):
-                    same = False
-                    break
-        picked = np.arange(n) if rows is None else rows
-        if not same:  # two texts share a key: code the texts themselves (never seen in practice)
+        if rows is None:
+            start, length = self._span(0, self._rows, j)
+        else:
+            start, length = self._bounds(j, rows)
+        found = self._codes_of(start, length)
+        picked = np.arange(len(length)) if rows is None else rows
+        if found is None:  # two texts share a folded key: code the texts themselves (never seen in practice)
             texts = self.cells(j, picked)
             index = {t: i for i, t in enumerate(dict.fromkeys(texts))}
-            return np.fromiter(map(index.__getitem__, texts), np.int64, n), list(index)
-        return codes.astype(np.int64, copy=False), self.cells(j, picked[reps])
+            return np.fromiter(map(index.__getitem__, texts), np.int64, len(texts)), list(index)
+        codes, reps = found
+        return codes, self.cells(j, picked[reps])
 
-    def numbers(self, j: int, column: str) -> tuple[FloatArray, list[Finding]]:
-        start, length, count = self._lengths(j)
-        n = len(length)
-        out = np.full(n, np.nan)
-        todo = length > 0  # an empty cell is NaN
-        if count:
-            for a in range(0, n, _ROWS):
-                b = min(a + _ROWS, n)
-                (word,) = self._gather(start[a:b], length[a:b], 1)
-                value, plain = _eight_byte_numbers(word, length[a:b])
-                np.copyto(out[a:b], value, where=plain)
-                todo[a:b] &= ~plain
-            longer = np.flatnonzero(todo & (length > 8) & (length <= 16))
-            if len(longer):
-                size = length[longer]
-                value, plain = _sixteen_byte_numbers(self._gather(start[longer], size, 2), size)
-                out[longer[plain]] = value[plain]
-                todo[longer[plain]] = False
+    def changes(self, j: int) -> BoolArray:
+        return self.read({}, (), (j,)).changes[j]
+
+    def read(self, numbers: Mapping[int, str], codes: Iterable[int], changes: Iterable[int]) -> ColumnReads:
+        n = self._rows
+        values = {j: np.full(n, np.nan) for j in numbers}
+        todo = {j: np.empty(n, dtype=bool) for j in numbers}
+        tables: dict[int, _HashCodes | None] = {j: _HashCodes(n, _SPREADS[0]) for j in codes}
+        changed = {j: np.ones(n, dtype=bool) for j in changes}
+        columns = sorted(set(values) | set(tables) | set(changed))
+        for a in range(0, n, _ROWS):
+            b = min(a + _ROWS, n)
+            before = max(a - 1, 0)  # and the row before: a change is from one row to the next
+            for j in columns:
+                start, length = self._span(before, b, j)
+                if j in changed and b - before > 1:
+                    differs = length[1:] != length[:-1]
+                    for word in self._text_words(start, length, _word_count(length)):
+                        differs |= word[1:] != word[:-1]
+                    changed[j][before + 1 : b] = differs
+                start, length = start[a - before :], length[a - before :]
+                if j in values:
+                    word = self._read(start)
+                    word &= _KEEP[np.minimum(length, 8)]
+                    value, plain = _eight_byte_numbers(word, length)
+                    np.copyto(values[j][a:b], value, where=plain)
+                    np.greater(length, 0, out=todo[j][a:b])  # (an empty cell is NaN)
+                    todo[j][a:b] &= ~plain
+                table = tables.get(j)
+                if table is not None and not table.add(a, length, self._text_words(start, length, _word_count(length))):
+                    tables[j] = None  # two texts in one bucket: coded on their own below
+        return ColumnReads(
+            numbers={j: self._other_numbers(j, column, values[j], todo[j]) for j, column in numbers.items()},
+            codes={j: self._coded(j, table) for j, table in tables.items()},
+            changes=changed,
+        )
+
+    def _coded(self, j: int, table: _HashCodes | None) -> tuple[IntArray, list[str]]:
+        if table is None:
+            return self.codes(j)
+        codes, reps = table.result()
+        return codes, self.cells(j, reps)
+
+    def _other_numbers(self, j: int, column: str, out: FloatArray, todo: BoolArray) -> tuple[FloatArray, list[Finding]]:
+        """The cells that are not numbers of up to 8 bytes, one by one (longer ones, ``1e3``,
+        ``nan``, ``1,5``…); a located finding for each that is not a number."""
         findings: list[Finding] = []
+        if not todo.any():
+            return out, findings
+        rows = np.flatnonzero(todo)
+        start, length = self._bounds(j, rows)
+        longer = (length > 8) & (length <= 16)
+        if longer.any():
+            value, plain = _sixteen_byte_numbers(self._masked_words(start[longer], length[longer], 2), length[longer])
+            done = rows[longer][plain]
+            out[done] = value[plain]
+            todo[done] = False
+            rows = np.flatnonzero(todo)
         table = self.table
-        slow = np.flatnonzero(todo)
-        for row, text in zip(slow.tolist(), self.cells(j, slow), strict=True):
+        for row, text in zip(rows.tolist(), self.cells(j, rows), strict=True):
             try:
                 number = parse_number(text, table.decimal_comma, "", column)
             except NotANumber as exc:
@@ -793,6 +917,48 @@ class ByteColumns:
             if number is not None:
                 out[row] = number
         return out, findings
+
+    def _codes_of(self, start: IntArray, length: IntArray) -> tuple[IntArray, IntArray] | None:
+        """(code per cell, one cell per code); None when two texts share a folded key."""
+        n = len(length)
+        for spread in _SPREADS:
+            table = _HashCodes(n, spread)
+            for a in range(0, n, _ROWS):
+                cell_length = length[a : a + _ROWS]
+                if not table.add(a, cell_length, self._text_words(start[a : a + _ROWS], cell_length, _word_count(cell_length))):
+                    break
+            else:
+                return table.result()
+            if table.crowded:  # many texts: buckets are shared whatever the multiplier
+                break
+        return self._sorted_codes(start, length)
+
+    def _sorted_codes(self, start: IntArray, length: IntArray) -> tuple[IntArray, IntArray] | None:
+        """(code per cell, one cell per code) by sorting the keys (many distinct texts); None
+        when two texts share a key."""
+        n = len(length)
+        key = np.empty(n, dtype=np.uint64)
+        count = max(_word_count(length), 1)  # the same words for a text in every chunk
+        for a in range(0, n, _ROWS):
+            b = min(a + _ROWS, n)
+            key[a:b] = _keys(self._text_words(start[a:b], length[a:b], count))
+        _, reps, codes = np.unique(key, return_index=True, return_inverse=True)
+        codes = codes.reshape(-1).astype(np.int64, copy=False)
+        if count == 1:  # every key is its text
+            return codes, reps
+        # a folded key: every word must be its representative's
+        rep_length = length[reps]
+        for a in range(0, n, _ROWS):
+            b = min(a + _ROWS, n)
+            code = codes[a:b]
+            if not np.array_equal(rep_length[code], length[a:b]):
+                return None
+            rep_rows = reps[code]
+            mine = self._text_words(start[a:b], length[a:b], count)
+            theirs = self._text_words(start[rep_rows], length[rep_rows], count)
+            if not all(np.array_equal(u, v) for u, v in zip(mine, theirs, strict=True)):
+                return None
+        return codes, reps
 
 
 class ListColumns:
@@ -833,3 +999,10 @@ class ListColumns:
     def cells(self, j: int, rows: IntArray) -> list[str]:
         texts = self.columns[j]
         return [texts[i] for i in rows.tolist()]
+
+    def read(self, numbers: Mapping[int, str], codes: Iterable[int], changes: Iterable[int]) -> ColumnReads:
+        return ColumnReads(
+            numbers={j: self.numbers(j, column) for j, column in numbers.items()},
+            codes={j: self.codes(j) for j in codes},
+            changes={j: self.changes(j) for j in changes},
+        )
