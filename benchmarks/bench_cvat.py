@@ -111,9 +111,15 @@ def stream_only_rss(xml: Path) -> int:
     return int(out.stdout.strip())
 
 
+def _skeletons(export: object) -> int:
+    res = export.subsets[""]  # type: ignore[attr-defined]
+    return len(res.instances) + (len(res.arrays) if res.arrays is not None else 0)
+
+
 def profile_parse(xml: Path) -> None:
-    """In-process phase timings for one file: parse, build + validate, write."""
-    from kpconv.convert.cvat import convert_export, parse_cvat
+    """In-process phase timings for one file: parse, build + validate, write; then the parse
+    alone with the reader's fast lane on and off (best of 3 each, same minute)."""
+    from kpconv.convert.cvat import convert_export, fastlane, parse_cvat
 
     t0 = time.process_time()
     export = parse_cvat(xml)
@@ -123,11 +129,24 @@ def profile_parse(xml: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         convs[""].write(Path(tmp) / "o.json")
     t3 = time.process_time()
-    n = len(export.subsets[""].instances)
+    n = _skeletons(export)
     print(
         f"in-process CPU time for {xml.name} ({n} skeletons): parse {t1 - t0:.2f} s "
         f"({n / (t1 - t0):,.0f} skeletons/s), shared builder + validate {t2 - t1:.2f} s "
         f"({n / (t2 - t1):,.0f}/s), write JSON {t3 - t2:.2f} s; all three {n / (t3 - t0):,.0f} skeletons/s"
+    )
+    best: dict[bool, float] = {}
+    for _ in range(3):
+        for on in (True, False):
+            fastlane.ENABLED = on
+            start = time.process_time()
+            parse_cvat(xml)
+            best[on] = min(best.get(on, float("inf")), time.process_time() - start)
+    fastlane.ENABLED = True
+    print(
+        f"parse only, best of 3: fast lane on {best[True]:.2f} s ({n / best[True]:,.0f} skeletons/s, "
+        f"{export.fast_images} of {len(export.subsets[''].images)} images read by it), "
+        f"off (expat for every element) {best[False]:.2f} s ({n / best[False]:,.0f}/s)"
     )
 
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from itertools import compress, repeat
+from itertools import accumulate, compress, repeat
 from operator import not_
 from typing import TYPE_CHECKING, Any, cast
 
@@ -66,6 +66,8 @@ MAX_LAYOUTS = 8
 MAX_CARRY = 8 << 20
 #: Images per run, at most (runs start short and double while they succeed)
 MAX_RUN = 1 << 12
+#: Runs shorter than this are first looked through for markup the lane never takes
+_LOOK_FIRST = 64
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -85,6 +87,8 @@ _NEXT_SKELETON = re.compile(_SKELETON_END + _SKELETON_START)
 #: after the last point of a run
 _LAST = re.compile(_SKELETON_END + _IMAGE_END)
 _ATTR = re.compile(r"(" + _NAME.decode() + r')="([^"]*)"')
+#: markup the lane never takes (a box, an attribute, a comment...): found, its image is expat's
+_FOREIGN = re.compile(rb"<(?!/?(?:points|skeleton|image)[ \t\r\n/>])")
 _POINTS_TAG = re.compile(rb"<points(" + _ATTRS + rb")" + _WS + rb"*/?>")
 _IMAGE_TAG = re.compile(_WS + rb"*<image(" + _ATTRS + rb")" + _WS + rb"*>")
 _LAYOUT_ATTR = re.compile(rb"(" + _WS + rb"+)(" + _NAME + rb')="')
@@ -364,6 +368,8 @@ class FastLane:
         self.image_layout: _ImageLayout | None = None
         self.image_layouts: dict[_Key, _ImageLayout] = {}
         self.limit = 8  # images per run: grows while runs succeed, so a failure costs little
+        self.skip = 0  # after a run took nothing: where the end tag of its first image is
+        self.foreign = -1  # file offset of the last markup found that the lane never takes
         self.skeleton_gaps: dict[bytes, tuple[bytes]] = {}  # text between skeletons -> attrs
         self.gap_events: dict[bytes, tuple[_Events, bool]] = {}
         self.skeleton_labels: dict[bytes, str | None] = {}
@@ -410,10 +416,9 @@ class FastLane:
                 if taken > pos:
                     pos = taken
                     continue
-                # the element at pos is for expat (up to the next image after it)
+                # the image at pos is for expat (up to the next image after it)
                 self.clean = self.close_end = None
-                first = buf.find(b"<image", pos)
-                start = first + 1 if first >= 0 and not buf[pos:first].strip(b" \t\r\n") else pos
+                start = self.skip
             else:
                 start = pos + 1 if at_image else pos
             q = buf.find(b"<image", start)
@@ -464,21 +469,41 @@ class FastLane:
     def _take_run(self, buf: bytes, pos: int) -> int:
         """Take the images from ``pos`` (a clean point) that the lane can; returns the new pos.
 
-        -1: no complete image after ``pos`` yet. ``pos``: the next image is expat's.
+        -1: no complete image after ``pos`` yet. ``pos``: the next image is expat's (and
+        ``self.skip`` is where its end tag is).
         """
-        if self.limit >= MAX_RUN:
-            e = buf.rfind(b"</image", pos)
-            end = buf.find(b">", e) + 1 if e >= 0 else 0
-        else:
-            end = i = pos
-            for _ in range(self.limit):
-                e = buf.find(b"</image", i)
-                g = buf.find(b">", e) if e >= 0 else -1
-                if g < 0:
-                    break
-                i = end = g + 1
-        if end <= pos:
+        first = buf.find(b"</image", pos)
+        first_end = buf.find(b">", first) + 1 if first >= 0 else 0
+        if first_end <= 0:
             return -1
+        self.skip = first
+        if self.limit < _LOOK_FIRST and (
+            pos <= self.foreign - self.base < first
+            or _FOREIGN.search(buf, pos, first) is not None
+        ):
+            # after a failure, a quick look first: markup the lane never takes leaves the
+            # image to expat without reading the run (exports with boxes, attributes...)
+            self.limit = 2
+            return pos
+        if self.limit >= MAX_RUN:
+            e = buf.rfind(b"</image", first)
+        else:
+            e = first
+            for _ in range(self.limit - 1):
+                after = buf.find(b"</image", e + 1)
+                if after < 0 or buf.find(b">", after) < 0:
+                    break
+                e = after
+        end = buf.find(b">", e) + 1
+        if end <= e:  # the last end tag is not complete: the one before is
+            cut = buf.rfind(b"</image", first, e)
+            end = buf.find(b">", cut) + 1 if cut > first else first_end
+        if self.limit < _LOOK_FIRST:  # the run stops before markup the lane never takes
+            foreign = _FOREIGN.search(buf, first, end)
+            if foreign is not None:
+                self.foreign = self.base + foreign.start()  # the next run need not look again
+                cut = buf.rfind(b"</image", first, foreign.start())
+                end = buf.find(b">", cut) + 1 if cut > first else first_end
         text = buf[pos:end]
         taken = self._take(text)
         if taken == 0 and self._relearn(text):
@@ -585,10 +610,10 @@ class FastLane:
         inner = list(compress(gaps, gaps))
         if tagged[0] != 0 or tagged[-1] != n_points or _LAST.fullmatch(inner[-1]) is None:
             return None
-        image = self._image_layout_of(inner[0])
-        m = image.first.fullmatch(inner[0]) if image is not None else None
-        if image is None or m is None:
+        found_first = self._image_layout_of(inner[0])
+        if found_first is None:
             return None
+        image, m = found_first
         mids = inner[1:-1]
         known: list[tuple[bytes] | None] = list(map(self.skeleton_gaps.get, mids))
         new = list(compress(range(len(mids)), map(not_, known)))
@@ -635,41 +660,43 @@ class FastLane:
             formed=n_images,
         )
         sk_attrs = [first[-1]] + [k[0] if k is not None else b"" for k in known]
-        starts = np.zeros(len(tagged) - 1, np.int64)
-        starts[0] = 1
-        if turns:
-            at = np.asarray(turns, np.int64) + 1
-            starts[at] = 1
-            for i, f in zip(turns, found, strict=True):
-                sk_attrs[i + 1] = f[-1]
+        starts = [0] * (len(tagged) - 1)  # 1 where a skeleton is the first of its image
+        for i, f in zip(turns, found, strict=True):
+            sk_attrs[i + 1] = f[-1]
+            starts[i + 1] = 1
         img_close = [tagged[i + 1] for i in turns]
         img_close.append(n_points)
         return _Structure(
             images=images,
             img_close=img_close,
-            sk_img=(np.cumsum(starts) - 1).tolist(),
+            sk_img=list(accumulate(starts)),
             sk_attrs=sk_attrs,
             sk_open=tagged[:-1],
             sk_close=tagged[1:],
             whole=True,
         )
 
-    def _image_layout_of(self, gap: bytes) -> _ImageLayout | None:
-        """The current image layout, or the one of the image start tag in ``gap`` if that differs."""
+    def _image_layout_of(self, gap: bytes) -> tuple[_ImageLayout, re.Match[bytes]] | None:
+        """The image layout a run's first text matches (learned from its image start tag if
+        new), and the match."""
         current = self.image_layout
-        if current is not None and current.first.fullmatch(gap) is not None:
-            return current
-        m = _IMAGE_TAG.match(gap)
-        key = _key(m.group(1), ()) if m is not None else None
+        m = current.first.fullmatch(gap) if current is not None else None
+        if current is not None and m is not None:
+            return current, m
+        tag = _IMAGE_TAG.match(gap)
+        key = _key(tag.group(1), ()) if tag is not None else None
         if key is None:
-            return current
+            return None
         layout = self.image_layouts.get(key)
         if layout is None:
             if len(self.image_layouts) >= MAX_LAYOUTS:
-                return current
+                return None
             layout = self.image_layouts[key] = _image_layout(key)
+        m = layout.first.fullmatch(gap)
+        if m is None:
+            return None
         self.image_layout = layout
-        return layout
+        return layout, m
 
     def _general(self, gaps: list[bytes], n_points: int) -> _Structure:
         """Follow the image and skeleton tags between the points one by one (any run)."""
