@@ -808,3 +808,66 @@ def test_memory_of_the_lane_does_not_grow_with_the_number_of_images(
     (small_xml, small_peak), (big_xml, big_peak) = sizes[200], sizes[2000]
     assert big_xml > 9 * small_xml
     assert big_peak < 1.5 * small_peak, sizes
+
+
+# --------------------------------------------------------------------------- random mixtures
+
+
+def _pool(rng: random.Random, i: int) -> str:
+    """One image of a random kind (most plain, as in a real export)."""
+    name = f"p{rng.randrange(40)}.jpg" if rng.random() < 0.1 else f"img{i}.jpg"
+    kind = rng.randrange(20)
+    if kind < 9:
+        return _image(
+            name,
+            *[_person(rng.uniform(0, 90), rng.uniform(0, 70)) for _ in range(rng.randint(1, 3))],
+            i=i,
+        )
+    if kind == 9:
+        return _image(name, _person(), BOX, i=i)
+    if kind == 10:
+        return _image(
+            name, _skeleton(_points("nose"), '      <attribute name="a">1</attribute>\n'), i=i
+        )
+    if kind == 11:
+        return f'  <image id="{i}" name="{name}" width="9" height="9">\n  </image>\n'
+    if kind == 12:
+        return f'  <image id="{i}" name="{name}" width="9" height="9"/>\n'
+    if kind == 13:
+        return _image(
+            name, _skeleton(*[_cvat_order(k, "1.5", "2") for k in ("nose", "left_eye")]), i=i
+        )
+    if kind == 14:
+        return _image(
+            name,
+            _person(),
+            attrs=f' subset="{rng.choice(["Train", "Val"])}" width="9" height="9"',
+            i=i,
+        )
+    if kind == 15:
+        return _image(f"é{i}/中.jpg", _person(), i=i)
+    if kind == 16:
+        return _image(
+            name, _skeleton(_points("nose", rng.choice(["1e999", "x", "-0", "7.25"]), "3")), i=i
+        )
+    if kind == 17:
+        return "  <!-- a comment -->\n" + _image(name, _person(), i=i)
+    if kind == 18:
+        return _image(name, _skeleton(label="hand"), _skeleton(_points("a"), label="hand"), i=i)
+    return _image(name, _skeleton(_points("nose"), label=rng.choice(["ghost", "person"])), i=i)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_mixtures(seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    text = _doc(*[_pool(rng, i) for i in range(rng.randint(5, 60))])
+    if seed % 4 == 3:
+        text = text.replace("\n", "\r\n")
+    if seed % 6 == 5:
+        text = text[: rng.randrange(len(text) // 2, len(text))]  # truncated somewhere
+    monkeypatch.setattr(fastlane, "MAX_RUN", rng.choice([4, 16, 1 << 12]))
+    monkeypatch.setattr(fastlane, "_LOOK_FIRST", rng.choice([0, 4, 64]))
+    path = tmp_path / "mix.xml"
+    path.write_bytes(text.encode("utf-8"))
+    for chunk in (None, rng.randint(20, 400), rng.randint(400, 5000)):
+        _same(path, monkeypatch, chunk=chunk)

@@ -411,14 +411,16 @@ class FastLane:
                 self.clean = self.base + pos
             if self.clean == self.base + pos:
                 taken = self._take_run(buf, pos)
-                if taken < 0 and n - pos <= MAX_CARRY:
-                    return pos  # its first image is not complete yet: wait for more bytes
                 if taken > pos:
                     pos = taken
                     continue
-                # the image at pos is for expat (up to the next image after it)
+                if taken < 0:  # its first image is not complete yet
+                    if n - pos <= MAX_CARRY:
+                        return pos  # wait for more bytes
+                    start = pos + 1  # too big to wait for: expat reads it
+                else:
+                    start = self.skip  # expat reads the image at pos, up to the next one
                 self.clean = self.close_end = None
-                start = self.skip
             else:
                 start = pos + 1 if at_image else pos
             q = buf.find(b"<image", start)
@@ -478,8 +480,7 @@ class FastLane:
             return -1
         self.skip = first
         if self.limit < _LOOK_FIRST and (
-            pos <= self.foreign - self.base < first
-            or _FOREIGN.search(buf, pos, first) is not None
+            pos <= self.foreign - self.base < first or _FOREIGN.search(buf, pos, first) is not None
         ):
             # after a failure, a quick look first: markup the lane never takes leaves the
             # image to expat without reading the run (exports with boxes, attributes...)
@@ -684,7 +685,7 @@ class FastLane:
         if current is not None and m is not None:
             return current, m
         tag = _IMAGE_TAG.match(gap)
-        key = _key(tag.group(1), ()) if tag is not None else None
+        key = _key(tag.group(1), (b"name",)) if tag is not None else None  # unnamed: expat's
         if key is None:
             return None
         layout = self.image_layouts.get(key)
