@@ -29,7 +29,7 @@ CVAT = FIXTURES / "cvat"
 
 def _by_image(export, subset: str = "") -> dict[str, list[RawInstance]]:
     out: dict[str, list[RawInstance]] = {}
-    for inst in export.subsets[subset].instances:
+    for inst in export.subsets[subset].all_instances():
         out.setdefault(inst.image, []).append(inst)
     return out
 
@@ -175,7 +175,7 @@ def test_visibility_attribute_maps_values(tmp_path: Path, value: str, v: int) ->
         '<points label="q" outside="0" occluded="0" points="3,4"/></skeleton></image>'
     )
     export = parse_cvat(_xml(tmp_path, body), CvatOptions(visibility_attribute="vis"))
-    pts = _points(export.subsets[""].instances[0])
+    pts = _points(export.subsets[""].all_instances()[0])
     assert pts["p"][2] == v and pts["q"][2] == 2
     if v == 0:
         assert pts["p"][:2] == (0.0, 0.0)
@@ -188,7 +188,7 @@ def test_visibility_attribute_unknown_value_is_a_warning(tmp_path: Path) -> None
         "</skeleton></image>"
     )
     export = parse_cvat(_xml(tmp_path, body), CvatOptions(visibility_attribute="vis"))
-    assert _points(export.subsets[""].instances[0])["p"][2] == 1  # the occluded flag stays
+    assert _points(export.subsets[""].all_instances()[0])["p"][2] == 1  # the occluded flag stays
     (finding,) = [f for f in export.subsets[""].findings if f.code == "cvat.visibility_value"]
     assert finding.severity is Severity.WARNING and "'maybe'" in finding.message
 
@@ -362,7 +362,7 @@ def test_grouping_rules(tmp_path: Path, name: str, body: str, expected, codes: l
     )
     got = sorted(
         (i.category, sorted(p.label for p in i.points), i.bbox)
-        for i in export.subsets[""].instances
+        for i in export.subsets[""].all_instances()
     )
     assert got == sorted(expected)
     assert sorted(c for c in _codes(export) if c != "cvat.category_assumed") == sorted(codes)
@@ -375,7 +375,7 @@ def test_box_of_same_label_attaches_to_the_points_it_contains(tmp_path: Path) ->
         '<points label="plate" points="60,60;70,60;70,70"/></image>'
     )
     export = parse_cvat(_xml(tmp_path, body))
-    boxes = sorted((i.bbox is not None) for i in export.subsets[""].instances)
+    boxes = sorted((i.bbox is not None) for i in export.subsets[""].all_instances())
     assert boxes == [False, True]
 
 
@@ -407,7 +407,7 @@ def test_video_tracks_become_frames() -> None:
             {"frame": 3},
         ),  # frame 2: the hand is outside; frame 4: outside
     ]
-    hands = [i for i in res.instances if i.category == "hand"]
+    hands = [i for i in res.all_instances() if i.category == "hand"]
     assert [i.image for i in hands] == ["frame_000000.png", "frame_000001.png"]
     assert _points(hands[1]) == {
         "wrist": (105.0, 202.0, 1),
@@ -431,7 +431,7 @@ def test_video_frame_whose_skeleton_points_are_all_outside_gives_no_image(tmp_pa
     )
     export = parse_cvat(path)
     assert [i.file_name for i in export.subsets[""].images] == ["frame_000000.png"]
-    assert [i.attributes for i in export.subsets[""].instances] == [{"track_id": 4}]
+    assert [i.attributes for i in export.subsets[""].all_instances()] == [{"track_id": 4}]
 
 
 def test_frame_pattern_option_and_its_check() -> None:
@@ -460,8 +460,8 @@ def test_zip_is_read_in_place_and_matches_the_xml() -> None:
     from_zip = parse_cvat(CVAT / "skeleton.zip")
     from_xml = parse_cvat(CVAT / "skeleton.xml")
     assert from_zip.source.display == "skeleton.zip/annotations.xml"
-    assert [(_points(i), i.bbox) for i in from_zip.subsets[""].instances] == [
-        (_points(i), i.bbox) for i in from_xml.subsets[""].instances
+    assert [(_points(i), i.bbox) for i in from_zip.subsets[""].all_instances()] == [
+        (_points(i), i.bbox) for i in from_xml.subsets[""].all_instances()
     ]
 
 
@@ -476,7 +476,7 @@ def _transient_peak(path: Path) -> int:
         current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert export.subsets[""].instances
+    assert export.subsets[""].all_instances()
     return peak - max(current, before)
 
 
