@@ -92,10 +92,7 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
 
     # Rows with the same (image, category, instance) cells form one instance. They usually
     # follow each other: find where the key changes, then work with one key per run of rows.
-    change = reads.changes[ii]
-    for j in key_columns[1:]:
-        change = change | reads.changes[j]
-    starts = np.flatnonzero(change)
+    starts = np.flatnonzero(reads.changes)
     image_code, image_texts = body.codes(ii, starts)
     image_names = [normalize_name(text) for text in image_texts]
     named = np.array([bool(name) for name in image_names], dtype=bool)[image_code]
