@@ -631,6 +631,22 @@ CASES: dict[str, tuple[str, dict[str, Any], int]] = {
         {},
         2,
     ),
+    "values holding > and quotes": (
+        _doc(
+            _image("a>b 'q'.jpg", _skeleton(_points("nose"), _points("left_eye")), i=1),
+            *_plain(2),
+        ).replace(
+            "<name>nose</name>",
+            "<name>nose</name></label><label><name>n>s</name><type>points</type><parent>person</parent>",
+        ),
+        {},
+        3,
+    ),
+    "everything on one line": (
+        _doc(*_plain(3), _image("box.jpg", BOX, i=9), *_plain(2, 3)).replace("\n", ""),
+        {},
+        4,
+    ),
     "declared Latin-1: the lane stays off": (
         _doc(*_plain(2), head='<?xml version="1.0" encoding="ISO-8859-1"?>\n'),
         {},
@@ -679,6 +695,11 @@ BROKEN = {
     "duplicate attribute in an image": lambda t: t.replace(
         'name="img_002.jpg"', 'name="img_002.jpg" name="x"'
     ),
+    "duplicate attribute in points": lambda t: t.replace(
+        ' z_order="0">\n      </points>', ' z_order="0" z_order="1">\n      </points>', 30
+    ),
+    "< in a value": lambda t: t.replace('source="manual" outside', 'source="man<ual" outside', 25),
+    "one line, truncated": lambda t: t.replace("\n", "")[:3000],
     "mismatched end tag": lambda t: t.replace("    </skeleton>", "    </skeletons>", 5),
     "end tag of the root inside": lambda t: t.replace(
         '  <image id="3"', '</annotations>\n  <image id="3"'
@@ -871,3 +892,11 @@ def test_random_mixtures(seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     path.write_bytes(text.encode("utf-8"))
     for chunk in (None, rng.randint(20, 400), rng.randint(400, 5000)):
         _same(path, monkeypatch, chunk=chunk)
+
+
+def test_utf16_export_is_left_to_expat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _doc(*_plain(3), head='<?xml version="1.0" encoding="utf-16"?>\n')
+    path = tmp_path / "utf16.xml"
+    path.write_bytes(text.encode("utf-16"))
+    assert _same(path, monkeypatch) == 0
+    assert _same(path, monkeypatch, chunk=33) == 0
