@@ -26,6 +26,7 @@ import numpy as np
 
 from ...errors import DataError
 from ...finding import Finding, error, info, warning
+from ...memory import gc_paused
 from ...spec import KeypointSpec, spec_from_mapping
 from ..builder import ParseResult, RawImage, RawInstance, RawPoint
 from . import fastlane
@@ -268,7 +269,8 @@ class CvatReader:
         parser.EndElementHandler = self._end
         self._skel_handlers = (self._start_skel, self._end_skel)
         lane = FastLane(self, parser) if fastlane.ENABLED else None
-        feed(self.source, parser, sink=lane)
+        with gc_paused():  # nothing read forms cycles; collections would rescan all of it
+            feed(self.source, parser, sink=lane)
         if lane is not None:
             self.fast_labels = lane.labels
         if self.frames:
