@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...errors import DataError, UsageError
-from ..builder import ParseResult, RawImage
+from ..builder import InstanceArrays, ParseResult, RawImage
 from . import dlc, long, sleap, wide
 from .imagefiles import ImageOptions, resolve_images
 from .options import DEFAULT_FRAME_PATTERN, CsvOptions, LayoutResult, header_record
@@ -89,13 +89,20 @@ def attach_images(result: LayoutResult, options: ImageOptions, display: str) -> 
     parsed = result.parsed
     resolved = resolve_images(result.image_names, result.roots, options, display)
     file_names = resolved.file_names
+    chosen = list(map(file_names.get, result.image_names))
+    found = [file_name for file_name in chosen if file_name is not None]
     images: dict[str, RawImage] = {}
-    for name, where in result.image_names.items():
-        file_name = file_names.get(name)
-        if file_name is None or file_name in images:
-            continue
-        w, h = resolved.sizes[file_name]
-        images[file_name] = RawImage(file_name=file_name, width=w, height=h, source=where)
+    if len(found) == len(chosen) == len(set(found)):
+        # every image found, each under a file name of its own (the usual case): no test per name
+        sizes = list(map(resolved.sizes.__getitem__, found))
+        made = map(RawImage, found, [w for w, _ in sizes], [h for _, h in sizes], result.image_names.values())
+        images = dict(zip(found, made, strict=True))
+    else:
+        for where, file_name in zip(result.image_names.values(), chosen, strict=True):
+            if file_name is None or file_name in images:
+                continue
+            w, h = resolved.sizes[file_name]
+            images[file_name] = RawImage(file_name=file_name, width=w, height=h, source=where)
     kept = []
     for inst in parsed.instances:
         file_name = file_names.get(inst.image)
@@ -108,5 +115,15 @@ def attach_images(result: LayoutResult, options: ImageOptions, display: str) -> 
         instances=kept,
         findings=parsed.findings + resolved.findings,
         spec=parsed.spec,
-        arrays=parsed.arrays.with_images(file_names) if parsed.arrays is not None else None,
+        arrays=_renamed(parsed.arrays, file_names),
     )
+
+
+def _renamed(arrays: InstanceArrays | None, file_names: dict[str, str]) -> InstanceArrays | None:
+    """``arrays`` with its images renamed to their file names (as they are when every image is
+    kept under the name the CSV gives it)."""
+    if arrays is None:
+        return None
+    if list(file_names) == list(file_names.values()) and file_names.keys() >= set(arrays.image):
+        return arrays
+    return arrays.with_images(file_names)

@@ -110,6 +110,10 @@ def resolve_images(
     if options.image_size is not None:
         w, h = options.image_size
         out = ResolvedImages(root=roots[0] if roots else None)
+        if not any(name[:1] == "/" or name[1:3] == ":/" for name in names):  # none _is_absolute
+            out.file_names = dict(zip(names, names, strict=True))  # each written as it is
+            out.sizes = dict.fromkeys(names, (w, h))
+            return out
         for name in names:
             file_name = _relative_name(name, roots)
             if _is_absolute(file_name):

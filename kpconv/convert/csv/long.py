@@ -86,7 +86,10 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
         vs = np.full(n, 2, dtype=np.int64)
     # an unlabelled row (v=0, or x/y missing) stays as a v=0 point, so a keypoint that is never
     # labelled still names a spec entry
-    vs = np.where((vs > 0) & ~np.isnan(xs) & ~np.isnan(ys), vs, 0)
+    # labelled (a bad visibility is -1: point dropped) with both coordinates (finite or NaN: their
+    # sum is NaN when one is)
+    np.maximum(vs, 0, out=vs)
+    vs[np.isnan(xs + ys)] = 0
     label, labels = reads.codes[ki]
     default_category = options.category_or("object")
 
@@ -122,15 +125,19 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     categories = list(map(stripped.__getitem__, category_code[first_run].tolist()))
     sources = [f"{display}:{line}" for line in table.lines(body.records(starts[first_run])).tolist()]
 
-    row_group = np.repeat(run_group, np.diff(starts, append=n))
-    if len(images) == len(starts):  # every run is a new instance: rows already grouped
-        rows: IntArray | slice = slice(None)
+    run_length = np.diff(starts, append=n)
+    rows: IntArray | slice
+    if len(images) == len(starts):  # every run is a new instance, numbered in row order: rows already grouped
+        rows = slice(None)
+        counts = run_length
+        labelled = np.maximum.reduceat(vs, starts) > 0
     else:
+        row_group = np.repeat(run_group, run_length)
         kept = np.flatnonzero(row_group >= 0)
         rows = kept[np.argsort(row_group[kept], kind="stable")]
-    row_group = row_group[rows]
-    counts = np.bincount(row_group, minlength=len(images))
-    labelled = np.bincount(row_group, weights=vs[rows] > 0, minlength=len(images)) > 0
+        row_group = row_group[rows]
+        counts = np.bincount(row_group, minlength=len(images))
+        labelled = np.bincount(row_group, weights=vs[rows] > 0, minlength=len(images)) > 0
     arrays = InstanceArrays(
         image=images, category=categories, source=sources, counts=counts,
         labels=labels, label=label[rows], x=xs[rows], y=ys[rows], v=vs[rows],
