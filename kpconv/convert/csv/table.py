@@ -1043,27 +1043,16 @@ class ByteColumns:
     def _sorted_codes(self, start: IntArray, length: IntArray) -> tuple[IntArray, IntArray] | None:
         """(code per cell, one cell per code) by sorting the keys (many distinct texts); None
         when two texts share a key."""
-        n = len(length)
-        key = np.empty(n, dtype=np.uint64)
-        count = max(_word_count(length), 1)  # the same words for a text in every chunk
-        for a in range(0, n, _ROWS):
-            b = min(a + _ROWS, n)
-            key[a:b] = _keys(self._text_words(start[a:b], length[a:b], count), length[a:b])
+        count = max(_word_count(length), 1)
+        words = self._text_words(start, length, count)
+        key = _keys(words, length)
         _, reps, codes = np.unique(key, return_index=True, return_inverse=True)
         codes = codes.reshape(-1).astype(np.int64, copy=False)
-        if count == 1:  # every key is its text
-            return codes, reps
-        # a folded key: every word must be its representative's
-        rep_length = length[reps]
-        for a in range(0, n, _ROWS):
-            b = min(a + _ROWS, n)
-            code = codes[a:b]
-            if not np.array_equal(rep_length[code], length[a:b]):
+        if count > 1:  # a folded key: every cell must be its representative's text
+            rep_rows = reps[codes]
+            if not np.array_equal(length[rep_rows], length):
                 return None
-            rep_rows = reps[code]
-            mine = self._text_words(start[a:b], length[a:b], count)
-            theirs = self._text_words(start[rep_rows], length[rep_rows], count)
-            if not all(np.array_equal(u, v) for u, v in zip(mine, theirs, strict=True)):
+            if not all(np.array_equal(word[rep_rows], word) for word in words):
                 return None
         return codes, reps
 
