@@ -647,6 +647,18 @@ CASES: dict[str, tuple[str, dict[str, Any], int]] = {
         {},
         4,
     ),
+    "labels expat decodes or normalizes": (
+        _doc(
+            *_plain(2),
+            _image("e.jpg", _skeleton(_points("n&amp;se"), _points("left_eye")), i=7),
+            _image(
+                "t.jpg", _skeleton(_points("no\tse"), _points("left\neye"), _points("a\rb")), i=8
+            ),
+            *_plain(2, 2),
+        ),
+        {},
+        4,
+    ),
     "declared Latin-1: the lane stays off": (
         _doc(*_plain(2), head='<?xml version="1.0" encoding="ISO-8859-1"?>\n'),
         {},
@@ -700,6 +712,7 @@ BROKEN = {
     ),
     "< in a value": lambda t: t.replace('source="manual" outside', 'source="man<ual" outside', 25),
     "one line, truncated": lambda t: t.replace("\n", "")[:3000],
+    "< in a label": lambda t: t.replace('label="left_eye"', 'label="left<eye"', 7),
     "mismatched end tag": lambda t: t.replace("    </skeleton>", "    </skeletons>", 5),
     "end tag of the root inside": lambda t: t.replace(
         '  <image id="3"', '</annotations>\n  <image id="3"'

@@ -76,6 +76,7 @@ _Key = tuple[tuple[bytes, bytes], ...]  # an attribute layout: (separator, name)
 _WS = rb"[ \t\r\n]"
 _NAME = rb"[A-Za-z_:][-A-Za-z0-9_.:]*"
 _TEXT = rb'[^"<&\x00-\x1f]*'  # an attribute value expat reads as it is
+_UNREAD_IN_VALUE = re.compile(rb"[<&\x00-\x1f]")  # what such a value cannot hold
 _ATTRS = rb"(?:" + _WS + rb"+" + _NAME + rb'="' + _TEXT + rb'")*'
 #: one image or skeleton tag (start, end or empty-element) after optional whitespace
 _TAG = re.compile(_WS + rb"*<(/?)(image|skeleton)(" + _ATTRS + rb")" + _WS + rb"*(/?)>")
@@ -89,7 +90,9 @@ _LAST = re.compile(_SKELETON_END + _IMAGE_END)
 _ATTR = re.compile(r"(" + _NAME.decode() + r')="([^"]*)"')
 #: markup the lane never takes (a box, an attribute, a comment...): found, its image is expat's
 _FOREIGN = re.compile(rb"<(?!/?(?:points|skeleton|image)[ \t\r\n/>])")
-_POINTS_TAG = re.compile(rb"<points(" + _ATTRS + rb")" + _WS + rb"*/?>")
+_POINTS_END = _WS + rb"*(?:/>|>" + _WS + rb"*</points" + _WS + rb"*>)"
+#: a whole empty <points> element: its attributes, then what ends it
+_POINTS_ELEMENT = re.compile(rb"<points(" + _ATTRS + rb")(" + _POINTS_END + rb")")
 _IMAGE_TAG = re.compile(_WS + rb"*<image(" + _ATTRS + rb")" + _WS + rb"*>")
 _LAYOUT_ATTR = re.compile(rb"(" + _WS + rb"+)(" + _NAME + rb')="')
 _XML_DECL_END = re.compile(rb"\?>")
@@ -117,11 +120,12 @@ class _Layout:
     occluded: int | None
 
 
-def _layout(key: _Key) -> _Layout:
+def _layout(key: _Key, end: bytes) -> _Layout:
     """The pattern of ``<points`` + (separator, name) pairs, each value in double quotes.
 
-    The whitespace after the element is part of the match, so the text between two points of
-    one skeleton is empty.
+    ``end``: how the learned element ended (``>`` + whitespace + ``</points>``, or ``/>``), tried
+    as it is before any other valid end (a literal is cheaper to match). The whitespace after the
+    element is part of the match, so the text between two points of one skeleton is empty.
     """
     parts = [rb"<points"]
     slots: dict[bytes, int] = {}
@@ -131,7 +135,7 @@ def _layout(key: _Key) -> _Layout:
         if name == b"label":
             group += 1
             slots[name] = group
-            parts.append(b"(" + _TEXT + b")")
+            parts.append(rb'([^"]*)')  # cheaper to match; each new label is checked once
         elif name in (b"outside", b"occluded"):
             group += 1
             slots[name] = group
@@ -143,7 +147,7 @@ def _layout(key: _Key) -> _Layout:
         else:
             parts.append(_TEXT)
         parts.append(b'"')
-    parts.append(_WS + rb"*(?:/>|>" + _WS + rb"*</points" + _WS + rb"*>)" + _WS + rb"*")
+    parts.append(b"(?:" + re.escape(end) + b"|" + _POINTS_END + b")" + _WS + b"*")
     return _Layout(
         pattern=re.compile(b"".join(parts)),
         stride=group + 1,
@@ -328,10 +332,10 @@ class ImageRows:
 class _Structure:
     """The tags of a run's text, followed from the start.
 
-    Per image: its attributes and the index of the text between points that closes it (its points are before that index). Per skeleton: its image, its start tag's
-    attributes, and the indices of the texts that open and close it (its points are between).
-    Only images closed before the first tag out of place count; ``whole``: the text holds
-    nothing else.
+    Per image: its attributes and the index of the text between points that closes it (its
+    points are before that index). Per skeleton: its image, its start tag's attributes, and the
+    indices of the texts that open and close it (its points are between). Only images closed
+    before the first tag out of place count; ``whole``: the text holds nothing else.
     """
 
     images: ImageRows
@@ -364,7 +368,7 @@ class FastLane:
         self.clean: int | None = None  # file offset where expat is between depth-2 elements
         self.utf8: bool | None = None  # None: the XML declaration was not seen yet
         self.layout: _Layout | None = None
-        self.layouts: dict[_Key, _Layout] = {}
+        self.layouts: dict[tuple[_Key, bytes], _Layout] = {}
         self.image_layout: _ImageLayout | None = None
         self.image_layouts: dict[_Key, _ImageLayout] = {}
         self.limit = 8  # images per run: grows while runs succeed, so a failure costs little
@@ -520,17 +524,17 @@ class FastLane:
         return pos + taken
 
     def _relearn(self, text: bytes) -> bool:
-        """Switch to the layout of the run's first ``<points>`` tag if it is a new one."""
+        """Switch to the layout of the run's first ``<points>`` element if it is a new one."""
         i = text.find(b"<points")
-        m = _POINTS_TAG.match(text, i) if i >= 0 else None
+        m = _POINTS_ELEMENT.match(text, i) if i >= 0 else None
         key = _key(m.group(1), (b"label", b"points")) if m is not None else None
-        if key is None:
+        if m is None or key is None:
             return False
-        layout = self.layouts.get(key)
+        layout = self.layouts.get((key, m.group(2)))
         if layout is None:
             if len(self.layouts) >= MAX_LAYOUTS:
                 return False
-            layout = self.layouts[key] = _layout(key)
+            layout = self.layouts[key, m.group(2)] = _layout(key, m.group(2))
         if layout is self.layout:
             return False
         self.layout = layout
@@ -808,7 +812,8 @@ class FastLane:
         self, parts: list[bytes], layout: _Layout, n: int
     ) -> tuple[IntArray, FloatArray, FloatArray, IntArray] | int:
         """Label codes, x, y and v of the first ``n`` points, or the index of the first point
-        the expat path reads differently (an unreadable or infinite number)."""
+        the expat path reads differently (an unreadable or infinite number, a label holding
+        what an attribute value cannot as it is)."""
         stride = layout.stride
         end = n * stride
         xs = parts[layout.x : end : stride]
@@ -843,9 +848,12 @@ class FastLane:
         try:
             codes = np.fromiter(map(code.__getitem__, names), np.int64, n)
         except KeyError:
-            for name in dict.fromkeys(names):
-                if name not in code:
-                    code[name] = len(self.labels)
-                    self.labels.append(name.decode("utf-8"))
+            new = [name for name in dict.fromkeys(names) if name not in code]
+            refused = [name for name in new if _UNREAD_IN_VALUE.search(name) is not None]
+            if refused:  # '<', '&' or a control character: not well-formed, or not as it is
+                return min(map(names.index, refused))
+            for name in new:
+                code[name] = len(self.labels)
+                self.labels.append(name.decode("utf-8"))
             codes = np.fromiter(map(code.__getitem__, names), np.int64, n)
         return codes, x, y, v
