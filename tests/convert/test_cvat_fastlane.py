@@ -913,3 +913,19 @@ def test_utf16_export_is_left_to_expat(tmp_path: Path, monkeypatch: pytest.Monke
     path.write_bytes(text.encode("utf-16"))
     assert _same(path, monkeypatch) == 0
     assert _same(path, monkeypatch, chunk=33) == 0
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["1280", "720", "007", "+5", "-0", " 12 ", "1_000", "１２"],
+        ["12.7", "8"],
+        ["99999999999999999999", "1"],
+        ["1e3", "x", "", None, "0x10"],
+        [],
+    ],
+)
+def test_image_sizes_read_in_bulk_as_one_by_one(texts: list[str | None]) -> None:
+    from kpconv.convert.cvat.reader import _int, _ints
+
+    assert _ints(texts) == [_int(t) for t in texts]

@@ -92,7 +92,7 @@ _ATTR = re.compile(r"(" + _NAME.decode() + r')="([^"]*)"')
 _FOREIGN = re.compile(rb"<(?!/?(?:points|skeleton|image)[ \t\r\n/>])")
 _POINTS_END = _WS + rb"*(?:/>|>" + _WS + rb"*</points" + _WS + rb"*>)"
 #: a whole empty <points> element: its attributes, then what ends it
-_POINTS_ELEMENT = re.compile(rb"<points(" + _ATTRS + rb")(" + _POINTS_END + rb")")
+_POINTS_ELEMENT = re.compile(rb"<points(" + _ATTRS + rb")(" + _POINTS_END + _WS + rb"*)")
 _IMAGE_TAG = re.compile(_WS + rb"*<image(" + _ATTRS + rb")" + _WS + rb"*>")
 _LAYOUT_ATTR = re.compile(rb"(" + _WS + rb"+)(" + _NAME + rb')="')
 _XML_DECL_END = re.compile(rb"\?>")
@@ -123,9 +123,10 @@ class _Layout:
 def _layout(key: _Key, end: bytes) -> _Layout:
     """The pattern of ``<points`` + (separator, name) pairs, each value in double quotes.
 
-    ``end``: how the learned element ended (``>`` + whitespace + ``</points>``, or ``/>``), tried
-    as it is before any other valid end (a literal is cheaper to match). The whitespace after the
-    element is part of the match, so the text between two points of one skeleton is empty.
+    ``end``: how the learned element ended (``>`` + whitespace + ``</points>``, or ``/>``, and the
+    whitespace after it), tried as it is before any other valid end (a literal is cheaper to
+    match). The whitespace after the element is part of the match, so the text between two
+    points of one skeleton is empty.
     """
     parts = [rb"<points"]
     slots: dict[bytes, int] = {}

@@ -206,6 +206,17 @@ def _int(text: str | None) -> int | None:
         return None
 
 
+def _ints(texts: list[str | None]) -> list[int | None]:
+    """:func:`_int` of each; ``int()`` alone when it reads them all and none is long (up to 15
+    characters a number is exact as a float, so ``int(float(t)) == int(t)``)."""
+    try:
+        if max(map(len, texts)) <= 15:  # type: ignore[arg-type]
+            return list(map(int, texts))  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # None, no texts, or not an integer
+        pass
+    return list(map(_int, texts))
+
+
 class CvatReader:
     """One pass over one export; :meth:`read` returns the :class:`CvatExport`."""
 
@@ -517,8 +528,8 @@ class CvatReader:
         res.images += map(
             RawImage,
             names,
-            map(_int, images.width[which.start : which.stop]),
-            map(_int, images.height[which.start : which.stop]),
+            _ints(images.width[which.start : which.stop]),
+            _ints(images.height[which.start : which.stop]),
             locs,
         )
         self.image_names[subset].update(names)
