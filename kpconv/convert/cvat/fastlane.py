@@ -8,7 +8,10 @@ elements gives their values (label, outside, occluded, x, y) and, between them, 
 the image and skeleton tags. The values become columns (an :class:`InstanceArrays` per subset,
 see :class:`FastColumns`), never one object per point; the tags between points are read a
 whole run at a time too (a regular run is one skeleton tag pair between the points of two
-skeletons, an image's end and next start between two images).
+skeletons, an image's end and next start between two images, with the image start tag's
+attribute layout learned like the points'). Runs start short and double while they succeed;
+after a failure a quick look for markup the lane never takes (a box, an attribute, a comment)
+leaves such images to expat without reading them twice.
 
 Expat still reads everything else, and the lane only takes what it can prove the expat path
 reads the same way, without a finding; anything else stays in the expat stream, which then
@@ -26,8 +29,9 @@ gives the located findings and errors. Taken, a run must be:
   numbers ``float()`` reads as finite values (outside points: any numbers ``float()`` reads);
 * attribute values in double quotes without ``<``, ``&`` or control characters, valid UTF-8
   without U+FFFE/U+FFFF, and a document declared (or defaulting to) UTF-8;
-* images with a non-empty ``name`` the subset has not had yet (a duplicate is merged, with a
-  warning, by the expat path).
+* images with a start and an end tag and a non-empty ``name`` the subset has not had yet (a
+  duplicate is merged, with a warning, by the expat path; if the lane took the first one, the
+  reader puts the instances back in document order, see ``CvatReader._finish``).
 
 So the taken bytes are well-formed and hold no entity, comment, CDATA or processing
 instruction: expat would only have called the reader's handlers on them. In the expat stream a
