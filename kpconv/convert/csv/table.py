@@ -177,21 +177,23 @@ class CsvTable:
             return None
         raw = self.encoded()
         d = self.delimiter.encode()
-        if b"\0" in raw or (b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
-            return None
-        if b" " in raw and d + b" " in raw:  # (a search for one byte is much faster than for two)
-            return None
         pos = 0
         for _ in range(first):
             pos = raw.find(b"\n", pos) + 1
             if pos == 0:
                 pos = len(raw)
                 break
-        # the file's own bytes (no copy): every read stays inside them
-        stops = _cell_stops(np.frombuffer(raw, dtype=np.uint8), pos, d[0], width)
-        if stops is None:
+        # the scan for a delimiter between space and "0" meets every NUL, CR and space of the
+        # body: only the lines before it are searched here
+        scanned = 0x20 < d[0] < 0x30
+        if not _plain(raw[:pos] if scanned else raw, d):
             return None
-        return ByteColumns(self, first, raw, pos, stops)
+        # the file's own bytes (no copy): every read stays inside them
+        found = _cell_stops(np.frombuffer(raw, dtype=np.uint8), pos, d[0], width)
+        if found is None:
+            return None
+        stops, crlf = found
+        return ByteColumns(self, first, raw, pos, stops, crlf if scanned else b"\r" in raw)
 
     def list_columns(self, first: int, width: int) -> ListColumns:
         """Records ``first…`` read with the csv module: blank records dropped, short ones padded,
@@ -511,16 +513,31 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _U0, _U1, _U3, _U7, _U8, _U16, _U32, _U64 = (np.uint64(k) for k in (0, 1, 3, 7, 8, 16, 32, 64))
 
 
-def _cell_stops(buf: npt.NDArray[np.uint8], pos: int, delimiter: int, width: int) -> OffsetArray | None:
+def _plain(data: bytes, delimiter: bytes) -> bool:
+    """No NUL byte, no CR but in CRLF, no space right after a delimiter."""
+    if b"\0" in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+        return False
+    return not (b" " in data and delimiter + b" " in data)  # (one byte is found much faster than two)
+
+
+def _cell_stops(
+    buf: npt.NDArray[np.uint8], pos: int, delimiter: int, width: int
+) -> tuple[OffsetArray, bool] | None:
     """Offsets of the delimiter or line end after every cell of ``buf[pos:]``, one row of
-    ``width`` per line (int32 below 2 GiB); None unless every line holds exactly ``width`` cells.
+    ``width`` per line (int32 below 2 GiB), and whether a CR was met; None unless every line
+    holds exactly ``width`` cells.
 
     A delimiter below ``0`` (``,``, tab) is found with the line ends by ONE comparison (every
     byte up to the higher of the two); the few other bytes it catches (a space inside a name,
-    ``+``, the CR of CRLF) are dropped while the chunk is still in the CPU cache.
+    ``+``, the CR of CRLF) are dropped while the chunk is still in the CPU cache. For a
+    delimiter above space (``,``) those are every NUL, CR and space: the body is not
+    :func:`_plain` (checked here) when one is a NUL, a CR before anything but LF, or a space
+    right after a delimiter.
     """
     size = len(buf)
     top = max(delimiter, 10) if delimiter < 0x30 else -1
+    checks = 0x20 < delimiter < 0x30
+    crlf = False
     dtype = np.int32 if size < 1 << 31 else np.int64
     cap = (size - pos) // 4 + 16  # cells of 3 bytes and more: grown when they are shorter
     out = np.empty(cap, dtype=dtype)
@@ -534,6 +551,19 @@ def _cell_stops(buf: npt.NDArray[np.uint8], pos: int, delimiter: int, width: int
         if top >= 0:
             real = newline | (kind == delimiter)
             if not real.all():
+                if checks:
+                    other = found[~real] + at
+                    other_kind = kind[~real]
+                    if (other_kind == 0).any():
+                        return None
+                    cr = other[other_kind == 13]
+                    if len(cr):
+                        crlf = True
+                        if cr[-1] + 1 >= size or not (buf[cr + 1] == 10).all():
+                            return None
+                    space = other[(other_kind == 32) & (other > 0)]
+                    if (buf[space - 1] == delimiter).any():
+                        return None
                 found, newline = found[real], newline[real]
         m = len(found)
         if k + m + 1 > cap:  # (+1: room for the end of a last line without a line end)
@@ -549,7 +579,7 @@ def _cell_stops(buf: npt.NDArray[np.uint8], pos: int, delimiter: int, width: int
     # as many line ends as rows, each the last stop of its row: every row is `width` cells
     if k != rows * width or not line_end[width - 1 : k : width].all():
         return None
-    return out[:k].reshape(rows, width)
+    return out[:k].reshape(rows, width), crlf
 
 
 #: A plain number without sign of up to 8 bytes; group 1: the digits after its dot.
@@ -791,7 +821,7 @@ class ByteColumns:
     shifts.
     """
 
-    def __init__(self, table: CsvTable, first: int, raw: bytes, body_start: int, stops: OffsetArray):
+    def __init__(self, table: CsvTable, first: int, raw: bytes, body_start: int, stops: OffsetArray, crlf: bool):
         self.table = table
         self.first = first
         self.findings: list[Finding] = []
@@ -800,7 +830,7 @@ class ByteColumns:
         # the delimiter or line end after each cell: row i, column j is stops[i, j]
         self._stops = stops
         self._rows, self._width = stops.shape
-        self._crlf = b"\r" in raw
+        self._crlf = crlf  # a CR before the line ends
         buf = np.frombuffer(raw, dtype=np.uint8)
         if len(buf) < 8:  # shorter than one word: a padded copy (zeros past the end)
             buf = np.concatenate([buf, np.zeros(8, dtype=np.uint8)])
