@@ -673,6 +673,7 @@ def test_hand_made(
     case: str, chunk: int | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text, kwargs, least = CASES[case]
+    monkeypatch.setattr(fastlane, "BACK_OFF_AFTER", 1000)  # every image is tried (counted below)
     taken = _same(_write(tmp_path, text), monkeypatch, chunk=chunk, **kwargs)
     assert taken >= least
 
@@ -751,6 +752,7 @@ def test_layouts_beyond_the_limit_go_to_expat(
         tmp_path, CASES["layouts: CVAT's, minimal, extra attributes, newlines, then back"][0]
     )
     monkeypatch.setattr(fastlane, "MAX_LAYOUTS", 1)
+    monkeypatch.setattr(fastlane, "BACK_OFF_AFTER", 1000)
     assert _same(path, monkeypatch) == 5  # the first layout (CVAT's) only
 
 
@@ -901,6 +903,7 @@ def test_random_mixtures(seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         text = text[: rng.randrange(len(text) // 2, len(text))]  # truncated somewhere
     monkeypatch.setattr(fastlane, "MAX_RUN", rng.choice([4, 16, 1 << 12]))
     monkeypatch.setattr(fastlane, "_LOOK_FIRST", rng.choice([0, 4, 64]))
+    monkeypatch.setattr(fastlane, "BACK_OFF_AFTER", rng.choice([0, 1, 3, 1000]))
     path = tmp_path / "mix.xml"
     path.write_bytes(text.encode("utf-8"))
     for chunk in (None, rng.randint(20, 400), rng.randint(400, 5000)):
@@ -929,3 +932,23 @@ def test_image_sizes_read_in_bulk_as_one_by_one(texts: list[str | None]) -> None
     from kpconv.convert.cvat.reader import _int, _ints
 
     assert _ints(texts) == [_int(t) for t in texts]
+
+
+def test_an_export_the_lane_cannot_take_is_left_to_expat_with_few_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Images with boxes one after the other: after a few, the lane leaves runs of them to expat
+    without looking (its cost stays small); a plain stretch later is read by it again."""
+    images = [_image(f"b{i}.jpg", _person(), BOX, i=i) for i in range(300)] + _plain(150)
+    path = _write(tmp_path, _doc(*images))
+    looks: list[int] = []
+    take_run = fastlane.FastLane._take_run
+
+    def counted(self: fastlane.FastLane, buf: bytes, pos: int) -> int:
+        looks.append(pos)
+        return take_run(self, buf, pos)
+
+    monkeypatch.setattr(fastlane.FastLane, "_take_run", counted)
+    taken = _same(path, monkeypatch)
+    assert 150 - 63 <= taken < 150  # up to 63 plain images may be passed over while backing off
+    assert len(looks) < 40  # instead of one per image with a box

@@ -72,6 +72,8 @@ MAX_CARRY = 8 << 20
 MAX_RUN = 1 << 12
 #: Runs shorter than this are first looked through for markup the lane never takes
 _LOOK_FIRST = 64
+#: Images in a row the lane could not take before it leaves some to expat without a look
+BACK_OFF_AFTER = 3
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -379,6 +381,8 @@ class FastLane:
         self.limit = 8  # images per run: grows while runs succeed, so a failure costs little
         self.skip = 0  # after a run took nothing: where the end tag of its first image is
         self.foreign = -1  # file offset of the last markup found that the lane never takes
+        self.failures = 0  # runs in a row that took nothing
+        self.backoff = 0  # images still to leave to expat without a look
         self.skeleton_gaps: dict[bytes, tuple[bytes]] = {}  # text between skeletons -> attrs
         self.gap_events: dict[bytes, tuple[_Events, bool]] = {}
         self.skeleton_labels: dict[bytes, str | None] = {}
@@ -416,11 +420,12 @@ class FastLane:
         pos, n = 0, len(buf)
         while True:
             at_image = buf.startswith(b"<image", pos)
-            if at_image and self.close_end is not None:  # expat is between depth-2 elements
-                self.clean = self.base + pos
+            if at_image and self.close_end is not None and not self.backoff:
+                self.clean = self.base + pos  # expat is between depth-2 elements
             if self.clean == self.base + pos:
                 taken = self._take_run(buf, pos)
                 if taken > pos:
+                    self.failures = 0
                     pos = taken
                     continue
                 if taken < 0:  # its first image is not complete yet
@@ -429,10 +434,22 @@ class FastLane:
                     start = pos + 1  # too big to wait for: expat reads it
                 else:
                     start = self.skip  # expat reads the image at pos, up to the next one
+                    # past BACK_OFF_AFTER images in a row it cannot take, leave 1, 3, 7... (up
+                    # to 63) more to expat without a look: an export the lane cannot take
+                    # costs it little
+                    self.failures += 1
+                    over = self.failures - BACK_OFF_AFTER
+                    self.backoff = (1 << min(over, 6)) - 1 if over > 0 else 0
                 self.clean = self.close_end = None
             else:
                 start = pos + 1 if at_image else pos
             q = buf.find(b"<image", start)
+            while self.backoff and q >= 0:
+                after = buf.find(b"<image", q + 1)
+                if after < 0:
+                    break
+                q = after
+                self.backoff -= 1
             if q < 0:
                 cut = max(pos, n - 5)  # the last bytes may begin a "<image" tag
                 self._expat(buf, pos, cut)
