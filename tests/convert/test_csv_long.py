@@ -267,6 +267,6 @@ def test_codes_survive_a_hash_collision(tmp_path: Path, monkeypatch: pytest.Monk
     codes, names = body.codes(1)
     assert [names[c] for c in codes.tolist()] == labels and len(names) == 4
     # every text folded to one key: the word check catches it (then the texts themselves)
-    monkeypatch.setattr(table_module, "_fold", lambda words, length: np.zeros(len(length), dtype=np.uint64))
+    monkeypatch.setattr(table_module, "_fold", lambda words: np.zeros(len(words[0]), dtype=np.uint64))
     codes, names = body.codes(1)
     assert [names[c] for c in codes.tolist()] == labels and len(names) == 4

@@ -716,23 +716,20 @@ def _word_count(length: IntArray) -> int:
     return (int(length.max()) + 7) // 8 if len(length) else 0
 
 
-def _fold(words: Sequence[npt.NDArray[np.uint64]], length: IntArray) -> npt.NDArray[np.uint64]:
-    """One hash key from texts' words (:meth:`ByteColumns._text_words`, two or more) and lengths.
-
-    The first word, plus each later word's change from the one before times its own odd
-    multiplier, plus the bytes beyond 8 times another: the repeated words that pad a shorter
-    text add nothing, so a text has one key whatever the number of words read (and a text of up
-    to 8 bytes is its own key).
-    """
-    key = words[0] + np.maximum(length - 8, 0).astype(np.uint64) * _FOLDS[-1]
+def _fold(words: Sequence[npt.NDArray[np.uint64]]) -> npt.NDArray[np.uint64]:
+    """One hash key from texts' words (:meth:`ByteColumns._text_words`, two or more): the first
+    word plus each later one times its own odd multiplier. The zero words past a shorter text
+    add nothing, so a text has one key whatever the number of words read (and a text of up to 8
+    bytes is its own key)."""
+    key = words[0].copy()
     for m in range(1, len(words)):
-        key += (words[m] ^ words[m - 1]) * _FOLDS[(m - 1) % (len(_FOLDS) - 1)]
+        key += words[m] * _FOLDS[(m - 1) % len(_FOLDS)]
     return key
 
 
-def _keys(words: Sequence[npt.NDArray[np.uint64]], length: IntArray) -> npt.NDArray[np.uint64]:
+def _keys(words: Sequence[npt.NDArray[np.uint64]]) -> npt.NDArray[np.uint64]:
     """Hash keys of texts from their words: :func:`_fold` (one word: the word itself)."""
-    return words[0] if len(words) == 1 else _fold(words, length)
+    return words[0] if len(words) == 1 else _fold(words)
 
 
 def _buckets(key: npt.NDArray[np.uint64], spread: np.uint64, bits: int) -> npt.NDArray[np.intp]:
@@ -760,32 +757,33 @@ class _HashCodes:
         self.spread = spread
         self.claimed = np.zeros(size, dtype=bool)
         self.rep = np.zeros(size, dtype=np.int64)
-        self.held: list[npt.NDArray[np.uint64]] = []  # word k of each bucket's text
-        self.held_length = np.zeros(size, dtype=np.int64)
+        self.held: list[npt.NDArray[np.uint64]] = []  # word k of each bucket's text (0 past it)
         self.bucket = np.empty(rows, dtype=np.intp)
 
-    def add(self, a: int, length: IntArray, words: list[npt.NDArray[np.uint64]]) -> bool:
-        """Code rows ``a…`` (their lengths and text words); False when two texts meet in one bucket."""
-        if not words:  # every cell of the chunk empty
-            words = [np.zeros(len(length), dtype=np.uint64)]
-        while len(self.held) < len(words):  # texts longer than so far: their last word again
-            self.held.append(self.held[-1].copy() if self.held else np.zeros(len(self.claimed), dtype=np.uint64))
-        words = words + [words[-1]] * (len(self.held) - len(words))
-        at = _buckets(_keys(words, length), self.spread, _HASH_BITS)
-        self.bucket[a : a + len(at)] = at
+    def add(self, a: int, words: list[npt.NDArray[np.uint64]], rows: int) -> bool:
+        """Code ``rows`` rows from ``a`` (their text words: none when all are empty); False when
+        two texts meet in one bucket."""
+        if not words:
+            words = [np.zeros(rows, dtype=np.uint64)]
+        while len(self.held) < len(words):  # texts longer than so far (earlier ones: 0 there)
+            self.held.append(np.zeros(len(self.claimed), dtype=np.uint64))
+        at = _buckets(_keys(words), self.spread, _HASH_BITS)
+        self.bucket[a : a + rows] = at
         fresh = ~self.claimed[at]
         if fresh.any():
-            rows = np.flatnonzero(fresh)
-            new = at[rows]
+            first = np.flatnonzero(fresh)
+            new = at[first]
             self.claimed[new] = True
-            self.rep[new] = rows + a
-            self.held_length[new] = length[rows]
-            for table, word in zip(self.held, words, strict=True):
-                table[new] = word[rows]
-        # every cell must hold its bucket's text (two texts in one bucket: no table holds both)
-        if not np.array_equal(self.held_length[at], length):
-            return False
-        return all(np.array_equal(table[at], word) for table, word in zip(self.held, words, strict=True))
+            self.rep[new] = first + a
+            for table, word in zip(self.held, words, strict=False):
+                table[new] = word[first]
+        # every cell must hold its bucket's text (two texts in one bucket: no table holds both);
+        # words past the chunk's longest cell are 0
+        for k, table in enumerate(self.held):
+            held = table[at]
+            if not (np.array_equal(held, words[k]) if k < len(words) else not held.any()):
+                return False
+        return True
 
     @property
     def crowded(self) -> bool:
@@ -838,6 +836,7 @@ class ByteColumns:
         self._last = len(buf) - 8  # the last offset a whole word can be read from
         # _words[p] = the 8 bytes starting at p (unaligned reads of the bytes)
         self._words = np.lib.stride_tricks.as_strided(buf, (self._last + 1, 8), (1, 1)).view("<u8")[:, 0]
+        self._blocks: dict[int, npt.NDArray[np.void]] = {}  # n bytes from each offset, by n
 
     def __len__(self) -> int:
         return self._rows
@@ -890,40 +889,31 @@ class ByteColumns:
         over = np.clip(at - last, 0, 8).astype(np.uint64) << _U3
         return self._words[np.minimum(at, last)] >> over
 
-    def _text_words(
-        self, start: IntArray, length: IntArray, count: int, inside: bool = False
-    ) -> list[npt.NDArray[np.uint64]]:
-        """``count`` words that, with the length, identify each cell's text exactly.
+    def _text_words(self, start: IntArray, length: IntArray, count: int) -> list[npt.NDArray[np.uint64]]:
+        """The first ``count`` 8-byte words of each cell, bytes past its end zero.
 
-        A cell of 8 bytes or more is read as the overlapping 8-byte windows at offsets 0, 8, …
-        and its last 8 bytes (never a byte outside it, so no mask), a shorter one as its bytes
-        masked (cells never hold a zero byte: that word fixes its length too). Words beyond a
-        cell's own are its last one again: a text gives the same words whatever ``count``.
+        Read with ONE gather of ``8 * count`` bytes per cell (as costly as one of 8). A cell
+        holds no zero byte: when ``count`` covers the longest cell, its words are its text
+        exactly, length included.
         """
         if not count:
             return []
-        first = self._read(start, inside)
-        keep = None
-        if int(length.min()) < 8:
-            keep = _KEEP[np.minimum(length, 8)]
-            first &= keep
-        words = [first]
-        tail = np.maximum(length - 8, 0) if count > 1 else length
-        for m in range(8, 8 * count, 8):
-            word = self._read(start + np.minimum(tail, m), inside)
-            if keep is not None:
-                word &= keep
-            words.append(word)
+        n = len(start)
+        width = 8 * count
+        if n and int(start.max()) + width <= len(self._buf):
+            view = self._blocks.get(width)
+            if view is None:
+                strided = np.lib.stride_tricks.as_strided(self._buf, (len(self._buf) - width + 1, width), (1, 1))
+                view = self._blocks[width] = strided.view(f"V{width}")[:, 0]
+            block = view[start].view("<u8").reshape(n, count)
+            words = [block[:, k] for k in range(count)]
+        else:  # (near the end of the file)
+            words = [self._read(start + 8 * k) for k in range(count)]
+        shortest = int(length.min()) if n else 0
+        for k in range(count):
+            if shortest < 8 * (k + 1):  # some cell ends before the end of word k
+                words[k] = words[k] & _KEEP[np.clip(length - 8 * k, 0, 8)]
         return words
-
-    def _masked_words(self, start: IntArray, length: IntArray, count: int) -> list[npt.NDArray[np.uint64]]:
-        """The first ``count`` words of each cell, bytes past its end zeroed."""
-        out = []
-        for m in range(0, 8 * count, 8):
-            word = self._read(start + m)
-            word &= _KEEP[np.clip(length - m, 0, 8)]
-            out.append(word)
-        return out
 
     def cells(self, j: int, rows: IntArray) -> list[str]:
         start, length = self._bounds(j, rows)
@@ -973,9 +963,8 @@ class ByteColumns:
                 differs = np.zeros(b - before - 1, dtype=bool)
                 for first, last in runs:
                     start, length = self._span(before, b, first, last)
-                    differs |= length[1:] != length[:-1]
-                    for word in self._text_words(start, length, _word_count(length), whole):
-                        differs |= word[1:] != word[:-1]
+                    for word in self._text_words(start, length, _word_count(length)):
+                        differs |= word[1:] != word[:-1]  # (the words of a text fix its length)
                 changed[before + 1 : b] = differs
             for j in columns:
                 start, length = self._span(a, b, j)
@@ -985,10 +974,8 @@ class ByteColumns:
                     np.greater(length, 0, out=todo[j][a:b])  # (an empty cell is NaN)
                     todo[j][a:b] &= ~plain
                 table = tables.get(j)
-                if table is not None:
-                    words = self._text_words(start, length, _word_count(length), whole)
-                    if not table.add(a, length, words):
-                        tables[j] = None  # two texts in one bucket: coded on their own below
+                if table is not None and not table.add(a, self._text_words(start, length, _word_count(length)), b - a):
+                    tables[j] = None  # two texts in one bucket: coded on their own below
         return ColumnReads(
             numbers={j: self._other_numbers(j, column, values[j], todo[j]) for j, column in numbers.items()},
             codes={j: self._coded(j, table) for j, table in tables.items()},
@@ -1039,7 +1026,7 @@ class ByteColumns:
         start, length = self._bounds(j, rows)
         longer = (length > 8) & (length <= 16)
         if longer.any():
-            value, plain = _sixteen_byte_numbers(self._masked_words(start[longer], length[longer], 2), length[longer])
+            value, plain = _sixteen_byte_numbers(self._text_words(start[longer], length[longer], 2), length[longer])
             done = rows[longer][plain]
             out[done] = value[plain]
             todo[done] = False
@@ -1062,7 +1049,8 @@ class ByteColumns:
             table = _HashCodes(n, spread)
             for a in range(0, n, _ROWS):
                 cell_length = length[a : a + _ROWS]
-                if not table.add(a, cell_length, self._text_words(start[a : a + _ROWS], cell_length, _word_count(cell_length))):
+                words = self._text_words(start[a : a + _ROWS], cell_length, _word_count(cell_length))
+                if not table.add(a, words, len(cell_length)):
                     break
             else:
                 return table.result()
@@ -1073,15 +1061,11 @@ class ByteColumns:
     def _sorted_codes(self, start: IntArray, length: IntArray) -> tuple[IntArray, IntArray] | None:
         """(code per cell, one cell per code) by sorting the keys (many distinct texts); None
         when two texts share a key."""
-        count = max(_word_count(length), 1)
-        words = self._text_words(start, length, count)
-        key = _keys(words, length)
-        _, reps, codes = np.unique(key, return_index=True, return_inverse=True)
+        words = self._text_words(start, length, max(_word_count(length), 1))
+        _, reps, codes = np.unique(_keys(words), return_index=True, return_inverse=True)
         codes = codes.reshape(-1).astype(np.int64, copy=False)
-        if count > 1:  # a folded key: every cell must be its representative's text
+        if len(words) > 1:  # a folded key: every cell must be its representative's text
             rep_rows = reps[codes]
-            if not np.array_equal(length[rep_rows], length):
-                return None
             if not all(np.array_equal(word[rep_rows], word) for word in words):
                 return None
         return codes, reps
