@@ -250,23 +250,30 @@ def test_plain_file_values_and_places(tmp_path: Path) -> None:
     ]
 
 
-def test_codes_survive_a_hash_collision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["left_shoulder", "left_shouldex", "left_shoulder", "right_should_", "nose"],  # one word, two words
+        ["left_shoulder"] * 3 + ["nose"] * 3 + ["left_shouldex"] * 2 + ["left_shoulder"],  # runs: coded once each
+    ],
+)
+def test_codes_survive_a_hash_collision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, labels: list[str]) -> None:
     """Names are coded by hashing their bytes; a collision is caught and the names coded another way."""
     import numpy as np
 
     from kpconv.convert.csv import table as table_module
 
-    labels = ["left_shoulder", "left_shouldex", "left_shoulder", "right_should_", "nose"]  # one word, two words
+    distinct = len(set(labels))
     text = "image,keypoint,x,y\n" + "".join(f"a.png,{name},1,2\n" for name in labels)
     body = read_table(write(tmp_path, text)).byte_columns(1, 4)
     assert body is not None
     codes, names = body.codes(1)
-    assert [names[c] for c in codes.tolist()] == labels and len(names) == 4
+    assert [names[c] for c in codes.tolist()] == labels and len(names) == distinct
     # every key in one bucket, as if all names hashed alike: the word check catches it (then sorting)
     monkeypatch.setattr(table_module, "_buckets", lambda key, spread, bits: np.zeros(len(key), dtype=np.intp))
     codes, names = body.codes(1)
-    assert [names[c] for c in codes.tolist()] == labels and len(names) == 4
+    assert [names[c] for c in codes.tolist()] == labels and len(names) == distinct
     # every text folded to one key: the word check catches it (then the texts themselves)
     monkeypatch.setattr(table_module, "_fold", lambda words: np.zeros(len(words[0]), dtype=np.uint64))
     codes, names = body.codes(1)
-    assert [names[c] for c in codes.tolist()] == labels and len(names) == 4
+    assert [names[c] for c in codes.tolist()] == labels and len(names) == distinct

@@ -1043,32 +1043,47 @@ class ByteColumns:
         return out, findings
 
     def _codes_of(self, start: IntArray, length: IntArray) -> tuple[IntArray, IntArray] | None:
-        """(code per cell, one cell per code); None when two texts share a folded key."""
-        n = len(length)
-        for spread in _SPREADS:
-            table = _HashCodes(n, spread)
-            for a in range(0, n, _ROWS):
-                cell_length = length[a : a + _ROWS]
-                words = self._text_words(start[a : a + _ROWS], cell_length, _word_count(cell_length))
-                if not table.add(a, words, len(cell_length)):
-                    break
-            else:
-                return table.result()
-            if table.crowded:  # many texts: buckets are shared whatever the multiplier
-                break
-        return self._sorted_codes(start, length)
+        """(code per cell, one cell per code); None when two texts share a folded key.
 
-    def _sorted_codes(self, start: IntArray, length: IntArray) -> tuple[IntArray, IntArray] | None:
-        """(code per cell, one cell per code) by sorting the keys (many distinct texts); None
-        when two texts share a key."""
+        Runs of equal texts (a name at the start of each instance of an image) are coded once.
+        """
         words = self._text_words(start, length, max(_word_count(length), 1))
-        _, reps, codes = np.unique(_keys(words), return_index=True, return_inverse=True)
-        codes = codes.reshape(-1).astype(np.int64, copy=False)
-        if len(words) > 1:  # a folded key: every cell must be its representative's text
-            rep_rows = reps[codes]
-            if not all(np.array_equal(word[rep_rows], word) for word in words):
-                return None
-        return codes, reps
+        n = len(length)
+        if n > 1:
+            differs = np.zeros(n - 1, dtype=bool)
+            for word in words:
+                differs |= word[1:] != word[:-1]
+            first = np.flatnonzero(np.concatenate(([True], differs)))
+            if 2 * len(first) <= n:
+                found = _word_codes([word[first] for word in words])
+                if found is None:
+                    return None
+                codes, reps = found
+                run = np.concatenate(([0], np.cumsum(differs)))  # each row's run
+                return codes[run], first[reps]
+        return _word_codes(words)
+
+
+def _word_codes(words: list[npt.NDArray[np.uint64]]) -> tuple[IntArray, IntArray] | None:
+    """(code per text, one text per code) of texts given as their words; None when two texts
+    share a folded key. A hash table when they are few, else by sorting."""
+    n = len(words[0])
+    for spread in _SPREADS:
+        table = _HashCodes(n, spread)
+        for a in range(0, n, _ROWS):
+            if not table.add(a, [word[a : a + _ROWS] for word in words], min(_ROWS, n - a)):
+                break
+        else:
+            return table.result()
+        if table.crowded:  # many texts: buckets are shared whatever the multiplier
+            break
+    _, reps, codes = np.unique(_keys(words), return_index=True, return_inverse=True)
+    codes = codes.reshape(-1).astype(np.int64, copy=False)
+    if len(words) > 1:  # a folded key: every text must be its representative's
+        rep_rows = reps[codes]
+        if not all(np.array_equal(word[rep_rows], word) for word in words):
+            return None
+    return codes, reps
 
 
 class ListColumns:
