@@ -31,8 +31,12 @@ NAMES = [
 ]  # fmt: skip
 
 
-def _long(rows: list[list[str]], header: str = "image,instance,keypoint,x,y,v", delimiter: str = ",") -> str:
-    return "\n".join([header.replace(",", delimiter)] + [delimiter.join(row) for row in rows]) + "\n"
+def _long(
+    rows: list[list[str]], header: str = "image,instance,keypoint,x,y,v", delimiter: str = ","
+) -> str:
+    return (
+        "\n".join([header.replace(",", delimiter)] + [delimiter.join(row) for row in rows]) + "\n"
+    )
 
 
 def _numbers_case() -> str:
@@ -49,43 +53,76 @@ CASES = {
         [["a.png", "1", "nose", "1.25", "2.50", "2"]]
         + [["a.png", "1", f"k{i}", f"{i}.125", f"{i}.5", "2"] for i in range(40)]
     ),
-    "integers_and_signs": _long([["a.png", "1", f"k{i}", t, "3", "1"] for i, t in enumerate(["1", "640", "-3", "007", "+8"])]),
+    "integers_and_signs": _long(
+        [
+            ["a.png", "1", f"k{i}", t, "3", "1"]
+            for i, t in enumerate(["1", "640", "-3", "007", "+8"])
+        ]
+    ),
     "names_at_word_edges": _long(
         [["a.png", "1", name or "", str(i), str(i), "2"] for i, name in enumerate(NAMES * 3)]
     ),
     "image_names_at_word_edges": _long(
-        [[name, "1", "nose", "1", "2", "2"] for name in ["a.png", "abcdefgh", "abcdefghi", "images/0000001.jpg",
-                                                          "images/0010001.jpg", "images/0000001.jpg", "xyyyyyyyz",
-                                                          "xyyyyyyyyz", "./abcdefgh"]]
-    ),  # fmt: skip
+        [
+            [name, "1", "nose", "1", "2", "2"]
+            for name in [
+                "a.png",
+                "abcdefgh",
+                "abcdefghi",
+                "images/0000001.jpg",
+                "images/0010001.jpg",
+                "images/0000001.jpg",
+                "xyyyyyyyz",
+                "xyyyyyyyyz",
+                "./abcdefgh",
+            ]
+        ]
+    ),
     "tab_crlf": _long(
-        [["a.png", "1", "nose", "1.5", "2", "2"], ["a.png", "1", "tail", "3", "4", ""], ["b.png", "1", "nose", "5", "6", "1"]],
+        [
+            ["a.png", "1", "nose", "1.5", "2", "2"],
+            ["a.png", "1", "tail", "3", "4", ""],
+            ["b.png", "1", "nose", "5", "6", "1"],
+        ],
         delimiter="\t",
     ).replace("\n", "\r\n"),
     "semicolon_crlf_decimal_commas_no_final_newline": _long(
-        [["a.png", "1", "nose", "1,5", "2", "2"], ["a.png", "1", "tail", "-0,25", "4,75", "1"]], delimiter=";"
+        [["a.png", "1", "nose", "1,5", "2", "2"], ["a.png", "1", "tail", "-0,25", "4,75", "1"]],
+        delimiter=";",
     ).replace("\n", "\r\n")[:-2],
     "key_columns_apart_and_interleaved": _long(
         [
-            ["a.png", "nose", "1", "1", "1", "cat"], ["a.png", "nose", "2", "2", "2", "cat"],
-            ["a.png", "tail", "1", "3", "3", "cat"], ["a.png", "tail", "1", "4", "4", "dog"],
-            ["b.png", "nose", "1", "5", "5", ""], ["a.png", "ear", "2", "6", "6", "cat"],
+            ["a.png", "nose", "1", "1", "1", "cat"],
+            ["a.png", "nose", "2", "2", "2", "cat"],
+            ["a.png", "tail", "1", "3", "3", "cat"],
+            ["a.png", "tail", "1", "4", "4", "dog"],
+            ["b.png", "nose", "1", "5", "5", ""],
+            ["a.png", "ear", "2", "6", "6", "cat"],
         ],
         header="image,keypoint,instance,x,y,category",
-    ),  # fmt: skip
+    ),
     "key_columns_side_by_side": _long(
         [
-            ["a.png", "1", "cat", "nose", "1", "1"], ["a.png", "1", "dog", "nose", "2", "2"],
-            ["a.png", "2", "cat", "tail", "3", "3"], ["a.png", "1", "cat", "tail", "4", "4"],
-            ["a.png1", "", "cat", "nose", "5", "5"], ["a.png", "11", "cat", "ear", "6", "6"],
+            ["a.png", "1", "cat", "nose", "1", "1"],
+            ["a.png", "1", "dog", "nose", "2", "2"],
+            ["a.png", "2", "cat", "tail", "3", "3"],
+            ["a.png", "1", "cat", "tail", "4", "4"],
+            ["a.png1", "", "cat", "nose", "5", "5"],
+            ["a.png", "11", "cat", "ear", "6", "6"],
         ],
         header="image,instance,category,keypoint,x,y",
-    ),  # fmt: skip
+    ),
     "spaces_inside_and_before_delimiters": _long(
-        [["my image.png", "1 ", "left eye", "1.5 ", "2", "2 "], ["my image.png", "1", "nose ", " 3".strip(), "4", "1"]]
+        [
+            ["my image.png", "1 ", "left eye", "1.5 ", "2", "2 "],
+            ["my image.png", "1", "nose ", " 3".strip(), "4", "1"],
+        ]
     ),
     "visibility_words": _long(
-        [["a.png", "1", f"k{i}", "1", "2", v] for i, v in enumerate(["", "0", "1", "2", "true", "hidden", "5", "2.0", "nan"])]
+        [
+            ["a.png", "1", f"k{i}", "1", "2", v]
+            for i, v in enumerate(["", "0", "1", "2", "true", "hidden", "5", "2.0", "nan"])
+        ]
     ),
 }
 
@@ -98,7 +135,9 @@ def _quoted(text: str) -> str:
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
         end = line[len(body) :]
-        out.append(delimiter.join(f'"{cell}"' for cell in body.split(delimiter)) + end if body else line)
+        out.append(
+            delimiter.join(f'"{cell}"' for cell in body.split(delimiter)) + end if body else line
+        )
     return "".join(out)
 
 
@@ -127,7 +166,10 @@ def test_byte_reader_and_csv_module_read_the_same(tmp_path: Path, name: str, chu
 
 def _findings(findings: list[Finding], name: str) -> list[tuple[str, str, str]]:
     """(code, message, source) of each finding, the file's name left out."""
-    return [(f.code, f.message.replace(name, "?"), (f.source or "").replace(name, "?")) for f in findings]
+    return [
+        (f.code, f.message.replace(name, "?"), (f.source or "").replace(name, "?"))
+        for f in findings
+    ]
 
 
 @pytest.mark.parametrize(
@@ -154,7 +196,9 @@ def _findings(findings: list[Finding], name: str) -> list[tuple[str, str, str]]:
         (b"a;b\n1;2\r3;4\n", False),
     ],
 )
-def test_which_files_the_byte_reader_takes(tmp_path: Path, data: bytes, plain: bool, chunks: None) -> None:
+def test_which_files_the_byte_reader_takes(
+    tmp_path: Path, data: bytes, plain: bool, chunks: None
+) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes(data)
     assert (read_table(path).byte_columns(1, 2) is not None) is plain

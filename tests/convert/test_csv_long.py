@@ -34,7 +34,9 @@ def test_detect_layout(name: str, layout: str) -> None:
 
 
 def test_unknown_layout_is_refused_with_the_header() -> None:
-    with pytest.raises(DataError, match=r"unknown_layout\.csv:1: cannot tell the CSV layout.*'alpha'"):
+    with pytest.raises(
+        DataError, match=r"unknown_layout\.csv:1: cannot tell the CSV layout.*'alpha'"
+    ):
         run(MALFORMED / "unknown_layout.csv")
 
 
@@ -66,7 +68,14 @@ def test_custom_column_names_and_categories(tmp_path: Path) -> None:
         "a.png;1;tail;3;4;cat\n"
         "a.png;2;beak;5;6;bird\n",
     )
-    columns = {"image": "frame_file", "instance": "who", "keypoint": "part", "x": "px", "y": "py", "category": "KIND"}
+    columns = {
+        "image": "frame_file",
+        "instance": "who",
+        "keypoint": "part",
+        "x": "px",
+        "y": "py",
+        "category": "KIND",
+    }
     conv = run(path, layout="long", columns=columns, images=SIZED)
     assert errors(conv) == []
     ds = conv.dataset
@@ -127,7 +136,10 @@ def test_bad_visibility_drops_the_point_with_a_located_error() -> None:
 
 
 def test_visibility_words(tmp_path: Path) -> None:
-    path = write(tmp_path, "image,keypoint,x,y,visible\na.png,a,1,2,true\na.png,b,3,4,false\na.png,c,5,6,2.0\n")
+    path = write(
+        tmp_path,
+        "image,keypoint,x,y,visible\na.png,a,1,2,true\na.png,b,3,4,false\na.png,c,5,6,2.0\n",
+    )
     conv = run(path, images=SIZED)
     assert conv.dataset.annotations[0].keypoints == [1.0, 2.0, 2, 0, 0, 0, 5.0, 6.0, 2]
 
@@ -162,7 +174,10 @@ def test_header_only_file(tmp_path: Path) -> None:
 def test_long_column_options_select_the_long_layout(tmp_path: Path) -> None:
     path = write(tmp_path, "image,part,px,py\na.png,nose,1,2\n")
     table = read_table(path)
-    assert detect_layout(table, CsvOptions(columns={"keypoint": "part", "x": "px", "y": "py"})) == "long"
+    assert (
+        detect_layout(table, CsvOptions(columns={"keypoint": "part", "x": "px", "y": "py"}))
+        == "long"
+    )
     with pytest.raises(DataError, match="cannot tell the CSV layout"):
         detect_layout(table)
 
@@ -210,7 +225,9 @@ def _quoted(text: str) -> str:
         body = line.rstrip("\r\n")
         end = line[len(body) :]
         delimiter = ";" if ";" in body else ","
-        out.append(delimiter.join(f'"{cell}"' for cell in body.split(delimiter)) + end if body else line)
+        out.append(
+            delimiter.join(f'"{cell}"' for cell in body.split(delimiter)) + end if body else line
+        )
     return "".join(out)
 
 
@@ -221,13 +238,22 @@ def test_plain_bytes_and_csv_module_read_the_same(tmp_path: Path, name: str) -> 
     quoted = write(tmp_path, _quoted(text), "quoted.csv")
     table = read_table(plain)
     first = next(i for i, line in enumerate(text.splitlines()) if line.strip())
-    assert table.byte_columns(first + 1, len(text.splitlines()[first].split(";" if ";" in text else ","))) is not None
+    assert (
+        table.byte_columns(
+            first + 1, len(text.splitlines()[first].split(";" if ";" in text else ","))
+        )
+        is not None
+    )
     assert read_table(quoted).byte_columns(first + 1, 4) is None
     a = run(plain, layout="long", images=SIZED)
     b = run(quoted, layout="long", images=SIZED)
     assert a.data == b.data
-    where = [(f.code, f.message, (f.source or "").replace("plain.csv", "?")) for f in a.report.findings]
-    assert where == [(f.code, f.message, (f.source or "").replace("quoted.csv", "?")) for f in b.report.findings]
+    where = [
+        (f.code, f.message, (f.source or "").replace("plain.csv", "?")) for f in a.report.findings
+    ]
+    assert where == [
+        (f.code, f.message, (f.source or "").replace("quoted.csv", "?")) for f in b.report.findings
+    ]
 
 
 def test_plain_file_values_and_places(tmp_path: Path) -> None:
@@ -237,7 +263,8 @@ def test_plain_file_values_and_places(tmp_path: Path) -> None:
         (f"{tmp_path / 'points.csv'}:2", 'column "x": "4O" is not a number'),
         (f"{tmp_path / 'points.csv'}:3", 'column "x": "inf" is not a finite number'),
     ]
-    assert conv.dataset.annotations[0].keypoints == [0, 0, 0, 0, 0, 0, 100.0, -0.5, 2]  # nose, tail, ear
+    nose_tail_ear = [0, 0, 0, 0, 0, 0, 100.0, -0.5, 2]
+    assert conv.dataset.annotations[0].keypoints == nose_tail_ear
     conv = run(write(tmp_path, PLAIN_CASES["long_and_precise_numbers"]), images=SIZED)
     assert conv.document["annotations"][0]["keypoints"] == [
         -1234.5678, 0.000123456789, 2, 12345678901234567.0, 1.2345678901234568, 2, 7.0, 0.5, 2,
@@ -253,11 +280,15 @@ def test_plain_file_values_and_places(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "labels",
     [
-        ["left_shoulder", "left_shouldex", "left_shoulder", "right_should_", "nose"],  # one word, two words
-        ["left_shoulder"] * 3 + ["nose"] * 3 + ["left_shouldex"] * 2 + ["left_shoulder"],  # runs: coded once each
+        # one word, two words
+        ["left_shoulder", "left_shouldex", "left_shoulder", "right_should_", "nose"],
+        # runs: coded once each
+        ["left_shoulder"] * 3 + ["nose"] * 3 + ["left_shouldex"] * 2 + ["left_shoulder"],
     ],
 )
-def test_codes_survive_a_hash_collision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, labels: list[str]) -> None:
+def test_codes_survive_a_hash_collision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, labels: list[str]
+) -> None:
     """Names are coded by hashing their bytes; a collision is caught and the names coded another way."""
     import numpy as np
 
@@ -270,10 +301,14 @@ def test_codes_survive_a_hash_collision(tmp_path: Path, monkeypatch: pytest.Monk
     codes, names = body.codes(1)
     assert [names[c] for c in codes.tolist()] == labels and len(names) == distinct
     # every key in one bucket, as if all names hashed alike: the word check catches it (then sorting)
-    monkeypatch.setattr(table_module, "_buckets", lambda key, spread, bits: np.zeros(len(key), dtype=np.intp))
+    monkeypatch.setattr(
+        table_module, "_buckets", lambda key, spread, bits: np.zeros(len(key), dtype=np.intp)
+    )
     codes, names = body.codes(1)
     assert [names[c] for c in codes.tolist()] == labels and len(names) == distinct
     # every text folded to one key: the word check catches it (then the texts themselves)
-    monkeypatch.setattr(table_module, "_fold", lambda words: np.zeros(len(words[0]), dtype=np.uint64))
+    monkeypatch.setattr(
+        table_module, "_fold", lambda words: np.zeros(len(words[0]), dtype=np.uint64)
+    )
     codes, names = body.codes(1)
     assert [names[c] for c in codes.tolist()] == labels and len(names) == distinct

@@ -95,7 +95,13 @@ def attach_images(result: LayoutResult, options: ImageOptions, display: str) -> 
     if len(found) == len(chosen) == len(set(found)):
         # every image found, each under a file name of its own (the usual case): no test per name
         sizes = list(map(resolved.sizes.__getitem__, found))
-        made = map(RawImage, found, [w for w, _ in sizes], [h for _, h in sizes], result.image_names.values())
+        made = map(
+            RawImage,
+            found,
+            [w for w, _ in sizes],
+            [h for _, h in sizes],
+            result.image_names.values(),
+        )
         images = dict(zip(found, made, strict=True))
     else:
         for where, file_name in zip(result.image_names.values(), chosen, strict=True):

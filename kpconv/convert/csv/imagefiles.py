@@ -53,7 +53,9 @@ class ResolvedImages:
 def normalize_name(name: str) -> str:
     """``labeled-data\\video\\img.png`` → ``labeled-data/video/img.png``; ``./a.png`` → ``a.png``."""
     text = name.strip().replace("\\", "/")
-    if not text or ("./" not in text and "//" not in text and not text.endswith(("/", "/.", "/.."))):
+    if not text or (
+        "./" not in text and "//" not in text and not text.endswith(("/", "/.", "/.."))
+    ):
         return text  # already normal (the common case, and called once per instance)
     absolute = text.startswith("/")
     text = posixpath.normpath(text)
@@ -135,7 +137,9 @@ def resolve_images(
             unique_roots.append(root)
     if not unique_roots:
         where = roots[0] if roots else Path(".")
-        raise DataError(f"images folder {where} does not exist (pass --images DIR, or --image-size WxH)")
+        raise DataError(
+            f"images folder {where} does not exist (pass --images DIR, or --image-size WxH)"
+        )
     best_root: Path = unique_roots[0]
     best: dict[str, tuple[str, Path]] = {}
     for root in unique_roots:
@@ -168,8 +172,14 @@ def resolve_images(
         out.sizes[file_name] = size
 
     if problems and not options.skip_missing:
-        listed = ", ".join(f"{name} ({_short(f.source, display)})" for name, f in problems[:LISTED_IN_MESSAGE])
-        more = f" and {len(problems) - LISTED_IN_MESSAGE} more" if len(problems) > LISTED_IN_MESSAGE else ""
+        listed = ", ".join(
+            f"{name} ({_short(f.source, display)})" for name, f in problems[:LISTED_IN_MESSAGE]
+        )
+        more = (
+            f" and {len(problems) - LISTED_IN_MESSAGE} more"
+            if len(problems) > LISTED_IN_MESSAGE
+            else ""
+        )
         raise DataError(
             f"{display}: {len(problems)} of {len(names)} image(s) missing or unreadable under "
             f"{best_root}: {listed}{more}. Nothing was written. Convert the rest with "
@@ -194,7 +204,6 @@ def resolve_images(
         )
     )
     return out
-
 
 
 def _short(source: str | None, display: str) -> str:

@@ -27,7 +27,15 @@ from .imagefiles import normalize_name
 from .options import CsvOptions, LayoutResult, find_column, header_record
 from .table import Columns, CsvTable, IntArray, gc_paused
 
-VISIBILITY_WORDS = {"true": 2, "false": 0, "yes": 2, "no": 0, "visible": 2, "occluded": 1, "hidden": 1}
+VISIBILITY_WORDS = {
+    "true": 2,
+    "false": 0,
+    "yes": 2,
+    "no": 0,
+    "visible": 2,
+    "occluded": 1,
+    "hidden": 1,
+}
 
 
 def looks_like(header: list[str], options: CsvOptions) -> bool:
@@ -55,8 +63,12 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     line = table.line(h)
     col = {
         role: find_column(
-            header, role, options, required=role in ("image", "keypoint", "x", "y"),
-            display=table.display, header_line=line,
+            header,
+            role,
+            options,
+            required=role in ("image", "keypoint", "x", "y"),
+            display=table.display,
+            header_line=line,
         )
         for role in ("image", "keypoint", "x", "y", "instance", "visibility", "category")
     }
@@ -74,7 +86,9 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     vi = col["visibility"]
     key_columns = [j for j in (ii, col["category"], col["instance"]) if j is not None]
     # every whole column the layout needs, read in one pass over the rows
-    reads = body.read({xi: header[xi], yi: header[yi]}, [ki] if vi is None else [ki, vi], key_columns)
+    reads = body.read(
+        {xi: header[xi], yi: header[yi]}, [ki] if vi is None else [ki, vi], key_columns
+    )
     xs, bad_x = reads.numbers[xi]
     ys, bad_y = reads.numbers[yi]
     findings.extend(bad_x)
@@ -102,7 +116,9 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     display = table.display
     for start in starts[~named].tolist():
         where = f"{display}:{table.line(body.record(start))}"
-        findings.append(error("csv.missing_image_name", "the image cell is empty; row skipped", source=where))
+        findings.append(
+            error("csv.missing_image_name", "the image cell is empty; row skipped", source=where)
+        )
     key = image_code
     category_code, category_texts = np.zeros(len(starts), dtype=np.int64), [""]
     for j in key_columns[1:]:
@@ -123,11 +139,14 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     images = list(map(image_names.__getitem__, image_code[first_run].tolist()))
     stripped = [text.strip() or default_category for text in category_texts]
     categories = list(map(stripped.__getitem__, category_code[first_run].tolist()))
-    sources = [f"{display}:{line}" for line in table.lines(body.records(starts[first_run])).tolist()]
+    sources = [
+        f"{display}:{line}" for line in table.lines(body.records(starts[first_run])).tolist()
+    ]
 
     run_length = np.diff(starts, append=n)
     rows: IntArray | slice
-    if len(images) == len(starts):  # every run is a new instance, numbered in row order: rows already grouped
+    if len(images) == len(starts):
+        # every run is a new instance, numbered in row order: rows already grouped
         rows = slice(None)
         counts = run_length
         labelled = np.maximum.reduceat(vs, starts) > 0

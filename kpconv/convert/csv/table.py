@@ -6,10 +6,11 @@ quoted fields (also ones spanning lines), blank lines, and a decimal comma (``1,
 delimiter is not a comma. Numbers are parsed with their place: ``file.csv:17: column "nose_x":
 "abc" is not a number``.
 
-Big tables are read a column at a time (:class:`ByteColumns`): when the text is plain (no quotes,
-every line as wide as the header) the cells are byte ranges of the file found with numpy, numbers
-are parsed from those bytes with array operations, and names become integer codes without a
-Python string per cell. Only a cell that is not a plain number goes through :func:`parse_number`
+Big tables are read by column (:class:`ByteColumns`): when the text is plain (no quotes, every
+line as wide as the header) the cells are byte ranges of the file found with numpy, numbers are
+parsed from those bytes with array operations, and names become integer codes without a Python
+string per cell; the columns a layout needs are read in one pass over the rows
+(:meth:`Columns.read`). Only a cell that is not a plain number goes through :func:`parse_number`
 (so its message is the same). Anything else is read with the ``csv`` module (:class:`ListColumns`);
 both answer the same questions (:class:`Columns`).
 """
@@ -87,7 +88,9 @@ class CsvTable:
         self.quoted = b'"' in raw if text is None and raw is not None else '"' in self.text
 
     def __repr__(self) -> str:
-        return f"CsvTable(path={self.path!r}, display={self.display!r}, delimiter={self.delimiter!r})"
+        return (
+            f"CsvTable(path={self.path!r}, display={self.display!r}, delimiter={self.delimiter!r})"
+        )
 
     @property
     def text(self) -> str:
@@ -268,7 +271,9 @@ def parse_number(text: str, decimal_comma: bool, where: str, column: str) -> flo
             return None
         comma_value = _decimal_comma(stripped) if decimal_comma else None
         if comma_value is None:
-            raise NotANumber(f'{where}: column "{column}": {_shown(text)} is not a number') from None
+            raise NotANumber(
+                f'{where}: column "{column}": {_shown(text)} is not a number'
+            ) from None
         value = comma_value
     if math.isnan(value):
         return None
@@ -396,7 +401,9 @@ def read_table(path: Path, delimiter: str | None = None, display: str | None = N
         raw = None
         if not findings and not data.startswith((b"\xff\xfe", b"\xfe\xff")):  # read as UTF-8
             raw = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
-        table = CsvTable(path=path, display=shown, delimiter=delim, text=text, findings=findings, raw=raw)
+        table = CsvTable(
+            path=path, display=shown, delimiter=delim, text=text, findings=findings, raw=raw
+        )
     if len(table.delimiter) != 1:
         raise UsageError(f"--delimiter: expected one character, found {table.delimiter!r}")
     return table
@@ -480,7 +487,9 @@ class Columns(Protocol):
         """True where a row's cell in column ``j`` differs from the row before (and for row 0)."""
         ...
 
-    def read(self, numbers: Mapping[int, str], codes: Iterable[int], changes: Iterable[int]) -> ColumnReads:
+    def read(
+        self, numbers: Mapping[int, str], codes: Iterable[int], changes: Iterable[int]
+    ) -> ColumnReads:
         """:meth:`numbers` (column index → its name), :meth:`codes` and :meth:`changes` of
         several columns at once (in one pass over the rows where that is faster)."""
         ...
@@ -517,7 +526,8 @@ def _plain(data: bytes, delimiter: bytes) -> bool:
     """No NUL byte, no CR but in CRLF, no space right after a delimiter."""
     if b"\0" in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
         return False
-    return not (b" " in data and delimiter + b" " in data)  # (one byte is found much faster than two)
+    # (a search for one byte is much faster than for two)
+    return not (b" " in data and delimiter + b" " in data)
 
 
 def _cell_stops(
@@ -572,7 +582,8 @@ def _cell_stops(
         np.add(found, at, out=out[k : k + m], casting="unsafe")
         line_end[k : k + m] = newline
         k += m
-    if size > pos and buf[size - 1] != 10:  # the last line has no line end: the end of the file is one
+    if size > pos and buf[size - 1] != 10:
+        # the last line has no line end: the end of the file is one
         out[k], line_end[k] = size, True
         k += 1
     rows = int(np.count_nonzero(line_end[:k]))
@@ -586,7 +597,9 @@ def _cell_stops(
 _FIXED_FORM = re.compile(rb"[0-9]*(?:\.([0-9]{1,7}))?")
 _DOT_AT = [np.uint64(0xFF << (8 * (7 - d))) for d in range(8)]
 _DOT_IS = [np.uint64(0x2E << (8 * (7 - d))) for d in range(8)]
-_FRACTION = [np.uint64((0xFFFFFFFFFFFFFFFF << (8 * (8 - d))) & 0xFFFFFFFFFFFFFFFF) for d in range(8)]
+_FRACTION = [
+    np.uint64((0xFFFFFFFFFFFFFFFF << (8 * (8 - d))) & 0xFFFFFFFFFFFFFFFF) for d in range(8)
+]
 _INTEGER = [np.uint64(((1 << (8 * (8 - d))) - 1) & ~0xFF) for d in range(8)]
 
 
@@ -598,7 +611,9 @@ def _decimals(text: bytes) -> int | None:
     return len(found.group(1) or b"")
 
 
-def _fixed_numbers(word: npt.NDArray[np.uint64], length: IntArray, decimals: int) -> tuple[FloatArray, BoolArray]:
+def _fixed_numbers(
+    word: npt.NDArray[np.uint64], length: IntArray, decimals: int
+) -> tuple[FloatArray, BoolArray]:
     """Cells written with exactly ``decimals`` digits after a dot (1 to 7), or as integers (0),
     as floats, and which cells were written so (no sign, up to 8 bytes).
 
@@ -611,7 +626,11 @@ def _fixed_numbers(word: npt.NDArray[np.uint64], length: IntArray, decimals: int
     aligned = (word << (_U64 - bits)) | (_ZEROS >> bits)  # (numpy shifts by 64 or more give 0)
     if decimals:
         at_dot = (aligned & _DOT_AT[decimals]) == _DOT_IS[decimals]
-        digits = (aligned & _FRACTION[decimals]) | ((aligned << _U8) & _INTEGER[decimals]) | np.uint64(0x30)
+        digits = (
+            (aligned & _FRACTION[decimals])
+            | ((aligned << _U8) & _INTEGER[decimals])
+            | np.uint64(0x30)
+        )
     else:
         at_dot = length > 0
         digits = aligned
@@ -635,7 +654,9 @@ def _eight_digits(v: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return ((v & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(42949672960001)) >> _U32
 
 
-def _eight_byte_numbers(word: npt.NDArray[np.uint64], length: IntArray) -> tuple[FloatArray, BoolArray]:
+def _eight_byte_numbers(
+    word: npt.NDArray[np.uint64], length: IntArray
+) -> tuple[FloatArray, BoolArray]:
     """Cells of up to 8 bytes (``-123.45``) as floats, and which cells were such plain numbers.
 
     ``word`` holds a cell's bytes, zero past its end. A plain number: an optional sign, digits
@@ -671,9 +692,12 @@ def _eight_byte_numbers(word: npt.NDArray[np.uint64], length: IntArray) -> tuple
         & (n_digits - _U1 < _U8)
         & (length <= 8)
     )
-    v = _eight_digits((digits - zeros) << shift)  # digit values right-aligned, the last one in the top byte
+    # the digit values right-aligned, the last one in the top byte
+    v = _eight_digits((digits - zeros) << shift)
     # digits after the dot: n_digits - k (none without a dot, where k counts as 8)
-    n_frac = np.clip(n_digits.view(np.int64) - (np.bitwise_count(below).astype(np.intp) >> 3), 0, 15)
+    n_frac = np.clip(
+        n_digits.view(np.int64) - (np.bitwise_count(below).astype(np.intp) >> 3), 0, 15
+    )
     value = v.astype(np.float64) / _POW10[n_frac]
     if negative.any():
         np.negative(value, out=value, where=negative)
@@ -701,7 +725,9 @@ def _sixteen_byte_numbers(
     other[0] &= ~signed
     n_digits = is_digit.sum(axis=0)
     dots = is_dot.sum(axis=0)
-    plain = (length <= width) & ~other.any(axis=0) & (dots <= 1) & (n_digits >= 1) & (n_digits <= 15)
+    plain = (
+        (length <= width) & ~other.any(axis=0) & (dots <= 1) & (n_digits >= 1) & (n_digits <= 15)
+    )
     dot_at = np.where(dots > 0, is_dot.argmax(axis=0), width)
     n_frac = (is_digit & (np.arange(width)[:, None] > dot_at)).sum(axis=0)
     mantissa = np.zeros(n, dtype=np.int64)
@@ -813,13 +839,21 @@ class ByteColumns:
     """A plain table body as byte ranges: cell (i, j) is ``raw[start:stop]`` of row i, column j.
 
     Built by :meth:`CsvTable.byte_columns`. Every question is answered with array operations on
-    the file's bytes, a chunk of rows at a time (:meth:`read` asks several at once, so a chunk's
-    bytes are read from memory once): a cell is read as little-endian 8-byte words (one strided
-    view of the bytes), so names compare and hash as integers and digits are picked out with
-    shifts.
+    the file's bytes, a chunk of rows at a time (:meth:`read` answers several at once, so a
+    chunk's bytes come from memory once): a cell is read as little-endian 8-byte words (strided
+    views of the bytes, one gather per cell), so names compare and hash as integers and digits
+    are picked out with shifts.
     """
 
-    def __init__(self, table: CsvTable, first: int, raw: bytes, body_start: int, stops: OffsetArray, crlf: bool):
+    def __init__(
+        self,
+        table: CsvTable,
+        first: int,
+        raw: bytes,
+        body_start: int,
+        stops: OffsetArray,
+        crlf: bool,
+    ):
         self.table = table
         self.first = first
         self.findings: list[Finding] = []
@@ -835,7 +869,9 @@ class ByteColumns:
         self._buf = buf
         self._last = len(buf) - 8  # the last offset a whole word can be read from
         # _words[p] = the 8 bytes starting at p (unaligned reads of the bytes)
-        self._words = np.lib.stride_tricks.as_strided(buf, (self._last + 1, 8), (1, 1)).view("<u8")[:, 0]
+        self._words = np.lib.stride_tricks.as_strided(buf, (self._last + 1, 8), (1, 1)).view("<u8")[
+            :, 0
+        ]
         self._blocks: dict[int, npt.NDArray[np.void]] = {}  # n bytes from each offset, by n
 
     def __len__(self) -> int:
@@ -889,7 +925,9 @@ class ByteColumns:
         over = np.clip(at - last, 0, 8).astype(np.uint64) << _U3
         return self._words[np.minimum(at, last)] >> over
 
-    def _text_words(self, start: IntArray, length: IntArray, count: int) -> list[npt.NDArray[np.uint64]]:
+    def _text_words(
+        self, start: IntArray, length: IntArray, count: int
+    ) -> list[npt.NDArray[np.uint64]]:
         """The first ``count`` 8-byte words of each cell, bytes past its end zero.
 
         Read with ONE gather of ``8 * count`` bytes per cell (as costly as one of 8). A cell
@@ -903,7 +941,9 @@ class ByteColumns:
         if n and int(start.max()) + width <= len(self._buf):
             view = self._blocks.get(width)
             if view is None:
-                strided = np.lib.stride_tricks.as_strided(self._buf, (len(self._buf) - width + 1, width), (1, 1))
+                strided = np.lib.stride_tricks.as_strided(
+                    self._buf, (len(self._buf) - width + 1, width), (1, 1)
+                )
                 view = self._blocks[width] = strided.view(f"V{width}")[:, 0]
             block = view[start].view("<u8").reshape(n, count)
             words = [block[:, k] for k in range(count)]
@@ -933,7 +973,8 @@ class ByteColumns:
             start, length = self._bounds(j, rows)
         found = self._codes_of(start, length)
         picked = np.arange(len(length)) if rows is None else rows
-        if found is None:  # two texts share a folded key: code the texts themselves (never seen in practice)
+        if found is None:
+            # two texts share a folded key: code the texts themselves (never seen in practice)
             texts = self.cells(j, picked)
             index = {t: i for i, t in enumerate(dict.fromkeys(texts))}
             return np.fromiter(map(index.__getitem__, texts), np.int64, len(texts)), list(index)
@@ -943,11 +984,15 @@ class ByteColumns:
     def changes(self, j: int) -> BoolArray:
         return self.read({}, (), (j,)).changes
 
-    def read(self, numbers: Mapping[int, str], codes: Iterable[int], changes: Iterable[int]) -> ColumnReads:
+    def read(
+        self, numbers: Mapping[int, str], codes: Iterable[int], changes: Iterable[int]
+    ) -> ColumnReads:
         n = self._rows
         values = {j: np.full(n, np.nan) for j in numbers}
         todo = {j: np.empty(n, dtype=bool) for j in numbers}
-        decimals: dict[int, int | None] = {j: -1 for j in numbers}  # per column: -1 until a cell shows it
+        decimals: dict[int, int | None] = {
+            j: -1 for j in numbers
+        }  # per column: -1 until a cell shows it
         tables: dict[int, _HashCodes | None] = {j: _HashCodes(n, _SPREADS[0]) for j in codes}
         # neighbouring key columns compare as one text: cells hold no delimiter, so two equal
         # texts of several cells are equal cells
@@ -957,7 +1002,8 @@ class ByteColumns:
         columns = sorted(set(values) | set(tables))
         for a in range(0, n, _ROWS):
             b = min(a + _ROWS, n)
-            whole = int(self._stops[b - 1, -1]) <= self._last  # every read inside the file
+            # every word read lies inside the file
+            inside = int(self._stops[b - 1, -1]) <= self._last
             if runs and b > 1:
                 before = max(a - 1, 0)  # and the row before: a change is from one row to the next
                 differs = np.zeros(b - before - 1, dtype=bool)
@@ -969,21 +1015,31 @@ class ByteColumns:
             for j in columns:
                 start, length = self._span(a, b, j)
                 if j in values:
-                    value, plain = self._chunk_numbers(start, length, decimals, j, whole)
+                    value, plain = self._chunk_numbers(start, length, decimals, j, inside)
                     np.copyto(values[j][a:b], value, where=plain)
                     np.greater(length, 0, out=todo[j][a:b])  # (an empty cell is NaN)
                     todo[j][a:b] &= ~plain
                 table = tables.get(j)
-                if table is not None and not table.add(a, self._text_words(start, length, _word_count(length)), b - a):
+                if table is not None and not table.add(
+                    a, self._text_words(start, length, _word_count(length)), b - a
+                ):
                     tables[j] = None  # two texts in one bucket: coded on their own below
         return ColumnReads(
-            numbers={j: self._other_numbers(j, column, values[j], todo[j]) for j, column in numbers.items()},
+            numbers={
+                j: self._other_numbers(j, column, values[j], todo[j])
+                for j, column in numbers.items()
+            },
             codes={j: self._coded(j, table) for j, table in tables.items()},
             changes=changed,
         )
 
     def _chunk_numbers(
-        self, start: IntArray, length: IntArray, decimals: dict[int, int | None], j: int, inside: bool
+        self,
+        start: IntArray,
+        length: IntArray,
+        decimals: dict[int, int | None],
+        j: int,
+        inside: bool,
     ) -> tuple[FloatArray, BoolArray]:
         """Numbers of up to 8 bytes in a chunk of column ``j``, and which cells were such.
 
@@ -1007,7 +1063,9 @@ class ByteColumns:
             if 8 * len(other) > len(length):
                 decimals[j] = None
             size = length[other]
-            value[other], plain[other] = _eight_byte_numbers(word[other] & _KEEP[np.minimum(size, 8)], size)
+            value[other], plain[other] = _eight_byte_numbers(
+                word[other] & _KEEP[np.minimum(size, 8)], size
+            )
         return value, plain
 
     def _coded(self, j: int, table: _HashCodes | None) -> tuple[IntArray, list[str]]:
@@ -1016,7 +1074,9 @@ class ByteColumns:
         codes, reps = table.result()
         return codes, self.cells(j, reps)
 
-    def _other_numbers(self, j: int, column: str, out: FloatArray, todo: BoolArray) -> tuple[FloatArray, list[Finding]]:
+    def _other_numbers(
+        self, j: int, column: str, out: FloatArray, todo: BoolArray
+    ) -> tuple[FloatArray, list[Finding]]:
         """The cells that are not numbers of up to 8 bytes, one by one (longer ones, ``1e3``,
         ``nan``, ``1,5``…); a located finding for each that is not a number."""
         findings: list[Finding] = []
@@ -1026,7 +1086,9 @@ class ByteColumns:
         start, length = self._bounds(j, rows)
         longer = (length > 8) & (length <= 16)
         if longer.any():
-            value, plain = _sixteen_byte_numbers(self._text_words(start[longer], length[longer], 2), length[longer])
+            value, plain = _sixteen_byte_numbers(
+                self._text_words(start[longer], length[longer], 2), length[longer]
+            )
             done = rows[longer][plain]
             out[done] = value[plain]
             todo[done] = False
@@ -1089,7 +1151,13 @@ def _word_codes(words: list[npt.NDArray[np.uint64]]) -> tuple[IntArray, IntArray
 class ListColumns:
     """A table body read with the csv module, as one list of texts per column."""
 
-    def __init__(self, table: CsvTable, columns: list[list[str]], index: list[int] | int, findings: list[Finding]):
+    def __init__(
+        self,
+        table: CsvTable,
+        columns: list[list[str]],
+        index: list[int] | int,
+        findings: list[Finding],
+    ):
         self.table = table
         self.columns = columns
         self.index = index  # record of row 0 (rows follow one another), or one record per row
@@ -1125,7 +1193,9 @@ class ListColumns:
         texts = self.columns[j]
         return [texts[i] for i in rows.tolist()]
 
-    def read(self, numbers: Mapping[int, str], codes: Iterable[int], changes: Iterable[int]) -> ColumnReads:
+    def read(
+        self, numbers: Mapping[int, str], codes: Iterable[int], changes: Iterable[int]
+    ) -> ColumnReads:
         changed = np.zeros(len(self), dtype=bool)
         changed[:1] = True
         for j in dict.fromkeys(changes):
