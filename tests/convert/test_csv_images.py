@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
-from kpconv.convert.csv.imagefiles import normalize_name, resolve_images
+from kpconv.convert.csv.imagefiles import normalize_name, normalize_names, resolve_images
 from kpconv.errors import DataError
 from kpconv.finding import Severity
 from tests.conftest import FIXTURES
@@ -34,6 +34,50 @@ def test_normalize_name(name: str, expected: str) -> None:
     assert normalize_name(name) == expected
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        [],
+        ["a.png", "images/b.png"],  # already normal: given back as they are
+        ["a.png", ""],
+        ["a.png", "b/."],
+        ["a.png", "b/.."],
+        ["a.png", "b/"],
+        ["a.png", "."],
+        ["a.png", "img."],
+        ["a.png", "labeled-data\\video\\img.png"],
+        ["a.png", " a.png"],
+        ["a.png\t", "b.png"],
+        ["a//b.png", "c.png"],
+        ["a.png", "./c.png"],
+        ["x/\ny", "a/\n./b"],  # line ends inside names (quoted cells)
+    ],
+)
+def test_normalize_names_is_normalize_name_of_each(names: list[str]) -> None:
+    assert normalize_names(names) == [normalize_name(name) for name in names]
+
+
+@pytest.mark.parametrize(
+    ("names", "absolute"),
+    [
+        (["a.png", "b/c.png", "d:e.png"], []),
+        (["a.png", "/abs/x.png"], ["/abs/x.png"]),
+        (["C:/x.png", "a.png"], ["C:/x.png"]),
+        (["http://host/x.png"], []),  # ":/" not after one letter: relative
+    ],
+)
+def test_image_size_keeps_names_and_warns_about_absolute_ones(
+    tmp_path: Path, names: list[str], absolute: list[str]
+) -> None:
+    options = ImageOptions(image_size=(64, 48))
+    where = {name: f"p.csv:{i + 2}" for i, name in enumerate(names)}
+    resolved = resolve_images(where, [tmp_path], options, "p.csv")
+    assert resolved.file_names == {name: name for name in names}
+    assert resolved.sizes == dict.fromkeys(names, (64, 48))
+    warned = [f.source for f in resolved.findings if f.code == "csv.absolute_image_path"]
+    assert warned == [where[name] for name in absolute]
+
+
 def test_sizes_come_from_headers_not_extensions() -> None:
     names = {n: f"x.csv:{i}" for i, n in enumerate(["a.png", "b.jpg", "c.png", "d.png"], start=2)}
     out = resolve_images(names, [CSV / "images"], ImageOptions(), "x.csv")
@@ -46,7 +90,9 @@ def test_missing_images_stop_everything_and_are_named() -> None:
         parse_csv(MALFORMED / "missing_image.csv", CsvOptions(images=ImageOptions(images_dir=CSV)))
     message = exc.value.message
     assert "2 of 3 image(s) missing" in message
-    assert "images/missing.png (line 3)" in message and "images/also_missing.png (line 4)" in message
+    assert (
+        "images/missing.png (line 3)" in message and "images/also_missing.png (line 4)" in message
+    )
     assert "--skip-missing-images" in message and "--image-size" in message
     assert [f.code for f in exc.value.findings] == ["csv.image_missing", "csv.image_missing"]
 
@@ -66,7 +112,9 @@ def test_skip_missing_images_lists_every_skip() -> None:
 
 
 def test_image_size_opens_no_file() -> None:
-    parsed = parse_csv(MALFORMED / "missing_image.csv", CsvOptions(images=ImageOptions(image_size=(640, 480))))
+    parsed = parse_csv(
+        MALFORMED / "missing_image.csv", CsvOptions(images=ImageOptions(image_size=(640, 480)))
+    )
     assert [(i.file_name, i.width, i.height) for i in parsed.images] == [
         ("images/a.png", 640, 480),
         ("images/missing.png", 640, 480),
@@ -87,7 +135,9 @@ def test_images_next_to_the_csv_when_the_path_says_otherwise(tmp_path: Path) -> 
     folder = tmp_path / "somewhere"
     folder.mkdir()
     shutil.copy(CSV / "images" / "a.png", folder / "img000.png")
-    (folder / "c.csv").write_text("scorer,s,s\nbodyparts,n,n\ncoords,x,y\nlabeled-data/video/img000.png,1,2\n")
+    (folder / "c.csv").write_text(
+        "scorer,s,s\nbodyparts,n,n\ncoords,x,y\nlabeled-data/video/img000.png,1,2\n"
+    )
     parsed = parse_csv(folder / "c.csv")
     assert [(i.file_name, i.width) for i in parsed.images] == [("img000.png", 48)]
 
@@ -98,7 +148,9 @@ def test_images_option_is_the_root_of_file_names(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"1 of 2 image\(s\) missing .*c\.png \(line 3\)"):
         parse_csv(tmp_path / "p.csv", CsvOptions(images=ImageOptions(images_dir=CSV)))
     # under fixtures/csv/images: images/a.png is found by its last part, c.png as written
-    parsed = parse_csv(tmp_path / "p.csv", CsvOptions(images=ImageOptions(images_dir=CSV / "images")))
+    parsed = parse_csv(
+        tmp_path / "p.csv", CsvOptions(images=ImageOptions(images_dir=CSV / "images"))
+    )
     assert [i.file_name for i in parsed.images] == ["a.png", "c.png"]
 
 

@@ -64,6 +64,16 @@ def normalize_name(name: str) -> str:
     return text
 
 
+def normalize_names(names: list[str]) -> list[str]:
+    """:func:`normalize_name` of each name; names already normal (the usual case) are told by a
+    few searches of them all joined, not one call per name."""
+    if list(map(str.strip, names)) == names:
+        joined = "\n".join(names) + "\n"  # (each name followed by a line end)
+        if not any(part in joined for part in ("\\", "./", "//", "/\n", ".\n")):
+            return names  # (no "\", "./" or "//" in a name, none ends with "/" or ".")
+    return [normalize_name(name) for name in names]
+
+
 def _is_absolute(name: str) -> bool:
     return name.startswith("/") or (len(name) > 2 and name[1] == ":" and name[2] == "/")
 
@@ -112,7 +122,8 @@ def resolve_images(
     if options.image_size is not None:
         w, h = options.image_size
         out = ResolvedImages(root=roots[0] if roots else None)
-        if not any(name[:1] == "/" or name[1:3] == ":/" for name in names):  # none _is_absolute
+        joined = "\n" + "\n".join(names)
+        if "\n/" not in joined and ":/" not in joined:  # (none _is_absolute)
             out.file_names = dict(zip(names, names, strict=True))  # each written as it is
             out.sizes = dict.fromkeys(names, (w, h))
             return out

@@ -23,7 +23,7 @@ import numpy as np
 from ...errors import DataError, UsageError
 from ...finding import Finding, error
 from ..builder import InstanceArrays, ParseResult
-from .imagefiles import normalize_name
+from .imagefiles import normalize_names
 from .options import CsvOptions, LayoutResult, find_column, header_record
 from .table import Columns, CsvTable, IntArray, gc_paused
 
@@ -111,7 +111,7 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     # follow each other: find where the key changes, then work with one key per run of rows.
     starts = np.flatnonzero(reads.changes)
     image_code, image_texts = body.codes(ii, starts)
-    image_names = [normalize_name(text) for text in image_texts]
+    image_names = normalize_names(image_texts)
     named = np.array([bool(name) for name in image_names], dtype=bool)[image_code]
     display = table.display
     for start in starts[~named].tolist():
