@@ -146,6 +146,7 @@ def chunks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> N
     if request.param == "tiny_chunks":
         monkeypatch.setattr(table_module, "_ROWS", 3)
         monkeypatch.setattr(table_module, "_SCAN_CHUNK", 7)
+        monkeypatch.setattr(table_module, "_WORDS_AT_ONCE", 4)
 
 
 @pytest.mark.parametrize("name", list(CASES))

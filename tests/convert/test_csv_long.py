@@ -286,14 +286,20 @@ def test_plain_file_values_and_places(tmp_path: Path) -> None:
         ["left_shoulder"] * 3 + ["nose"] * 3 + ["left_shouldex"] * 2 + ["left_shoulder"],
     ],
 )
+@pytest.mark.parametrize(
+    "at_once", [True, False]
+)  # the words of all cells read at once, or by chunk
 def test_codes_survive_a_hash_collision(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, labels: list[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, labels: list[str], at_once: bool
 ) -> None:
     """Names are coded by hashing their bytes; a collision is caught and the names coded another way."""
     import numpy as np
 
     from kpconv.convert.csv import table as table_module
 
+    if not at_once:
+        monkeypatch.setattr(table_module, "_WORDS_AT_ONCE", 1)
+        monkeypatch.setattr(table_module, "_ROWS", 2)
     distinct = len(set(labels))
     text = "image,keypoint,x,y\n" + "".join(f"a.png,{name},1,2\n" for name in labels)
     body = read_table(write(tmp_path, text)).byte_columns(1, 4)

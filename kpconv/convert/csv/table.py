@@ -22,7 +22,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice, repeat
 from operator import ne
@@ -515,6 +515,8 @@ _POW10 = 10.0 ** np.arange(16)
 _SPREADS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 #: Hash buckets of :meth:`ByteColumns.codes`: 2^16 (tables of 512 KiB stay in the CPU cache).
 _HASH_BITS = 16
+#: Words of cells read at once for codes (more: a chunk of rows at a time), 32 MiB.
+_WORDS_AT_ONCE = 1 << 22
 #: Odd multipliers folding the words of a long text into one hash key (word k+1 times the k-th).
 _FOLDS = [np.uint64((0x9E3779B97F4A7C15 * (2 * k + 3)) % (1 << 64) | 1) for k in range(64)]
 _ZEROS, _DOTS, _LOW7, _HIGH4, _SIXES = (_repeat_byte(b) for b in (0x30, 0x2E, 0x7F, 0xF0, 0x06))
@@ -1109,42 +1111,60 @@ class ByteColumns:
 
         Runs of equal texts (a name at the start of each instance of an image) are coded once.
         """
-        words = self._text_words(start, length, max(_word_count(length), 1))
         n = len(length)
+        count = max(_word_count(length), 1)
+        if n * count > _WORDS_AT_ONCE:  # long texts in many rows: read a chunk of rows at a time
+            return _word_codes(n, lambda rows: self._text_words(start[rows], length[rows], count))
+        words = self._text_words(start, length, count)
         if n > 1:
             differs = np.zeros(n - 1, dtype=bool)
             for word in words:
                 differs |= word[1:] != word[:-1]
             first = np.flatnonzero(np.concatenate(([True], differs)))
             if 2 * len(first) <= n:
-                found = _word_codes([word[first] for word in words])
+                found = _word_codes(len(first), _picker([word[first] for word in words]))
                 if found is None:
                     return None
                 codes, reps = found
                 run = np.concatenate(([0], np.cumsum(differs)))  # each row's run
                 return codes[run], first[reps]
-        return _word_codes(words)
+        return _word_codes(n, _picker(words))
 
 
-def _word_codes(words: list[npt.NDArray[np.uint64]]) -> tuple[IntArray, IntArray] | None:
-    """(code per text, one text per code) of texts given as their words; None when two texts
-    share a folded key. A hash table when they are few, else by sorting."""
-    n = len(words[0])
+Words = list[npt.NDArray[np.uint64]]
+
+
+def _picker(words: Words) -> Callable[[slice | IntArray], Words]:
+    """The words of the texts in some rows, from the words of all."""
+    return lambda rows: [word[rows] for word in words]
+
+
+def _word_codes(
+    n: int, words_of: Callable[[slice | IntArray], Words]
+) -> tuple[IntArray, IntArray] | None:
+    """(code per text, one text per code) of ``n`` texts, ``words_of(rows)`` giving the words
+    of some (:meth:`ByteColumns._text_words`); None when two texts share a folded key. Through
+    a hash table when they are few, else by sorting; a chunk of rows at a time."""
     for spread in _SPREADS:
         table = _HashCodes(n, spread)
         for a in range(0, n, _ROWS):
-            if not table.add(a, [word[a : a + _ROWS] for word in words], min(_ROWS, n - a)):
+            if not table.add(a, words_of(slice(a, a + _ROWS)), min(_ROWS, n - a)):
                 break
         else:
             return table.result()
         if table.crowded:  # many texts: buckets are shared whatever the multiplier
             break
-    _, reps, codes = np.unique(_keys(words), return_index=True, return_inverse=True)
+    key = np.empty(n, dtype=np.uint64)
+    for a in range(0, n, _ROWS):
+        key[a : a + _ROWS] = _keys(words_of(slice(a, a + _ROWS)))
+    _, reps, codes = np.unique(key, return_index=True, return_inverse=True)
     codes = codes.reshape(-1).astype(np.int64, copy=False)
-    if len(words) > 1:  # a folded key: every text must be its representative's
-        rep_rows = reps[codes]
-        if not all(np.array_equal(word[rep_rows], word) for word in words):
-            return None
+    for a in range(0, n, _ROWS):  # a folded key: every text must be its representative's
+        mine = words_of(slice(a, a + _ROWS))
+        if len(mine) > 1:
+            theirs = words_of(reps[codes[a : a + _ROWS]])
+            if not all(np.array_equal(u, v) for u, v in zip(mine, theirs, strict=True)):
+                return None
     return codes, reps
 
 
