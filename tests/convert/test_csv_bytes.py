@@ -28,6 +28,7 @@ NUMBERS = [
 NAMES = [
     "nose", "abcdefg", "abcdefgh", "abcdefghi", "xyyyyyyyz", "xyyyyyyyyz", "sixteen_bytes_ab",
     "seventeen_bytes_a", "", "left eye", "naseñ", "a_keypoint_name_longer_than_sixteen_bytes",
+    "a_name_of_150_bytes_" + "n" * 130, "a_name_of_150_bytes_" + "n" * 129 + "m",
 ]  # fmt: skip
 
 
@@ -75,6 +76,8 @@ CASES = {
                 "xyyyyyyyz",
                 "xyyyyyyyyz",
                 "./abcdefgh",
+                "images/" + "long_" * 40 + "1.jpg",
+                "images/" + "long_" * 40 + "2.jpg",
             ]
         ]
     ),

@@ -509,6 +509,8 @@ _SCAN_CHUNK = 1 << 20
 _ROWS = 1 << 14
 #: Mask keeping the first k bytes of a little-endian 8-byte word (k = 0…8).
 _KEEP = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+#: _WORD_MASKS[k][n]: the mask keeping what word k of a cell of n bytes holds of it (n < 129).
+_WORD_MASKS = _KEEP[np.clip(np.arange(129)[None, :] - 8 * np.arange(16)[:, None], 0, 8)]
 #: Exact powers of ten (a float division by one is correctly rounded).
 _POW10 = 10.0 ** np.arange(16)
 #: Odd multipliers that spread uint64 keys over hash buckets (2^64 / golden ratio, then others).
@@ -952,9 +954,11 @@ class ByteColumns:
         else:  # (near the end of the file)
             words = [self._read(start + 8 * k) for k in range(count)]
         shortest = int(length.min()) if n else 0
+        tabled = width < _WORD_MASKS.shape[1]  # (cells of up to 128 bytes: one look-up per mask)
         for k in range(count):
             if shortest < 8 * (k + 1):  # some cell ends before the end of word k
-                words[k] = words[k] & _KEEP[np.clip(length - 8 * k, 0, 8)]
+                keep = _WORD_MASKS[k][length] if tabled else _KEEP[np.clip(length - 8 * k, 0, 8)]
+                words[k] = words[k] & keep
         return words
 
     def cells(self, j: int, rows: IntArray) -> list[str]:
