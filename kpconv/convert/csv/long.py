@@ -27,15 +27,7 @@ from .imagefiles import normalize_names
 from .options import CsvOptions, LayoutResult, find_column, header_record
 from .table import Columns, CsvTable, IntArray, gc_paused
 
-VISIBILITY_WORDS = {
-    "true": 2,
-    "false": 0,
-    "yes": 2,
-    "no": 0,
-    "visible": 2,
-    "occluded": 1,
-    "hidden": 1,
-}
+VISIBILITY_WORDS = {"true": 2, "false": 0, "yes": 2, "no": 0, "visible": 2, "occluded": 1, "hidden": 1}  # fmt: skip
 
 
 def looks_like(header: list[str], options: CsvOptions) -> bool:
@@ -98,10 +90,9 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
         findings.extend(bad_v)
     else:
         vs = np.full(n, 2, dtype=np.int64)
-    # an unlabelled row (v=0, or x/y missing) stays as a v=0 point, so a keypoint that is never
-    # labelled still names a spec entry
-    # labelled (a bad visibility is -1: point dropped) with both coordinates (finite or NaN: their
-    # sum is NaN when one is)
+    # an unlabelled row (v=0, a bad visibility (-1), or x/y missing: the numbers are finite or NaN,
+    # so their sum is NaN when one is) stays as a v=0 point, so a keypoint that is never labelled
+    # still names a spec entry
     np.maximum(vs, 0, out=vs)
     vs[np.isnan(xs + ys)] = 0
     label, labels = reads.codes[ki]
