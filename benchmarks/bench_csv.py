@@ -130,7 +130,7 @@ def phases(src: Path, out: Path) -> dict[str, tuple[float, float]]:
     from kpconv.convert.builder import convert
     from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
     from kpconv.memory import gc_paused
-    from kpconv.validate import validate_bytes
+    from kpconv.validation import validate_bytes
 
     def now() -> tuple[float, float]:
         return time.perf_counter(), time.process_time()

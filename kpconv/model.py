@@ -1,7 +1,7 @@
 """The one internal representation: pydantic models of a COCO keypoint dataset.
 
 Structural only: field presence and types. Semantic rules (ids, lengths, visibility, boxes) live
-in :mod:`kpconv.validate`. Unknown keys are kept and written back; fields that real files omit are
+in :mod:`kpconv.validation`. Unknown keys are kept and written back; fields that real files omit are
 optional, and ``save`` writes back only what was set, so absent stays absent.
 """
 

@@ -69,7 +69,7 @@ def _both_validation_routes(monkeypatch: pytest.MonkeyPatch) -> object:
     """
     from kpconv.convert import builder
     from kpconv.fileio import dumps_json
-    from kpconv.validate import validate_bytes
+    from kpconv.validation import validate_bytes
 
     real = builder.validate_columns
     mismatches: list[str] = []

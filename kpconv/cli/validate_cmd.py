@@ -11,8 +11,8 @@ from .. import progress
 from ..errors import DataError, UsageError
 from ..fileio import dumps_json, ensure_not_input, loads_json, write_json
 from ..finding import Report, error
-from ..validate import validate_bytes, validate_document
-from ..validate.fix import fix_document
+from ..validation import validate_bytes, validate_document
+from ..validation.fix import fix_document
 from .render import render_counts, render_text
 
 #: a file whose first byte can't start a JSON object is refused without reading the rest

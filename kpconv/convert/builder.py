@@ -31,8 +31,8 @@ from ..fileio import atomic_write_bytes, dumps_json
 from ..finding import Finding, Report, Severity, error, info, warning
 from ..geometry import polygon_area, round_px
 from ..spec import CategorySpec, KeypointSpec, spec_from_mapping
-from ..validate import validate_bytes, validate_columns
-from ..validate.context import AnnotationColumns, KeypointBlock
+from ..validation import validate_bytes, validate_columns
+from ..validation.context import AnnotationColumns, KeypointBlock
 
 if TYPE_CHECKING:
     from ..model import Dataset

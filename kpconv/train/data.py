@@ -33,7 +33,7 @@ from ..finding import Finding, Report, info, pointer, warning
 from ..images import resolve_inside
 from ..model import Dataset, dataset_from_document
 from ..spec import CategorySpec, KeypointSpec, spec_from_coco_categories
-from ..validate import validate, validate_document
+from ..validation import validate, validate_document
 
 Negatives = Literal["keep", "skip"]
 

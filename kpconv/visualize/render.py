@@ -515,7 +515,7 @@ def _write_sheet(
 
 
 def _summary_image(view: CocoView) -> np.ndarray:
-    from ..validate import validate
+    from ..validation import validate
 
     summary = validate(view.doc).summary
     title = ", ".join(

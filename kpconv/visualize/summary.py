@@ -1,6 +1,6 @@
 """The dataset summary figure: per-keypoint visibility bars and instances per image (cv2 only).
 
-It draws the validator's summary (:func:`kpconv.validate.validate`'s ``summary["visibility"]``
+It draws the validator's summary (:func:`kpconv.validation.validate`'s ``summary["visibility"]``
 and ``summary["instances_per_image"]``), so the picture and ``kpconv validate`` always agree.
 """
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kpconv.model import load
-from kpconv.validate import validate
+from kpconv.validation import validate
 from tests.conftest import FIXTURES, realdata_file
 
 CSV = FIXTURES / "csv"

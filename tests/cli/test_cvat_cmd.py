@@ -9,7 +9,7 @@ import pytest
 
 from kpconv.cli.cvat_cmd import subset_output
 from kpconv.model import load
-from kpconv.validate import validate
+from kpconv.validation import validate
 from tests.conftest import FIXTURES, realdata_file
 
 CVAT = FIXTURES / "cvat"

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from kpconv.model import load
-from kpconv.validate import validate
+from kpconv.validation import validate
 from tests.conftest import FIXTURES, realdata_file
 
 LM = FIXTURES / "labelme"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.validate.test_checks import template
+from tests.validation.test_checks import template
 
 
 def write(tmp_path: Path, doc: object, name: str = "data.json") -> Path:

@@ -11,7 +11,7 @@ from kpconv.convert.builder import Conversion
 from kpconv.convert.csv import ImageOptions, detect_layout, read_table
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
-from kpconv.validate import validate
+from kpconv.validation import validate
 from tests.convert.csv_support import CSV, errors, run
 
 SINGLE = CSV / "dlc-project" / "labeled-data" / "mouse1" / "CollectedData_kp.csv"

@@ -9,7 +9,7 @@ import pytest
 from kpconv.convert.csv import CsvOptions, detect_layout, read_table
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
-from kpconv.validate import validate
+from kpconv.validation import validate
 from tests.convert.csv_support import CSV, MALFORMED, SIZED, errors, run, write_csv
 
 

@@ -10,7 +10,7 @@ from kpconv.convert.builder import Conversion
 from kpconv.convert.csv import ImageOptions
 from kpconv.errors import DataError
 from kpconv.finding import Severity
-from kpconv.validate import validate
+from kpconv.validation import validate
 from tests.conftest import realdata_file
 from tests.convert.csv_support import run
 

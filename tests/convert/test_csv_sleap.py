@@ -9,7 +9,7 @@ import pytest
 from kpconv.convert.csv.sleap import frame_name, video_name
 from kpconv.errors import UsageError
 from kpconv.finding import Severity
-from kpconv.validate import validate
+from kpconv.validation import validate
 from tests.convert.csv_support import CSV, SIZED, errors, run, write_csv
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kpconv.errors import DataError, UsageError
-from kpconv.validate import validate
+from kpconv.validation import validate
 from tests.convert.csv_support import CSV, MALFORMED, SIZED, errors, run, write_csv
 
 

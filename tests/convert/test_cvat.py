@@ -21,7 +21,7 @@ from kpconv.convert.cvat.xmlsource import feed, new_parser
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
 from kpconv.spec import spec_from_keypoints, spec_from_mapping
-from kpconv.validate import validate
+from kpconv.validation import validate
 from tests.conftest import FIXTURES, realdata_file
 
 CVAT = FIXTURES / "cvat"

@@ -22,7 +22,7 @@ from kpconv.errors import UsageError
 from kpconv.fileio import dumps_json
 from kpconv.finding import Severity
 from kpconv.spec import load_spec, spec_from_keypoints, spec_from_mapping
-from kpconv.validate import validate
+from kpconv.validation import validate
 from tests.conftest import FIXTURES, realdata_file
 
 LM = FIXTURES / "labelme"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.validate import validate_bytes
+from kpconv.validation import validate_bytes
 from tests.conftest import REALDATA, realdata_file
 
 

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from kpconv.finding import Severity
-from kpconv.validate import validate, validate_bytes
+from kpconv.validation import validate, validate_bytes
 
 
 def template() -> dict[str, Any]:

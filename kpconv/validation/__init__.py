@@ -1,6 +1,6 @@
-"""``kpconv.validate``: check a COCO keypoint dataset and report every problem with its location.
+"""``kpconv.validation`` (``kpconv.validate`` is its main function): check a COCO keypoint dataset and report every problem with its location.
 
-The rules are small functions listed in :mod:`kpconv.validate.checks`; this module runs them and
+The rules are small functions listed in :mod:`kpconv.validation.checks`; this module runs them and
 assembles the report. :func:`validate_bytes` is the fast path for files (strict typed decode,
 falling back to the located slow path when the file does not fit the strict types).
 """

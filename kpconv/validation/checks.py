@@ -1,7 +1,7 @@
 """The validation rules: one small function per rule, listed in :data:`STRUCTURAL_CHECKS`,
 :data:`CHECKS` and :data:`TRAINING_CHECKS`.
 
-Each check takes the :class:`~kpconv.validate.context.Context` and records findings with
+Each check takes the :class:`~kpconv.validation.context.Context` and records findings with
 ``ctx.add``. Codes are stable and documented in the README. Pointers are RFC 6901 by array
 position, down to the value at fault where one value is (``/annotations/17/keypoints/5``).
 Structural checks read the raw dicts and are skipped when the strict typed decode already proved
