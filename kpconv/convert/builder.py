@@ -17,7 +17,7 @@ few array operations whatever the source format.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import compress, repeat
 from operator import attrgetter
 from pathlib import Path
@@ -214,6 +214,8 @@ class InstanceArrays:
         """Images renamed through ``file_names``; instances whose image it lacks are dropped."""
         renamed = list(map(file_names.get, self.image))
         kept = self.select([name is not None for name in renamed])
+        if kept is self:  # select() hands back the block itself when it keeps everything
+            kept = replace(self)
         kept.image = [name for name in renamed if name is not None]
         return kept
 

@@ -353,3 +353,10 @@ def test_a_value_that_is_not_finite_is_checked_from_the_bytes(monkeypatch: pytes
     conv = convert(parsed, PERSON)
     assert routes == ["bytes"]
     assert not conv.report.ok
+
+
+def test_renaming_images_leaves_the_original_block_alone() -> None:
+    block = InstanceArrays.from_instances([RawInstance("a.png", "person", [P("nose", 1, 1)])])
+    renamed = block.with_images({"a.png": "images/a.png"})
+    assert renamed.image == ["images/a.png"]
+    assert block.image == ["a.png"]
