@@ -23,6 +23,7 @@ from kpconv.convert.cvat import CvatOptions, convert_export, fastlane, parse_cva
 from kpconv.errors import KpconvError
 from kpconv.spec import KeypointSpec, spec_from_mapping
 from tests.conftest import FIXTURES, REALDATA, realdata_file
+from tests.convert.test_cvat import transient_peak
 
 CVAT = FIXTURES / "cvat"
 
@@ -818,21 +819,6 @@ def test_numbers_are_bit_identical_to_float(
     assert cols.y.view(np.int64).tolist() == expected_y.view(np.int64).tolist()
 
 
-def _transient_peak(path: Path) -> int:
-    """Bytes allocated at the peak of a parse beyond what the parse keeps (its output)."""
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        export = parse_cvat(path)
-        current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert export.fast_images > 0
-    return peak - max(current, before)
-
-
 def test_memory_of_the_lane_does_not_grow_with_the_number_of_images(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -840,7 +826,9 @@ def test_memory_of_the_lane_does_not_grow_with_the_number_of_images(
     sizes = {}
     for n in (200, 2000):
         path = _write(tmp_path, _doc(*_plain(n)), name=f"a{n}.xml")
-        sizes[n] = (path.stat().st_size, _transient_peak(path))
+        peak, export = transient_peak(path)
+        assert export.fast_images > 0
+        sizes[n] = (path.stat().st_size, peak)
     (small_xml, small_peak), (big_xml, big_peak) = sizes[200], sizes[2000]
     assert big_xml > 9 * small_xml
     assert big_peak < 1.5 * small_peak, sizes
