@@ -30,6 +30,7 @@ from .. import __version__
 from ..fileio import atomic_write_bytes, dumps_json
 from ..finding import Finding, Report, Severity, error, info, warning
 from ..geometry import polygon_area, round_px
+from ..memory import gc_paused
 from ..spec import CategorySpec, KeypointSpec, spec_from_mapping
 from ..validation import validate_bytes, validate_columns
 from ..validation.context import AnnotationColumns, KeypointBlock
@@ -418,6 +419,15 @@ def build(
 
     ``columns`` is ``parsed.columns()`` when the caller already has it.
     """
+    # A dict and lists per annotation, none in a cycle: collections triggered by building them
+    # would rescan the whole growing document again and again (about 10 % of a big conversion).
+    with gc_paused():
+        return _build(parsed, spec, options, columns)
+
+
+def _build(
+    parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None, columns: InstanceArrays | None
+) -> Conversion:
     opts = options or BuildOptions()
     findings: list[Finding] = list(parsed.findings)
     images, usable = _images(parsed.images, findings)
@@ -816,10 +826,11 @@ def convert(
     parsed: ParseResult, user_spec: KeypointSpec | None, options: BuildOptions | None = None
 ) -> Conversion:
     """Choose the spec (user's, the source's, or inferred), build, validate."""
-    columns = parsed.columns()
-    spec, notes = choose_spec(user_spec, parsed, columns)
-    parsed.findings.extend(notes)
-    conv = build(parsed, spec, options, columns=columns)
+    with gc_paused():  # see build()
+        columns = parsed.columns()
+        spec, notes = choose_spec(user_spec, parsed, columns)
+        parsed.findings.extend(notes)
+        conv = build(parsed, spec, options, columns=columns)
     conv.spec = spec
     conv.spec_inferred = user_spec is None and (parsed.spec is None or not parsed.spec.categories)
     return conv
