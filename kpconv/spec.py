@@ -363,6 +363,8 @@ def _plain_entries(data: Any) -> list[CategoryEntry] | None:
         skeleton = _plain_pairs(entry.get("skeleton", []))
         flips = entry.get("flip_pairs")
         flip_pairs = None if flips is None else _plain_pairs(flips)
+        if skeleton is None or (flips is not None and flip_pairs is None):
+            return None
         sigmas = entry.get("sigmas")
         if sigmas is not None and (type(sigmas) is not list or not all(type(v) in (int, float) for v in sigmas)):
             return None
@@ -370,9 +372,7 @@ def _plain_entries(data: Any) -> list[CategoryEntry] | None:
         if type(aliases) is not dict or not all(type(k) is str and type(v) is str for k, v in aliases.items()):
             return None
         sup, cid = entry.get("supercategory"), entry.get("id")
-        if skeleton is None or (flips is not None and flip_pairs is None) or sup is not None and type(sup) is not str:
-            return None
-        if cid is not None and type(cid) is not int:
+        if (sup is not None and type(sup) is not str) or (cid is not None and type(cid) is not int):
             return None
         out.append(CategoryEntry(
             name, list(kps), skeleton, flip_pairs, None if sigmas is None else [float(v) for v in sigmas],

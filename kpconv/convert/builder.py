@@ -766,8 +766,9 @@ def _check_columns(
     k_of = np.asarray(ks, dtype=np.int64)
     blocks = []
     for k in sorted(set(ks)):
-        rows = rows_all if k == kp.shape[1] and len(ks) and ks.count(k) == m else np.flatnonzero(k_of == k)
-        blocks.append(KeypointBlock(k=k, rows=rows, kp=kp if rows is rows_all else kp[rows, :k]))
+        rows = np.flatnonzero(k_of == k)
+        whole = len(rows) == m and k == kp.shape[1]  # the usual case: no copy
+        blocks.append(KeypointBlock(k=k, rows=rows, kp=kp if whole else kp[rows, :k]))
     return cols, blocks, (rows_all, boxes)
 
 

@@ -409,9 +409,8 @@ class CvatReader:
     # ----------------------------------------------------------------------------- images
     def _image_start(self, a: dict[str, str]) -> None:
         subset = a.get("subset") or ""
-        if subset not in self.subsets_seen:
-            self.subsets_seen[subset] = None
-        if self.opts.subset is not None and (subset or DEFAULT_SUBSET) != self.opts.subset:
+        self.subsets_seen.setdefault(subset, None)
+        if not self.reads_subset(subset):
             self._skipping = True
             return
         self.n_images += 1
@@ -494,8 +493,7 @@ class CvatReader:
                 if read[j]:
                     locs += self._add_fast_images(subsets[j], images, range(j, j + 1))
                 else:
-                    if subsets[j] not in self.subsets_seen:
-                        self.subsets_seen[subsets[j]] = None
+                    self.subsets_seen.setdefault(subsets[j], None)
                     locs.append("")
         sk = np.asarray(sk_img, dtype=np.int64)
         # the n-th skeleton of its image, as the expat path counts them
@@ -518,8 +516,7 @@ class CvatReader:
     def _add_fast_images(self, subset: str, images: ImageRows, which: range) -> list[str]:
         """Images of one subset the fast lane read, as :meth:`_image_start` records them;
         returns their locations."""
-        if subset not in self.subsets_seen:
-            self.subsets_seen[subset] = None
+        self.subsets_seen.setdefault(subset, None)
         self.n_images += len(which)
         res = self._result(subset)
         names = cast("list[str]", images.name[which.start : which.stop])
