@@ -6,7 +6,8 @@
 Generates its data in a temporary folder (deterministic: seeded), then times
 
 * ``kpconv from-csv long.csv --image-size 640x480`` end to end (a fresh process, as a user runs it),
-  and the start-up alone (interpreter + imports of the command, no work),
+  also with ``--compact`` (the output unindented), and the start-up alone (interpreter + imports
+  of the command, no work),
 * the same conversion in-process, phase by phase (read + parse, build + validate, write), and
   what decoding and validating the written JSON again would cost (the builder validates from its
   own columns instead),
@@ -193,6 +194,9 @@ def main() -> None:
         t_start, c_start = best([startup() for _ in rep])
         long_args = ["from-csv", str(long_csv), "-o", str(d / "long.json"), "--image-size", "640x480"]
         t_long, c_long = best([run_cli(long_args) for _ in rep])
+        compact_args = [*long_args[:3], str(d / "long-compact.json"), *long_args[4:], "--compact"]
+        t_compact, c_compact = best([run_cli(compact_args) for _ in rep])
+        mb_pretty, mb_compact = ((d / name).stat().st_size / 1e6 for name in ("long.json", "long-compact.json"))
         parts = phases(long_csv, d / "long-inprocess.json")
         dlc_args = ["from-csv", str(dlc_csv), "-o", str(d / "dlc.json"), "--image-size", "640x480"]
         t_dlc, c_dlc = best([run_cli(dlc_args) for _ in rep])
@@ -209,11 +213,19 @@ def main() -> None:
               "   (goal <= 2 x)")
         print(f"  ratio kpconv / pandas process:  {t_long / t_pproc:8.1f} x (wall), {c_long / c_pproc:.1f} x (CPU)"
               "   (both whole processes: interpreter, imports, read)")
+        print(f"kpconv from-csv long --compact:   {t_compact:8.2f} {n / t_compact:12,.0f}   | {c_compact:8.2f} {n / c_compact:12,.0f}"
+              f"   ({mb_compact:.0f} MB written instead of {mb_pretty:.0f} MB)")
+        print(f"  ratio kpconv / pandas.read_csv: {t_compact / t_pandas:8.1f} x (wall), {c_compact / c_pandas:.1f} x (CPU)")
+        print(f"  ratio kpconv / pandas process:  {t_compact / t_pproc:8.1f} x (wall), {c_compact / c_pproc:.1f} x (CPU)")
         print(f"  start-up (python + imports):    {t_start:8.2f} {'':12}   | {c_start:8.2f}")
         print("  in-process phases:")
         for name, (wall, cpu_s) in parts.items():
             print(f"    {name:<28} {wall:8.2f} {n / wall:12,.0f}   | {cpu_s:8.2f} {n / cpu_s:12,.0f}")
         print("     not part of the command: what decoding and checking the written JSON again would cost)")
+        work = [v for k, v in parts.items() if not k.startswith("(")]
+        w_in, c_in = sum(w for w, _ in work), sum(c for _, c in work)
+        print(f"    all three (no interpreter start) {w_in:8.2f} {n / w_in:12,.0f}   | {c_in:8.2f} {n / c_in:12,.0f}"
+              f"   = {w_in / t_pandas:.1f} x pandas.read_csv (wall), {c_in / c_pandas:.1f} x (CPU)")
         f = args.frames
         print(f"kpconv from-csv DLC, end to end:  {t_dlc:8.2f} {f / t_dlc:12,.0f} frames/s | {c_dlc:8.2f} {f / c_dlc:12,.0f} frames/CPU-s")
 

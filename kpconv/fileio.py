@@ -14,6 +14,7 @@ from .errors import DataError, UsageError
 from .finding import error
 
 JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+COMPACT_JSON_OPTIONS = JSON_OPTIONS & ~orjson.OPT_INDENT_2
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
@@ -63,9 +64,10 @@ def _umask() -> int:
     return _UMASK
 
 
-def dumps_json(obj: Any) -> bytes:
-    """Deterministic JSON bytes: sorted keys, 2-space indent, trailing newline."""
-    return orjson.dumps(obj, option=JSON_OPTIONS)  # the newline is appended in place, not by a copy
+def dumps_json(obj: Any, *, compact: bool = False) -> bytes:
+    """Deterministic JSON bytes: sorted keys, 2-space indent (none when ``compact``), trailing newline."""
+    # the newline is appended in place, not by a copy
+    return orjson.dumps(obj, option=COMPACT_JSON_OPTIONS if compact else JSON_OPTIONS)
 
 
 def write_json(path: Path, obj: Any) -> None:

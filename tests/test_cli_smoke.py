@@ -43,3 +43,32 @@ def test_import_kpconv_and_the_cli_load_neither_numpy_nor_pydantic() -> None:
 )
 def test_openblas_stays_single_threaded_only_where_nothing_needs_it(code: str, expected: str) -> None:
     assert _fresh(f"import os, kpconv.cli as c; {code}; print(os.environ.get('OPENBLAS_NUM_THREADS'))") == expected
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["from-csv", "fixtures/csv/long.csv", "--image-size", "640x480"],
+        ["from-cvat", "fixtures/cvat/skeleton.xml"],
+        ["from-labelme", "fixtures/labelme/demo"],
+    ],
+    ids=["csv", "cvat", "labelme"],
+)
+def test_compact_writes_the_same_document_without_indentation(run_cli, tmp_path, command: list[str]) -> None:
+    import orjson
+
+    from kpconv.validation import validate_bytes
+
+    from .conftest import REPO
+
+    args = [str(REPO / a) if a.startswith("fixtures/") else a for a in command]
+    pretty, compact = tmp_path / "pretty.json", tmp_path / "compact.json"
+    first = run_cli(*args, "-o", str(pretty))
+    second = run_cli(*args, "-o", str(compact), "--compact")
+    assert (first.exit_code, first.stderr.replace(str(pretty), "OUT")) == (
+        second.exit_code, second.stderr.replace(str(compact), "OUT"))  # fmt: skip
+    data = compact.read_bytes()
+    assert data.endswith(b"}\n") and data.count(b"\n") == 1  # one line
+    assert orjson.loads(data) == orjson.loads(pretty.read_bytes())
+    assert len(data) < 0.7 * pretty.stat().st_size
+    assert validate_bytes(data).findings == validate_bytes(pretty.read_bytes()).findings

@@ -58,7 +58,12 @@ def resolve_spec(
 
 
 def output_options(func: F) -> F:
-    """``-o OUT``, ``--strict``, ``--format text|json``."""
+    """``-o OUT``, ``--strict``, ``--format text|json``, ``--compact``."""
+    func = click.option(
+        "--compact",
+        is_flag=True,
+        help="Write the output JSON without indentation (about 40% of the size; same content).",
+    )(func)
     func = click.option(
         "--format",
         "fmt",
@@ -147,5 +152,7 @@ def bbox_options(func: F) -> F:
     return func
 
 
-def build_options(bbox_from: str, bbox_margin: float, description: str) -> BuildOptions:
-    return BuildOptions(bbox_source=bbox_from, bbox_margin=bbox_margin, description=description)  # type: ignore[arg-type]
+def build_options(bbox_from: str, bbox_margin: float, description: str, *, compact: bool) -> BuildOptions:
+    return BuildOptions(
+        bbox_source=bbox_from, bbox_margin=bbox_margin, description=description, compact=compact  # type: ignore[arg-type]
+    )

@@ -120,6 +120,7 @@ def command(
     output: Path,
     strict: bool,
     fmt: str,
+    compact: bool,
     layout: str,
     images_dir: Path | None,
     image_size: tuple[int, int] | None,
@@ -164,6 +165,6 @@ def command(
     progress.enable()
     with gc_paused():  # millions of small objects, no cycles: see gc_paused
         parsed = parse_csv(src, options)
-        conv = convert(parsed, spec, build_options(bbox_from, bbox_margin, f"converted by kpconv from-csv from {src.name}"))
+        conv = convert(parsed, spec, build_options(bbox_from, bbox_margin, f"converted by kpconv from-csv from {src.name}", compact=compact))
         inputs = [src] + ([config_path] if config_path is not None else [])
         return finish_conversion(conv, output, inputs=inputs, strict=strict, fmt=fmt, title=f"kpconv from-csv: {src}")

@@ -117,6 +117,7 @@ def command(
     output: Path,
     strict: bool,
     fmt: str,
+    compact: bool,
     spec_path: Path | None,
     preset: str | None,
     keypoints: str | None,
@@ -154,7 +155,7 @@ def command(
     convs = convert_export(
         export,
         spec,
-        build_options(bbox_from, bbox_margin, f"converted by kpconv from-cvat from {src.name}"),
+        build_options(bbox_from, bbox_margin, f"converted by kpconv from-cvat from {src.name}", compact=compact),
     )
     title = f"kpconv from-cvat: {export.source.display} ({export.mode})"
     if len(convs) == 1:

@@ -94,6 +94,7 @@ def command(
     output: Path,
     strict: bool,
     fmt: str,
+    compact: bool,
     spec_path: Path | None,
     preset: str | None,
     keypoints: str | None,
@@ -132,7 +133,7 @@ def command(
     )
     parsed = parse_paths(list(sources), options, exclude=[output])
     with gc_paused():
-        conv = convert(parsed.result, spec, build_options(bbox_from, bbox_margin, DESCRIPTION))
+        conv = convert(parsed.result, spec, build_options(bbox_from, bbox_margin, DESCRIPTION, compact=compact))
     summary = parsed.summary()
     has_errors = any(f.severity is Severity.ERROR for f in conv.report.findings)
     if parsed.extractions and not (strict and has_errors):
