@@ -70,9 +70,9 @@ def dumps_json(obj: Any, *, compact: bool = False) -> bytes:
     return orjson.dumps(obj, option=COMPACT_JSON_OPTIONS if compact else JSON_OPTIONS)
 
 
-def write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` as deterministic JSON, atomically."""
-    atomic_write_bytes(Path(path), dumps_json(obj))
+def write_json(path: Path, obj: Any, *, compact: bool = False) -> None:
+    """Write ``obj`` as deterministic JSON (unindented when ``compact``), atomically."""
+    atomic_write_bytes(Path(path), dumps_json(obj, compact=compact))
 
 
 def loads_json(data: bytes | str, *, source: str = "<input>") -> Any:

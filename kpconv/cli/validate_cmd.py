@@ -50,17 +50,20 @@ def read_bytes(path: Path) -> bytes:
               help="Add the Keypoint R-CNN rules and a dry-run count of what training would skip.")
 @click.option("--fix", "fix_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a repaired copy here (mechanical fixes only; every change listed). The input is never touched.")
+@click.option("--compact", is_flag=True, help="With --fix: write the repaired copy without indentation (about 40% of the size).")
 @click.option("--max-per-code", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="List at most this many findings per code (the rest are counted).")
 def command(
     file: Path, images: Path | None, fmt: str, strict: bool, for_training: bool,
-    fix_out: Path | None, max_per_code: int,
+    fix_out: Path | None, compact: bool, max_per_code: int,
 ) -> int:
     """Check a COCO keypoint dataset and report every problem with its location.
 
     Exit 0: no errors (warnings allowed); 1: errors (or warnings with --strict); 2: usage.
     """
     progress.enable()
+    if compact and fix_out is None:
+        raise UsageError("--compact applies to the --fix output: give --fix OUT.json too")
     if fix_out is not None:
         ensure_not_input(fix_out, [file])
     try:
@@ -79,7 +82,7 @@ def command(
         # read again rather than keep the parsed document through validation (peak memory)
         doc = loads_json(read_bytes(file), source=str(file))
         changes = fix_document(doc)
-        write_json(fix_out, doc)
+        write_json(fix_out, doc, compact=compact)
         fixed_report = validate_document(doc, images, for_training, max_per_code)
     _emit(report, fmt, file, fixed_report, changes, fix_out)
     return 0 if report.passes(strict=strict) else 1

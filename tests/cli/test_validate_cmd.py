@@ -150,6 +150,24 @@ def test_fix_writes_repaired_copy_and_lists_changes(run_cli, tmp_path: Path) -> 
     assert run_cli("validate", out).exit_code == 0
 
 
+def test_fix_compact_writes_the_same_repair_on_one_line(run_cli, tmp_path: Path) -> None:
+    doc = template()
+    doc["annotations"][1]["num_keypoints"] = None
+    src = write(tmp_path, doc)
+    pretty, compact = tmp_path / "pretty.json", tmp_path / "compact.json"
+    assert run_cli("validate", src, "--fix", pretty).exit_code == run_cli("validate", src, "--fix", compact, "--compact").exit_code
+    data = compact.read_bytes()
+    assert data.count(b"\n") == 1 and pretty.read_bytes().count(b"\n") > 10
+    assert json.loads(data) == json.loads(pretty.read_bytes())
+    assert type(json.loads(data)["annotations"][1]["num_keypoints"]) is int  # repaired (was null)
+
+
+def test_compact_without_fix_is_a_usage_error(run_cli, tmp_path: Path) -> None:
+    res = run_cli("validate", write(tmp_path, template()), "--compact")
+    assert res.exit_code == 2
+    assert "--compact applies to the --fix output" in res.stderr
+
+
 def test_fix_refuses_to_overwrite_input(run_cli, tmp_path: Path) -> None:
     src = write(tmp_path, template())
     res = run_cli("validate", src, "--fix", src)
