@@ -23,9 +23,33 @@ def test_setup_commands_and_ci_agree() -> None:
     blocks = _bash_blocks()
     demo, tests = blocks[0].strip(), blocks[1].strip()
     assert "pip install -e '.[train]'" in demo and "bash demo.sh" in demo
-    assert tests == "python3 -m venv .venv && .venv/bin/pip install -e '.[train,dev]' && .venv/bin/pytest"
+    readme_steps = [s.strip() for s in tests.replace("\\\n", " ").split("&&")]
+    # .ci/run runs the same steps, one per line (plus `pip check`), with $PY for python3
     ci = (REPO / ".ci" / "run").read_text()
-    assert "pip install --quiet -e '.[train,dev]'" in ci and ci.rstrip().endswith(".venv/bin/pytest")
+    ci_steps = [
+        " ".join(line.replace("$PY", "python3").replace("--quiet ", "").split())
+        for line in ci.splitlines()
+        if line.startswith(("$PY", ".venv/")) and "pip check" not in line
+    ]
+    assert readme_steps == ci_steps
+    assert "-r requirements/ci.txt" in readme_steps[1] and readme_steps[-1] == ".venv/bin/pytest"
+
+
+def test_the_lock_pins_every_dependency_exactly() -> None:
+    """requirements/ci.txt: one `name==version` per line, covering pyproject's dependencies."""
+    import tomllib
+
+    lock = (REPO / "requirements" / "ci.txt").read_text().splitlines()
+    pins = [line for line in lock if line and not line.startswith("#")]
+    assert pins and all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[^=\s]+", p) for p in pins), pins
+    names = {re.sub(r"[-_.]+", "-", p.split("==")[0]).lower() for p in pins}
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"])
+    for extra in ("train", "dev"):
+        wanted += project["optional-dependencies"][extra]
+    for req in wanted + ["pip", "setuptools"]:
+        name = re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[ ;]", req)[0]).lower()
+        assert name in names, f"{req} is not pinned in requirements/ci.txt"
 
 
 def _example_commands() -> list[list[str]]:
