@@ -154,10 +154,68 @@ def test_video_with_frame_pattern_and_keypoint_names(run_cli, tmp_path: Path) ->
     assert [i.file_name for i in ds.images] == [
         "hands/00000.jpg",
         "hands/00001.jpg",
+        "hands/00002.jpg",
         "hands/00003.jpg",
     ]
-    assert ds.annotations[0].model_extra["attributes"] == {"side": "left", "track_id": 0}
+    hand = next(c.id for c in ds.categories if c.name == "hand")
+    hands = [a for a in ds.annotations if a.category_id == hand]
+    assert [a.image_id for a in hands] == [1, 2, 3]  # frame 3: every element outside
+    assert hands[0].model_extra["attributes"] == {"side": "left", "track_id": 0}
+    assert hands[0].keypoints == [100.0, 200.0, 2, 120.0, 180.0, 1, 130.0, 170.0, 2]
+    assert hands[2].keypoints == [110.0, 204.0, 2, 0, 0, 0, 132.0, 172.0, 2]
+    assert "3 track frame(s) left out because the whole shape is outside" in res.stderr
     assert "inferred spec" in res.stderr  # 'corners' keypoints come from the label, not a skeleton
+    assert validate(ds).ok
+
+
+def test_video_in_the_nested_track_layout(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "n.json"
+    res = run_cli("from-cvat", CVAT / "video_nested.xml", "-o", out)
+    assert res.exit_code == 0, res.stderr
+    ds = load(out)
+    assert [i.file_name for i in ds.images] == [
+        "frame_000000.png",
+        "frame_000001.png",
+        "frame_000003.png",
+    ]
+    assert ds.annotations[0].model_extra["attributes"] == {"side": "left", "track_id": 0}
+    assert ds.annotations[1].keypoints == [105.0, 202.0, 1, 0, 0, 0, 131.0, 171.0, 2]
+
+
+BAD_VIDEO = [
+    # what is broken, exit code, the located message expected on stderr
+    (
+        ('points="120.00,180.00"', 'points="120.00"'),
+        1,
+        """video.xml:<track id="0" label="hand">/skeleton[frame=0]/points[label='thumb']: """
+        """skeleton point 'thumb': expected points="x,y", found '120.00'""",
+    ),
+    (
+        ('<skeleton frame="1" ', "<skeleton "),
+        1,
+        'video.xml:<track id="0" label="hand">/skeleton[frame=None]: <skeleton> in a track '
+        "without a frame number",
+    ),
+    (
+        ('<skeleton frame="2" keyframe="1" z_order="0">', '<skeleton frame="2" keyframe="1"'),
+        1,
+        "video.xml:115:6: not well-formed XML",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "code", "message"), BAD_VIDEO, ids=["point", "frame", "xml"])
+def test_bad_video_input_gives_a_located_message_and_exit_1(
+    run_cli, tmp_path: Path, change: tuple[str, str], code: int, message: str
+) -> None:
+    src = tmp_path / "video.xml"
+    text = (CVAT / "video.xml").read_text()
+    assert change[0] in text
+    src.write_text(text.replace(change[0], change[1], 1))
+    res = run_cli("from-cvat", src, "-o", tmp_path / "o.json")
+    assert res.exit_code == code, res.stderr
+    assert message in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr
 
 
 def test_keypoints_option_takes_the_exports_category_name(run_cli, tmp_path: Path) -> None:

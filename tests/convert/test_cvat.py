@@ -394,8 +394,40 @@ def test_duplicate_image_name_and_version_are_reported(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- video, subsets, zip
 
 
-def test_video_tracks_become_frames() -> None:
+def test_video_in_cvats_layout_becomes_one_instance_per_frame() -> None:
+    """fixtures/cvat/video.xml is written as CVAT's dump_as_cvat_interpolation writes a task."""
     export = parse_cvat(CVAT / "video.xml")
+    assert export.mode == "video"
+    res = export.subsets[""]
+    assert [(i.file_name, i.width, i.height, i.extra) for i in res.images] == [
+        ("frame_000000.png", 640, 360, {"frame": 0}),
+        ("frame_000001.png", 640, 360, {"frame": 1}),
+        ("frame_000002.png", 640, 360, {"frame": 2}),
+        ("frame_000003.png", 640, 360, {"frame": 3}),  # the hand is all outside; corners are not
+    ]
+    hands = [i for i in res.all_instances() if i.category == "hand"]
+    assert [i.image for i in hands] == ["frame_000000.png", "frame_000001.png", "frame_000002.png"]
+    assert [_points(h) for h in hands] == [
+        {"wrist": (100.0, 200.0, 2), "thumb": (120.0, 180.0, 1), "index": (130.0, 170.0, 2)},
+        # frame 1 is interpolated (keyframe="0"): its written coordinates are taken as they are
+        {"wrist": (105.0, 202.0, 2), "thumb": (121.0, 181.0, 1), "index": (131.0, 171.0, 2)},
+        # frame 2: thumb outside (its occluded="1" and coordinates do not count)
+        {"wrist": (110.0, 204.0, 2), "thumb": (0.0, 0.0, 0), "index": (132.0, 172.0, 2)},
+    ]
+    assert all(h.attributes == {"track_id": 0, "side": "left"} for h in hands)
+    assert hands[2].source == 'video.xml:<track id="0" label="hand">/skeleton[frame=2]'
+    corners = [i for i in res.all_instances() if i.category == "corners"]
+    assert [(i.image, i.attributes) for i in corners] == [("frame_000003.png", {"track_id": 2})]
+    assert export.spec.category("hand").skeleton == [(1, 2), (1, 3)]
+    outside = next(f for f in res.findings if f.code == "cvat.frame_outside")
+    # hand frame 3, car frame 2, corners frame 4
+    assert outside.message.startswith("3 track frame(s) left out"), outside.message
+    assert not [f for f in res.findings if f.severity is Severity.ERROR]
+
+
+def test_nested_track_layout_still_reads() -> None:
+    """The nested layout (per-element <track> inside the skeleton track) that some tools write."""
+    export = parse_cvat(CVAT / "video_nested.xml")
     assert export.mode == "video"
     res = export.subsets[""]
     assert [(i.file_name, i.width, i.height, i.extra) for i in res.images] == [
@@ -418,6 +450,170 @@ def test_video_tracks_become_frames() -> None:
     assert hands[0].attributes == {"track_id": 0, "side": "left"}
     assert export.spec.category("hand").skeleton == [(1, 2), (1, 3)]  # edge to node 9 dropped
     assert {"cvat.svg_edge_unknown_node", "cvat.frame_outside"} <= set(_codes(export))
+
+
+_VIDEO_HEAD = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n'
+    "  <meta>\n    <task>\n      <id>3</id>\n      <name>mice</name>\n      <size>2</size>\n"
+    "      <mode>interpolation</mode>\n      <start_frame>0</start_frame>\n"
+    "      <stop_frame>1</stop_frame>\n      <frame_filter></frame_filter>\n      <labels>\n"
+    "        <label>\n          <name>mouse</name>\n          <type>skeleton</type>\n"
+    "          <attributes>\n          </attributes>\n"
+    '          <svg>&lt;line data-type="edge" data-node-from="1" data-node-to="2"&gt;&lt;/line&gt;'
+    '&lt;circle data-type="element node" data-node-id="1" data-label-name="head"&gt;&lt;/circle&gt;'
+    '&lt;circle data-type="element node" data-node-id="2" data-label-name="neck"&gt;&lt;/circle&gt;'
+    "</svg>\n        </label>\n"
+    + "".join(
+        f"        <label>\n          <name>{k}</name>\n          <type>points</type>\n"
+        "          <attributes>\n          </attributes>\n          <parent>mouse</parent>\n"
+        "        </label>\n"
+        for k in ("head", "neck", "tail")
+    )
+    + "        <label>\n          <name>cage</name>\n          <type>rectangle</type>\n"
+    "          <attributes>\n          </attributes>\n        </label>\n"
+    "      </labels>\n      <original_size>\n        <width>64</width>\n"
+    "        <height>48</height>\n      </original_size>\n    </task>\n  </meta>\n"
+)
+_CAGE = (
+    '  <track id="1" label="cage" source="manual">\n'
+    '    <box frame="0" keyframe="1" outside="0" occluded="0" xtl="1.00" ytl="1.00" xbr="60.00" ybr="44.00" z_order="0">\n    </box>\n'
+    '    <box frame="1" keyframe="0" outside="0" occluded="0" xtl="1.00" ytl="1.00" xbr="60.00" ybr="44.00" z_order="0">\n    </box>\n'
+    "  </track>\n"
+)
+
+
+def _element(label: str, keyframe: int, outside: int, occluded: int, xy: str) -> str:
+    return (
+        f'      <points label="{label}" keyframe="{keyframe}" outside="{outside}" '
+        f'occluded="{occluded}" points="{xy}">\n      </points>\n'
+    )
+
+
+#: two frames as CVAT writes them (dump_as_cvat_interpolation): the element points are children
+#: of each per-frame <skeleton>, which has no outside/occluded of its own; frame 1 is interpolated
+VIDEO_TWO_FRAMES = (
+    _VIDEO_HEAD + '  <track id="0" label="mouse" source="manual">\n'
+    '    <skeleton frame="0" keyframe="1" z_order="0">\n'
+    + _element("head", 1, 0, 0, "10.00,20.00")
+    + _element("neck", 1, 0, 1, "15.00,25.00")
+    + _element("tail", 1, 0, 0, "30.00,40.00")
+    + "    </skeleton>\n"
+    '    <skeleton frame="1" keyframe="0" z_order="0">\n'
+    + _element("head", 0, 0, 0, "12.50,21.00")
+    + _element("neck", 0, 0, 1, "16.00,26.00")
+    + _element("tail", 1, 1, 0, "30.00,40.00")
+    + "    </skeleton>\n  </track>\n"
+    + _CAGE
+    + "</annotations>\n"
+)
+
+
+def _nested(label: str, tid: int, *shapes: tuple[int, int, int, int, str]) -> str:
+    return (
+        f'    <track id="{tid}" label="{label}" source="manual">\n'
+        + "".join(
+            f'      <points frame="{f}" keyframe="{k}" outside="{o}" occluded="{c}" points="{xy}" z_order="0">\n'
+            "      </points>\n"
+            for f, k, o, c, xy in shapes
+        )
+        + "    </track>\n"
+    )
+
+
+#: the same two frames in the nested layout (a <track> per element inside the skeleton track)
+VIDEO_TWO_FRAMES_NESTED = (
+    _VIDEO_HEAD + '  <track id="0" label="mouse" source="manual">\n'
+    '    <skeleton frame="0" keyframe="1" outside="0" occluded="0" z_order="0">\n    </skeleton>\n'
+    '    <skeleton frame="1" keyframe="0" outside="0" occluded="0" z_order="0">\n    </skeleton>\n'
+    + _nested("head", 0, (0, 1, 0, 0, "10.00,20.00"), (1, 0, 0, 0, "12.50,21.00"))
+    + _nested("neck", 1, (0, 1, 0, 1, "15.00,25.00"), (1, 0, 0, 1, "16.00,26.00"))
+    + _nested("tail", 2, (0, 1, 0, 0, "30.00,40.00"), (1, 1, 1, 0, "30.00,40.00"))
+    + "  </track>\n"
+    + _CAGE
+    + "</annotations>\n"
+)
+
+
+def _video(tmp_path: Path, text: str, name: str = "annotations.xml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_two_frames_in_cvats_layout_give_two_instances(tmp_path: Path) -> None:
+    export = parse_cvat(_video(tmp_path, VIDEO_TWO_FRAMES))
+    res = export.subsets[""]
+    assert [i.file_name for i in res.images] == ["frame_000000.png", "frame_000001.png"]
+    mice = res.all_instances()
+    assert [(i.image, i.category, i.attributes) for i in mice] == [
+        ("frame_000000.png", "mouse", {"track_id": 0}),
+        ("frame_000001.png", "mouse", {"track_id": 0}),
+    ]
+    assert _points(mice[0]) == {
+        "head": (10.0, 20.0, 2),
+        "neck": (15.0, 25.0, 1),  # occluded="1"
+        "tail": (30.0, 40.0, 2),
+    }
+    # an interpolated frame (keyframe="0") with one element outside: the instance stays, tail v=0
+    assert _points(mice[1]) == {
+        "head": (12.5, 21.0, 2),
+        "neck": (16.0, 26.0, 1),
+        "tail": (0.0, 0.0, 0),
+    }
+    assert "cvat.frame_outside" not in _codes(export)
+    conv = convert_export(export, None)[""]
+    assert len(conv.dataset.annotations) == 2 and conv.report.ok
+    assert conv.dataset.annotations[1].keypoints == [12.5, 21.0, 2, 16.0, 26.0, 1, 0, 0, 0]
+    assert conv.dataset.annotations[1].num_keypoints == 2
+
+
+def test_a_frame_with_every_element_outside_is_left_out_and_counted(tmp_path: Path) -> None:
+    frame_2 = (
+        '    <skeleton frame="2" keyframe="1" z_order="0">\n'
+        + _element("head", 1, 1, 0, "12.50,21.00")
+        + _element("neck", 1, 1, 1, "16.00,26.00")
+        + _element("tail", 0, 1, 0, "30.00,40.00")
+        + "    </skeleton>\n  </track>\n"
+    )
+    text = VIDEO_TWO_FRAMES.replace(
+        "    </skeleton>\n  </track>\n", "    </skeleton>\n" + frame_2, 1
+    )
+    export = parse_cvat(_video(tmp_path, text.replace("<stop_frame>1<", "<stop_frame>2<")))
+    res = export.subsets[""]
+    assert [i.image for i in res.all_instances()] == ["frame_000000.png", "frame_000001.png"]
+    assert "frame_000002.png" not in [i.file_name for i in res.images]
+    (outside,) = [f for f in res.findings if f.code == "cvat.frame_outside"]
+    assert outside.message.startswith(
+        "1 track frame(s) left out because the whole shape is outside"
+    )
+    assert outside.source == 'annotations.xml:<track id="0" label="mouse">'
+
+
+def test_both_track_layouts_give_the_same_coco(tmp_path: Path) -> None:
+    docs = []
+    for name, text in (("real.xml", VIDEO_TWO_FRAMES), ("nested.xml", VIDEO_TWO_FRAMES_NESTED)):
+        conv = convert_export(parse_cvat(_video(tmp_path, text, name)), None)[""]
+        doc = {k: v for k, v in conv.document.items() if k != "info"}
+        docs.append((doc, sorted(f.code for f in conv.report.findings)))
+    assert docs[0] == docs[1]
+    assert len(docs[0][0]["annotations"]) == 2
+
+
+def test_element_points_of_cvats_layout_bad_or_with_a_visibility_attribute(tmp_path: Path) -> None:
+    text = VIDEO_TWO_FRAMES.replace('points="15.00,25.00">', 'points="15.00;x">').replace(
+        'points="12.50,21.00">\n      </points>',
+        'points="12.50,21.00">\n        <attribute name="vis">occluded</attribute>\n      </points>',
+    )
+    path = _video(tmp_path, text)
+    export = parse_cvat(path, CvatOptions(visibility_attribute="vis"))
+    mice = export.subsets[""].all_instances()
+    assert "neck" not in _points(mice[0])  # left out, reported where it is
+    (bad,) = [f for f in export.subsets[""].findings if f.code == "cvat.bad_points"]
+    assert bad.severity is Severity.ERROR
+    assert bad.source == (
+        'annotations.xml:<track id="0" label="mouse">/skeleton[frame=0]/points[label=\'neck\']'
+    )
+    assert _points(mice[1])["head"] == (12.5, 21.0, 1)  # vis=occluded
 
 
 def test_video_frame_whose_skeleton_points_are_all_outside_gives_no_image(tmp_path: Path) -> None:

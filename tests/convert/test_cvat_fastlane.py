@@ -254,6 +254,19 @@ TRACK = (
     '    <track id="1" label="nose"><points frame="0" outside="0" occluded="0" keyframe="1" points="5,6" z_order="0"/></track>\n'
     "  </track>\n"
 )
+#: the same track as CVAT writes it: the element points inside each per-frame <skeleton>
+TRACK_CVAT = (
+    '  <track id="0" label="person" source="manual">\n'
+    '    <skeleton frame="0" keyframe="1" z_order="0">\n'
+    '      <points label="nose" keyframe="1" outside="0" occluded="0" points="5.00,6.00">\n      </points>\n'
+    '      <points label="left_eye" keyframe="1" outside="1" occluded="0" points="7.00,8.00">\n      </points>\n'
+    "    </skeleton>\n"
+    '    <skeleton frame="1" keyframe="0" z_order="0">\n'
+    '      <points label="nose" keyframe="0" outside="0" occluded="1" points="5.50,6.50">\n      </points>\n'
+    '      <points label="left_eye" keyframe="0" outside="1" occluded="0" points="7.00,8.00">\n      </points>\n'
+    "    </skeleton>\n"
+    "  </track>\n"
+)
 
 # id -> (document, keyword arguments for _same, images the lane must read at least)
 CASES: dict[str, tuple[str, dict[str, Any], int]] = {
@@ -616,6 +629,17 @@ CASES: dict[str, tuple[str, dict[str, Any], int]] = {
             *_plain(2),
             _image("frame_000000.png", _person(1, 1)),
             TRACK,
+            *_plain(1, 2),
+            meta=VIDEO_META,
+        ),
+        {},
+        3,
+    ),
+    "video track in CVAT's layout between images, a frame named like an image": (
+        _doc(
+            *_plain(2),
+            _image("frame_000001.png", _person(1, 1)),
+            TRACK_CVAT,
             *_plain(1, 2),
             meta=VIDEO_META,
         ),

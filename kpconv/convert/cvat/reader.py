@@ -11,7 +11,12 @@ image the shapes are first collected, then assembled into instances:
    ungrouped points and no such box is one instance per category;
 4. remaining boxes/polygons attach to the instance of the same label whose points they contain.
 
-Video tracks become one image per frame where some shape is not ``outside``.
+Video tracks become one image per frame where some shape is not ``outside`` (see
+:meth:`CvatReader._track`). A skeleton track's element points come in one of two layouts: CVAT's
+(``dump_as_cvat_interpolation``), where each ``<skeleton frame=N>`` holds one ``<points
+label=element>`` per element and carries no ``outside``/``occluded`` of its own, or the nested
+layout, where the skeleton track holds one ``<track label=element>`` per element whose
+``<points frame=N>`` give that element's point on frame N.
 """
 
 from __future__ import annotations
@@ -1054,6 +1059,12 @@ class CvatReader:
 
     # ----------------------------------------------------------------------------- video
     def _track(self, elem: Element) -> None:
+        """One ``<track>``: each of its frames is one instance (or box, polygon...) on that frame.
+
+        A skeleton frame whose element points are all outside (or unreadable) is left out and
+        counted; other outside elements are v=0. Interpolated frames (``keyframe="0"``) are
+        read like keyframes: CVAT writes their interpolated coordinates.
+        """
         a = elem.attrib
         tid, label = a.get("id", "?"), a.get("label") or ""
         if self.opts.subset is not None and self.opts.subset != DEFAULT_SUBSET:
@@ -1070,6 +1081,7 @@ class CvatReader:
         track_id = _int(tid)
         shapes = [c for c in elem if c.tag != "track" and c.tag != "attribute"]
         nested = [c for c in elem if c.tag == "track"]
+        # the nested layout: one <track label=element> per skeleton element, its points by frame
         parts: dict[int, list[RawPoint]] = {}
         for sub in nested:
             slabel = sub.attrib.get("label", "")
@@ -1079,19 +1091,11 @@ class CvatReader:
                 frame_no = _int(p.attrib.get("frame"))
                 if frame_no is None:
                     continue
-                pa = p.attrib
-                xy = _xy(pa.get("points"))
-                if pa.get("outside") == "1" or xy is None:
-                    parts.setdefault(frame_no, []).append(RawPoint(slabel, 0.0, 0.0, 0))
-                    continue
-                v = 1 if pa.get("occluded") == "1" else 2
-                if self.vis_attr is not None:
-                    v = self._visibility(
-                        p, v, f"{loc}/track[label={slabel!r}]/points[frame={frame_no}]", ""
-                    )
-                parts.setdefault(frame_no, []).append(
-                    RawPoint(slabel, xy[0], xy[1], v) if v else RawPoint(slabel, 0.0, 0.0, 0)
+                point = self._element_point(
+                    p, slabel, f"{loc}/track[label={slabel!r}]/points[frame={frame_no}]", res
                 )
+                if point is not None:
+                    parts.setdefault(frame_no, []).append(point)
         dropped = 0
         for shape in shapes:
             tag = shape.tag
@@ -1110,6 +1114,16 @@ class CvatReader:
                 dropped += 1
                 continue
             points = parts.get(frame_no, [])
+            if tag == "skeleton" and any(c.tag == "points" for c in shape):
+                # CVAT's layout: the frame's element points are children of its <skeleton>
+                points = []
+                for c in shape:
+                    if c.tag != "points":
+                        continue
+                    elabel = c.attrib.get("label", "")
+                    point = self._element_point(c, elabel, f"{src}/points[label={elabel!r}]", res)
+                    if point is not None:
+                        points.append(point)
             if tag == "skeleton" and not any(p.v > 0 for p in points):
                 dropped += 1  # every element point is outside: the whole skeleton is
                 continue
@@ -1153,6 +1167,34 @@ class CvatReader:
                 loc,
                 dropped,
             )
+
+    def _element_point(
+        self, elem: Element, label: str, src: str, res: ParseResult
+    ) -> RawPoint | None:
+        """One skeleton element point of a track frame (either layout); None when unreadable.
+
+        ``outside="1"`` is v=0 whatever its coordinates, ``occluded="1"`` v=1, else v=2 (or
+        what ``--visibility-attribute`` says); a malformed ``points`` is reported at ``src``.
+        """
+        a = elem.attrib
+        label = self._names.setdefault(label, label)
+        if a.get("outside") == "1":
+            return RawPoint(label, 0.0, 0.0, 0)
+        xy = _xy(a.get("points"))
+        if xy is None:
+            res.findings.append(
+                error(
+                    "cvat.bad_points",
+                    f'skeleton point {label!r}: expected points="x,y", found '
+                    f"{a.get('points')!r}; point left out",
+                    source=src,
+                )
+            )
+            return None
+        v = 1 if a.get("occluded") == "1" else 2
+        if self.vis_attr is not None:
+            v = self._visibility(elem, v, src, "")
+        return RawPoint(label, xy[0], xy[1], v) if v else RawPoint(label, 0.0, 0.0, 0)
 
     def _frame_name(self, frame: int) -> str:
         return self.opts.frame_pattern.format(frame=frame)
