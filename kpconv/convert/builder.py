@@ -29,7 +29,7 @@ import numpy.typing as npt
 from .. import __version__
 from ..fileio import atomic_write_bytes, dumps_json
 from ..finding import Finding, Report, Severity, error, info, warning
-from ..geometry import polygon_area, round_px
+from ..geometry import boxes_from_points, polygon_area, round_px, round_px_array
 from ..memory import gc_paused
 from ..spec import CategorySpec, KeypointSpec, spec_from_mapping
 from ..validation import validate_bytes, validate_columns
@@ -316,8 +316,9 @@ class BuildOptions:
 
     ``bbox_source``: ``auto`` uses the drawn box when the instance has one, else the visible
     points; ``points`` always derives from the points. ``bbox_margin`` is the fraction of the
-    points' extent added on each side of a derived box, at least ``min_box_size / 2`` pixels, so a
-    single-point instance never gets a 0×0 box.
+    points' extent added on each side of a derived box, at least ``min_box_size / 2`` pixels; an
+    instance with a single labelled point gets a square sized from its image instead (the box rule
+    in :mod:`kpconv.geometry`).
     """
 
     bbox_source: BBoxSource = "auto"
@@ -682,12 +683,14 @@ def _annotations(
     widths = np.array([0] + [e["width"] for e in out_images], dtype=np.float64)
     heights = np.array([0] + [e["height"] for e in out_images], dtype=np.float64)
     image_of = inst_image[final]
-    boxes = _derived_boxes(fx, fy, seen, widths[image_of], heights[image_of], opts)
+    boxes = boxes_from_points(
+        fx, fy, seen, widths[image_of], heights[image_of], opts.bbox_margin, opts.min_box_size
+    )
     if cols.bbox is not None and opts.bbox_source == "auto":
         drawn = cols.bbox[final]
         has = ~np.isnan(drawn[:, 0])
-        boxes[has] = _round_px(drawn[has])
-    areas = _round_px(boxes[:, 2] * boxes[:, 3])
+        boxes[has] = round_px_array(drawn[has])
+    areas = round_px_array(boxes[:, 2] * boxes[:, 3])
 
     # keypoint lists: floats where labelled (the source's own values), int 0 elsewhere
     flat = np.zeros((m, k_max, 3), dtype=object)
@@ -781,48 +784,6 @@ def _category_index(spec: KeypointSpec, name: str) -> int:
         if cat is found:
             return i
     return -1
-
-
-def _derived_boxes(
-    xs: FloatArray, ys: FloatArray, seen: npt.NDArray[np.bool_], widths: FloatArray, heights: FloatArray,
-    opts: BuildOptions,
-) -> FloatArray:
-    """Boxes around the labelled points, row by row: :func:`kpconv.geometry.bbox_from_points`.
-
-    The same float operations in the same order, so the same values to the last bit: margin ×
-    extent on each side (≥ min_size/2 px), clipped to the image unless that empties the box.
-    """
-    x0 = np.where(seen, xs, np.inf).min(axis=1)
-    x1 = np.where(seen, xs, -np.inf).max(axis=1)
-    y0 = np.where(seen, ys, np.inf).min(axis=1)
-    y1 = np.where(seen, ys, -np.inf).max(axis=1)
-    half = opts.min_box_size / 2
-    with np.errstate(invalid="ignore"):  # a non-finite point gives a NaN box; the validator reports it
-        mx = np.maximum((x1 - x0) * opts.bbox_margin, half)
-        my = np.maximum((y1 - y0) * opts.bbox_margin, half)
-    bx0, by0, bx1, by1 = x0 - mx, y0 - my, x1 + mx, y1 + my
-    cx0, cy0 = np.maximum(0.0, bx0), np.maximum(0.0, by0)
-    cx1, cy1 = np.minimum(widths, bx1), np.minimum(heights, by1)
-    inside = (widths > 0) & (heights > 0) & (cx1 - cx0 > 0) & (cy1 - cy0 > 0)
-    bx0, by0 = np.where(inside, cx0, bx0), np.where(inside, cy0, by0)
-    bx1, by1 = np.where(inside, cx1, bx1), np.where(inside, cy1, by1)
-    return _round_px(np.stack([bx0, by0, bx1 - bx0, by1 - by0], axis=1))
-
-
-def _round_px(values: FloatArray) -> FloatArray:
-    """:func:`kpconv.geometry.round_px` on a whole array, bit for bit.
-
-    ``round(v, 3)`` rounds the exact decimal value of ``v``; ``rint(v * 1000) / 1000`` gives the
-    same double unless ``v * 1000`` lies within rounding error of a half (or is huge, or not
-    finite): those few values go through ``round_px`` itself.
-    """
-    scaled = values * 1000.0
-    out = np.rint(scaled) / 1000.0 + 0.0  # + 0.0 turns -0.0 into 0.0, as round_px does
-    with np.errstate(invalid="ignore"):
-        risky = ~(np.abs(scaled) < 2.0**31) | (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-6)
-    if risky.any():
-        out[risky] = [round_px(v) for v in values[risky].tolist()]
-    return out
 
 
 def convert(

@@ -10,7 +10,8 @@ the image, ``labels`` (category id -> contiguous 1..C in category-id order; 0 is
 is counted, never silent:
 
 - annotations: crowd (``iscrowd`` 1), no visible keypoint (all v = 0), degenerate box (w or h < 1 px
-  after clipping to the image). Each becomes a ``train.annotation_skipped`` note.
+  after clipping to the image): the one rule of :mod:`kpconv.validation.skips`, which
+  ``validate --for-training`` counts as its dry run. Each becomes a ``train.annotation_skipped`` note.
 - images: an image with no annotation at all is a *negative* (kept by default, ``negatives="skip"``
   drops it); an image whose annotations were *all* skipped is left out of training
   (``train.image_skipped``), because its unusable objects would otherwise be taught as background.
@@ -34,15 +35,9 @@ from ..images import resolve_inside
 from ..model import Dataset, dataset_from_document
 from ..spec import CategorySpec, KeypointSpec, spec_from_coco_categories
 from ..validation import validate, validate_document
+from ..validation.skips import SKIP_REASONS, skip_reasons
 
 Negatives = Literal["keep", "skip"]
-
-#: skip reason -> human wording (also the keys of :attr:`ValidatedDataset.skipped`)
-SKIP_REASONS: dict[str, str] = {
-    "crowd": "crowd annotation (iscrowd 1)",
-    "no_visible_keypoints": "no visible keypoint (num_keypoints 0)",
-    "degenerate_box": "degenerate box (w or h < 1 px inside the image)",
-}
 
 _TOKEN = object()
 
@@ -304,6 +299,7 @@ def validated(
         if not cat.flip_safe:
             notes.append(warning("train.flip_unsafe", cat.flip_note(), "/categories"))
     skipped: Counter[str] = Counter({r: 0 for r in SKIP_REASONS})
+    reasons = _skip_reasons(ds)
     by_image: dict[int, list[tuple[int, Any]]] = {}
     for i, ann in enumerate(ds.annotations):
         by_image.setdefault(ann.image_id, []).append((i, ann))
@@ -317,7 +313,7 @@ def validated(
         boxes, labels, kps, ids = [], [], [], []
         n_skipped = 0
         for i, ann in by_image.get(img.id, []):
-            reason = _skip_reason(ann, w, h)
+            reason = reasons[i]
             if reason is not None:
                 skipped[reason] += 1
                 n_skipped += 1
@@ -349,17 +345,15 @@ def validated(
     )
 
 
-def _skip_reason(ann: Any, width: float, height: float) -> str | None:
-    if ann.iscrowd:
-        return "crowd"
-    vis = ann.keypoints[2::3]
-    if not any(v > 0 for v in vis):
-        return "no_visible_keypoints"
-    b = ann.bbox
-    if b is None or len(b) != 4:
-        return "degenerate_box"
-    x0, y0 = max(0.0, float(b[0])), max(0.0, float(b[1]))
-    x1, y1 = min(width, float(b[0]) + float(b[2])), min(height, float(b[1]) + float(b[3]))
-    if x1 - x0 < 1 or y1 - y0 < 1:
-        return "degenerate_box"
-    return None
+def _skip_reasons(ds: Dataset) -> list[str | None]:
+    """Per annotation, why training leaves it out: the one rule of :mod:`kpconv.validation.skips`."""
+    size = {img.id: (float(img.width), float(img.height)) for img in ds.images}
+    anns = ds.annotations
+    n = len(anns)
+    wh = np.asarray([size.get(a.image_id, (np.inf, np.inf)) for a in anns], dtype=np.float64).reshape(n, 2)
+    boxes = np.asarray(
+        [a.bbox if a.bbox is not None and len(a.bbox) == 4 else [np.nan] * 4 for a in anns], dtype=np.float64
+    ).reshape(n, 4)
+    visible = np.asarray([sum(1 for v in a.keypoints[2::3] if v > 0) for a in anns], dtype=np.int64)
+    crowd = np.asarray([bool(a.iscrowd) for a in anns], dtype=bool)
+    return skip_reasons(crowd, visible, boxes, wh[:, 0], wh[:, 1])

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from ..finding import error, info, pointer, warning
+from ..geometry import MIN_OKS_AREA, MIN_OKS_SIDE
 from .context import (
     MISSING,
     REQUIRED_ANNOTATION_FIELDS,
@@ -26,6 +27,7 @@ from .context import (
     is_number,
     numeric_string,
 )
+from .skips import skip_counts, skip_reasons
 
 Check = Callable[[Context], None]
 
@@ -296,6 +298,19 @@ def check_duplicate_category_ids(ctx: Context) -> None:
                 np.asarray([i for i, _ in cats], dtype=np.int64), "ids.duplicate_category")
 
 
+def check_annotation_id_zero(ctx: Context) -> None:
+    """Annotation id 0: pycocotools' COCOeval marks "unmatched" with id 0 (error when training)."""
+    make = error if ctx.for_training else warning
+    for r in np.nonzero(ctx.ann.id == 0)[0].tolist():
+        ctx.add(make(
+            "ids.annotation_zero",
+            "annotation id 0: pycocotools' COCOeval records a match by the ground truth's id and "
+            "takes 0 as 'unmatched', so this instance never counts as found and keypoint/box AP "
+            "come out silently low; --fix renumbers annotation ids from 1",
+            _ann_ptr(ctx, r, "id"), fixable=True, **ctx.ann_ids(r),
+        ))  # fmt: skip
+
+
 def check_annotation_references(ctx: Context) -> None:
     """image_id and category_id name an existing image and category."""
     a = ctx.ann
@@ -484,6 +499,29 @@ def check_area(ctx: Context) -> None:
                           _ann_ptr(ctx, r, "area"), **ctx.ann_ids(r)))
 
 
+def check_area_too_small_for_oks(ctx: Context) -> None:
+    """A keypoint instance whose ``area`` is below :data:`kpconv.geometry.MIN_OKS_AREA` (warning).
+
+    OKS divides squared distances by the area: below the floor a 1-px error on a keypoint with
+    COCO's strictest sigma (0.025) already scores OKS < 0.5, so the instance can hardly ever
+    match in keypoint AP. Typical cause: a box derived around a single point.
+    """
+    col, crowd = ctx.ann.area, ctx.ann.iscrowd
+    visible = np.zeros(len(ctx.ann), dtype=bool)
+    for blk in ctx.blocks:
+        visible[blk.rows] = (blk.v > 0).any(axis=1)
+    for r in np.nonzero(visible)[0].tolist():
+        a = col[r]
+        if (type(a) is float or type(a) is int) and 0 <= a < MIN_OKS_AREA and not _crowd(crowd[r]):
+            ctx.add(warning(
+                "area.too_small_for_oks",
+                f"area {a:g} px² is below {MIN_OKS_AREA:.1f} px² (a {MIN_OKS_SIDE:g}x{MIN_OKS_SIDE:g} px box): "
+                "at that size a 1-px error on a keypoint with sigma 0.025 already scores OKS < 0.5, so "
+                "this instance can hardly ever match in keypoint AP (a box around a single point?)",
+                _ann_ptr(ctx, r, "area"), **ctx.ann_ids(r),
+            ))  # fmt: skip
+
+
 def check_iscrowd(ctx: Context) -> None:
     """iscrowd is 0 or 1 (missing: warning, fixable to 0)."""
     col = ctx.ann.iscrowd
@@ -524,28 +562,26 @@ def check_training_has_visible_keypoints(ctx: Context) -> None:
                   "no non-crowd annotation has a visible keypoint (v > 0): nothing to train on", "/annotations"))
 
 
-def training_skips(ctx: Context) -> dict[str, int]:
-    """What Keypoint R-CNN training would skip, per reason (each annotation counted once)."""
-    visible = np.full(len(ctx.ann), -1, dtype=np.int64)
+def training_skip_reasons(ctx: Context) -> list[str | None]:
+    """Per annotation row, why Keypoint R-CNN training would leave it out (None: used).
+
+    The one rule of :mod:`kpconv.validation.skips`, on this document's columns.
+    """
+    n = len(ctx.ann)
+    visible = np.full(n, -1, dtype=np.int64)
     for blk in ctx.blocks:
         visible[blk.rows] = (blk.v > 0).sum(axis=1)
-    brows, boxes = ctx.bboxes
-    box_ok = np.zeros(len(ctx.ann), dtype=bool)
-    box_ok[brows] = (boxes[:, 2] >= 1) & (boxes[:, 3] >= 1)
-    has_box = np.zeros(len(ctx.ann), dtype=bool)
-    has_box[brows] = True
+    brows, found = ctx.bboxes
+    boxes = np.full((n, 4), np.nan)
+    boxes[brows] = found
     crowd = np.asarray([_crowd(v) for v in ctx.ann.iscrowd], dtype=bool)
-    reasons: Counter[str] = Counter()
-    reasons["crowd"] = int(crowd.sum())
-    rest = ~crowd
-    reasons["unusable keypoints (see errors)"] = int((rest & (visible < 0)).sum())
-    rest &= visible >= 0
-    reasons["no visible keypoint (num_keypoints 0)"] = int((rest & (visible == 0)).sum())
-    rest &= visible > 0
-    reasons["missing or malformed bbox"] = int((rest & ~has_box).sum())
-    rest &= has_box
-    reasons["degenerate bbox (w or h < 1 px)"] = int((rest & ~box_ok).sum())
-    return {k: v for k, v in sorted(reasons.items()) if v}
+    wh = ctx.image_wh
+    return skip_reasons(crowd, visible, boxes, wh[:, 0], wh[:, 1])
+
+
+def training_skips(ctx: Context) -> dict[str, int]:
+    """What Keypoint R-CNN training would skip: ``{reason: count}`` (each annotation once)."""
+    return skip_counts(training_skip_reasons(ctx))
 
 
 def check_training_dry_run(ctx: Context) -> None:
@@ -571,6 +607,7 @@ CHECKS: list[Check] = [
     check_duplicate_image_ids,
     check_duplicate_category_ids,
     check_duplicate_annotation_ids,
+    check_annotation_id_zero,
     check_annotation_references,
     check_image_values,
     check_category_keypoint_names,
@@ -586,6 +623,7 @@ CHECKS: list[Check] = [
     check_keypoints_inside_bbox,
     check_bbox_inside_image,
     check_area,
+    check_area_too_small_for_oks,
     check_iscrowd,
 ]
 

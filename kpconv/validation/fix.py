@@ -2,8 +2,9 @@
 
 What is repaired: numeric strings in ids and image sizes (and integral float sizes); 0-based
 skeletons (shifted by one); coordinates of v=0 points (zeroed); ``num_keypoints`` (recounted);
-a missing bbox (derived from the visible points with a 10 % margin); a missing ``area`` (polygon
-area, else bbox w×h); a missing ``iscrowd`` (0). Anything that needs a human decision (unknown
+a missing bbox (derived from the visible points by the box rule of :mod:`kpconv.geometry`); a
+missing ``area`` (polygon area, else bbox w×h); a missing ``iscrowd`` (0); annotation ids when
+one of them is 0 (renumbered 1..N in file order: COCOeval takes id 0 as "unmatched"). Anything that needs a human decision (unknown
 ids, wrong lengths, bad visibility values) is left for the report.
 """
 
@@ -55,6 +56,18 @@ def fix_document(doc: dict[str, Any]) -> list[Finding]:
                     if new is not None:
                         changes.append(_change("coerce_number", pointer(key, i, f), rec[f], new))
                         rec[f] = new
+
+    # annotation id 0 is COCOeval's "unmatched": annotation ids renumbered 1..N in file order
+    if any(type(a) is dict and is_int(a.get("id")) and a["id"] == 0 for a in anns):
+        n = 0
+        for i, a in enumerate(anns):
+            if type(a) is not dict:
+                continue
+            n += 1
+            if a.get("id") != n:
+                changes.append(_change("annotation_ids_renumbered", pointer("annotations", i, "id"),
+                                       a.get("id"), n, annotation_id=n))
+                a["id"] = n
 
     # 0-based skeletons
     for i, cat in enumerate(cats):

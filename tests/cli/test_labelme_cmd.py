@@ -153,7 +153,8 @@ def test_bbox_from_points_and_margin(run_cli, tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     res = run_cli("from-labelme", src, "--bbox-from", "points", "--bbox-margin", "0", "-o", out)
     assert res.exit_code == 0, res.stderr
-    assert orjson.loads(out.read_bytes())["annotations"][0]["bbox"] == [9.0, 9.0, 2.0, 2.0]
+    # a single point: the square of the one box rule (kpconv.geometry), whatever the margin
+    assert orjson.loads(out.read_bytes())["annotations"][0]["bbox"] == [1.5, 1.5, 17.0, 17.0]
 
 
 def test_images_option_sets_the_root(run_cli, tmp_path: Path) -> None:

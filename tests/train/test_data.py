@@ -23,7 +23,7 @@ def test_fixture_passes_and_skips_are_counted(tf):
     vds = validated(tf.train_json, tf.images, spec=load_spec(tf.spec))
     assert vds.num_keypoints == 5 and vds.num_classes == 2
     assert [c.name for c in vds.categories] == ["critter"]
-    assert vds.skipped == {"crowd": 1, "no_visible_keypoints": 1, "degenerate_box": 0}
+    assert vds.skipped == {"crowd": 1, "unusable_keypoints": 0, "missing_box": 0, "no_visible_keypoints": 1, "degenerate_box": 0}
     counts = vds.counts()
     assert counts["annotations_used"] == 10
     assert counts["negative_images"] == 1 and counts["negative_images_kept"] == 1

@@ -40,7 +40,7 @@ def test_coco4_gate_counts_and_coco_flip_map():
     path, images = _coco4()
     vds = validated(path, images, spec=get_preset("coco-person"))
     assert vds.num_keypoints == 17
-    assert vds.skipped == {"crowd": 0, "no_visible_keypoints": 2, "degenerate_box": 0}
+    assert vds.skipped == {"crowd": 0, "unusable_keypoints": 0, "missing_box": 0, "no_visible_keypoints": 2, "degenerate_box": 0}
     assert vds.counts()["annotations_used"] == 12
     perm = vds.flip_permutations()[1]
     for i, name in enumerate(COCO_PERSON_KEYPOINTS):

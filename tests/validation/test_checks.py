@@ -34,7 +34,7 @@ def template() -> dict[str, Any]:
             {"id": 10, "image_id": 1, "category_id": 1, "keypoints": [50, 20, 2, 40, 30, 1, 60, 30, 2],
              "num_keypoints": 3, "bbox": [35, 15, 30, 20], "area": 600, "iscrowd": 0, "segmentation": []},
             {"id": 11, "image_id": 1, "category_id": 1, "keypoints": [10, 10, 2, 0, 0, 0, 0, 0, 0],
-             "num_keypoints": 1, "bbox": [5, 5, 10, 10], "area": 100, "iscrowd": 0, "segmentation": []},
+             "num_keypoints": 1, "bbox": [0, 0, 20, 20], "area": 400, "iscrowd": 0, "segmentation": []},
             {"id": 12, "image_id": 2, "category_id": 1, "keypoints": [30, 20, 2, 25, 25, 2, 35, 25, 2],
              "num_keypoints": 3, "bbox": [20, 15, 20, 15], "area": 300.5, "iscrowd": 0,
              "segmentation": [[20, 15, 40, 15, 40, 30, 20, 30]]},
@@ -270,8 +270,8 @@ def test_training_dry_run_counts_skips_per_reason() -> None:
     doc["annotations"][2].update(iscrowd=1)
     report = validate(doc, for_training=True)
     assert report.ok
-    assert report.summary["training_skips"] == {"crowd": 1, "no visible keypoint (num_keypoints 0)": 1}
+    assert report.summary["training_skips"] == {"crowd annotation (iscrowd 1)": 1, "no visible keypoint (num_keypoints 0)": 1}
     assert sorted(f.message for f in report.findings if f.code == "training.would_skip") == [
-        "1 annotation(s) would be skipped in training: crowd",
+        "1 annotation(s) would be skipped in training: crowd annotation (iscrowd 1)",
         "1 annotation(s) would be skipped in training: no visible keypoint (num_keypoints 0)",
     ]
