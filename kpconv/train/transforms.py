@@ -11,11 +11,19 @@ has no visibility). torchvision v2 moves points and boxes; kpconv adds what v2 c
   instances whose box became degenerate (< 1 px) are dropped.
 
 Keypoints use torchvision's pixel-index convention (a flip maps x to W - 1 - x), which is COCO's.
+The validator accepts a point anywhere in [0, W] x [0, H]; :func:`make_sample` moves the points of
+the last half-open pixel row/column (x in (W - 1, W], y in (H - 1, H]) onto the last pixel, so no
+point the validator accepts is dropped before augmentation (and a flip keeps it in the image).
+
+A pipeline called with a ``seed`` draws its random parameters from a generator seeded with it,
+leaving the process's own torch generator as it was: the augmentation of an image is then the
+same in a loader worker or in the main process, and after ``--resume``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +66,7 @@ def decode_rgb(path: Path) -> torch.Tensor:
 def make_sample(image: torch.Tensor, boxes: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> Sample:
     """Wrap a decoded image and numpy targets ([N,4] xyxy, [N], [N,K,3]) as a transformable sample."""
     h, w = int(image.shape[-2]), int(image.shape[-1])
-    kps = torch.as_tensor(keypoints, dtype=torch.float32)
+    kps = onto_pixel_grid(torch.as_tensor(keypoints, dtype=torch.float32), w, h)
     return {
         "image": tv_tensors.Image(image),
         "boxes": tv_tensors.BoundingBoxes(torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4),
@@ -67,6 +75,17 @@ def make_sample(image: torch.Tensor, boxes: np.ndarray, labels: np.ndarray, keyp
         "visibility": kps[..., 2].clone(),
         "labels": torch.as_tensor(labels, dtype=torch.int64),
     }
+
+
+def onto_pixel_grid(keypoints: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    """[N, K, 3] points with the validator's inside rule (0 <= x <= W, 0 <= y <= H) moved into the
+    pixel grid (x <= W - 1, y <= H - 1); points outside that rule are left for :class:`Finalize`."""
+    x, y = keypoints[..., 0], keypoints[..., 1]
+    inside = (x >= 0) & (y >= 0) & (x <= width) & (y <= height)
+    out = keypoints.clone()
+    out[..., 0] = torch.where(inside, x.clamp(max=width - 1), x)
+    out[..., 1] = torch.where(inside, y.clamp(max=height - 1), y)
+    return out
 
 
 def to_target(sample: Sample) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -174,16 +193,28 @@ class Finalize:
         return out
 
 
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Draw torch's CPU random numbers from ``seed`` inside, restore the generator after (None: as is)."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)  # CPU only: the CUDA generators are not touched
+        yield
+
+
 class Pipeline:
-    """Apply transforms in order, then :class:`Finalize`."""
+    """Apply transforms in order (their random draws from ``seed`` when given), then :class:`Finalize`."""
 
     def __init__(self, steps: Sequence[Transform]) -> None:
         self.steps = list(steps)
         self.finalize = Finalize()
 
-    def __call__(self, sample: Sample) -> Sample:
-        for step in self.steps:
-            sample = step(sample)
+    def __call__(self, sample: Sample, seed: int | None = None) -> Sample:
+        with seeded(seed if self.steps else None):
+            for step in self.steps:
+                sample = step(sample)
         return self.finalize(sample)
 
     def __repr__(self) -> str:
@@ -211,5 +242,5 @@ def train_pipeline(
 
 __all__ = [
     "Finalize", "HorizontalFlip", "Photometric", "Pipeline", "ScaleJitter", "decode_rgb",
-    "make_sample", "to_target", "train_pipeline",
+    "make_sample", "onto_pixel_grid", "seeded", "to_target", "train_pipeline",
 ]

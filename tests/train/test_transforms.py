@@ -85,6 +85,36 @@ def test_points_pushed_out_of_the_image_become_invisible():
     assert box[0] >= 0 and box[1] >= 0 and box[2] <= W and box[3] <= H
 
 
+def test_points_on_the_last_pixel_edge_are_kept_as_the_validator_accepts_them():
+    image, _ = _synthetic()
+    # the validator accepts 0 <= x <= W, 0 <= y <= H; the pixel grid ends at W - 1, H - 1
+    kps = np.array([[[W - 0.5, 10, 2], [W, H - 0.25, 1], [10, H, 2], [W + 0.5, 10, 2]]], np.float32)
+    sample = make_sample(image, np.array([[0, 0, W, H]], np.float32), np.array([1]), kps)
+    _, target = to_target(Pipeline([])(sample))  # no augmentation: nothing may be dropped
+    assert target["keypoints"][0, :3].tolist() == [[W - 1, 10, 2], [W - 1, H - 1, 1], [10, H - 1, 2]]
+    # outside the validator's rule (it warns): out of the image, v = 0 as before
+    assert target["keypoints"][0, 3].tolist() == [0, 0, 0]
+    # mirrored, the edge points land on the first column, still in the image
+    flipped = to_target(Pipeline([HorizontalFlip([[0, 1, 2, 3], [0, 1, 2, 3]], p=1.0)])(sample))[1]
+    assert flipped["keypoints"][0, :3].tolist() == [[0, 10, 2], [0, H - 1, 1], [W - 11, H - 1, 2]]
+
+
+def test_a_seeded_pipeline_repeats_itself_and_leaves_the_generator_alone():
+    image, kps = _synthetic()
+    pipe = train_pipeline(PERMS, flip_prob=0.5)
+
+    def run(seed):
+        sample = make_sample(image, np.array([[5, 5, 60, 40]], np.float32), np.array([1]), kps)
+        img, target = to_target(pipe(sample, seed))
+        return img, target["keypoints"]
+
+    before = torch.get_rng_state()
+    a, b = run(7), run(7)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert any(not torch.equal(a[1], run(s)[1]) for s in range(8, 12))
+
+
 def test_instances_whose_box_vanishes_are_dropped():
     image, kps = _synthetic()
     boxes = np.array([[5, 5, 60, 40], [70, 5, 80, 10]], np.float32)  # second box is off-image
