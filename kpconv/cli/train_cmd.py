@@ -188,8 +188,9 @@ def _config_kwargs(params: dict[str, Any]) -> dict[str, Any]:
 @click.option("--eval-batch-size", type=int, default=None)
 @click.option("--log-every", type=int, default=20, help="Log a line every N steps (the progress bar shows every step).")
 @click.option("--resume", is_flag=False, flag_value="__last__", default=None, metavar="[CHECKPOINT]",
-              help="Continue from a checkpoint's step (alone: RUN_DIR/last.pt). Options not given "
-                   "again keep the values saved in the checkpoint.")
+              help="Continue exactly from a checkpoint's step (alone: RUN_DIR/last.pt). Options not "
+                   "given again keep the values saved in the checkpoint; a larger --max-steps or "
+                   "--epochs extends the run, on the LR schedule of the new length.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug log (every skipped weight tensor, every step line).")
 def train_command(**params: Any) -> int:
     """Train Keypoint R-CNN on a COCO keypoint DATASET (validated first; any error: nothing trained).

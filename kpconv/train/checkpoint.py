@@ -1,17 +1,21 @@
 """Checkpoints: ``{model, optimizer, lr_scheduler, scaler, epoch, step, config, model_config, spec,
-categories, metrics, best}``, written atomically, read back with ``weights_only=True``.
+categories, metrics, best, rng}``, written atomically, read back with ``weights_only=True``.
 
-Everything besides tensors is plain JSON-like data (the spec as a dict, the config as a dict), so
-loading never unpickles code.
+Everything besides tensors is plain JSON-like data (the spec as a dict, the config as a dict, the
+random generators' states as tensors and numbers: :func:`rng_state`), so loading never unpickles
+code.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .. import __version__
 from ..errors import DataError, UsageError
@@ -36,6 +40,31 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def rng_state(device: torch.device) -> dict[str, Any]:
+    """This process's random generators (Python, numpy, torch CPU, and ``device``'s when CUDA)."""
+    version, mt, gauss = random.getstate()
+    _, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    return {
+        "python": {"version": version, "state": torch.tensor(mt, dtype=torch.int64), "gauss": gauss},
+        "numpy": {"keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "gauss": float(cached)},
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+    }
+
+
+def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    """Put back what :func:`rng_state` saved (the CUDA state only on a CUDA ``device``)."""
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["state"].tolist()), py["gauss"]))
+    npy = state["numpy"]
+    np.random.set_state(("MT19937", npy["keys"].numpy().astype(np.uint32), npy["pos"],
+                         npy["has_gauss"], npy["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and state["cuda"] is not None:
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def link_checkpoint(src: Path, dst: Path) -> None:

@@ -138,8 +138,7 @@ def train_one_epoch(
             raise NonFiniteLoss(
                 f"the loss became {total} at step {state.step + 1} (epoch {state.epoch + 1}): {parts}. "
                 "Training stopped before applying that step. Lower --lr, keep --clip-grad on, try "
-                "--amp off, and check the data with `kpconv validate --for-training`; the last "
-                "checkpoint in the run folder holds the last good state"
+                "--amp off, and check the data with `kpconv validate --for-training`"
             )
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:

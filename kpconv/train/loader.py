@@ -2,6 +2,11 @@
 
 Images travel from the workers as uint8 (4× less to copy and pin than float); the engine converts
 them to float on the device, where the model also resizes and normalises them.
+
+The training stream is a function of the seed and the step alone: the sampler's order depends on
+(seed, epoch), and each image's augmentation on (seed, epoch, image) (:func:`augment_seed`), not
+on which process loads it or what it loaded before. A checkpoint's step therefore holds the
+sampler and augmentation position, and ``--resume`` continues the same stream.
 """
 
 from __future__ import annotations
@@ -10,16 +15,29 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import DataError, KpconvError
 from ._deps import torch
 from .data import Sample
 from .transforms import Pipeline, decode_rgb, make_sample, to_target
 
 Item = tuple[Any, dict[str, Any]]
+#: what a batch sampler yields per image: its index, or (index, augmentation seed)
+Key = int | tuple[int, int]
+
+
+def augment_seed(seed: int, epoch: int, index: int) -> int:
+    """The seed of image ``index``'s augmentation in ``epoch`` of a run seeded with ``seed``."""
+    entropy = [seed % 2**64, epoch, index]
+    return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 class KeypointDataset(torch.utils.data.Dataset):
-    """(image uint8 [3,H,W], target) pairs; the target also carries ``image_id``."""
+    """(image uint8 [3,H,W], target) pairs; the target also carries ``image_id``.
+
+    Items are fetched by index, or by (index, seed) to draw the augmentation from that seed.
+    """
 
     def __init__(self, samples: Sequence[Sample], transforms: Pipeline | None = None) -> None:
         self.samples = list(samples)
@@ -28,7 +46,8 @@ class KeypointDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> Item:
+    def __getitem__(self, key: Key) -> Item:
+        index, seed = key if isinstance(key, tuple) else (key, None)
         s = self.samples[index]
         image = decode_rgb(s.path)
         h, w = int(image.shape[-2]), int(image.shape[-1])
@@ -36,7 +55,7 @@ class KeypointDataset(torch.utils.data.Dataset):
             raise DataError(f"{s.path}: decoded {w}x{h}, the dataset says {s.width}x{s.height}")
         sample = make_sample(image, s.boxes, s.labels, s.keypoints)
         if self.transforms is not None:
-            sample = self.transforms(sample)
+            sample = self.transforms(sample, seed)
         img, target = to_target(sample)
         target["image_id"] = torch.tensor(s.image_id)
         return img, target
@@ -66,7 +85,7 @@ def collate(batch: list[Item]) -> tuple[tuple[Any, ...], tuple[dict[str, Any], .
 class EpochBatchSampler:
     """The batches of a run on one rank: reshuffled per epoch, resumable mid-epoch, seamless.
 
-    Indices come from :class:`torch.utils.data.DistributedSampler` (also with one process), so
+    A batch is a list of (index, :func:`augment_seed`) keys. Indices come from :class:`torch.utils.data.DistributedSampler` (also with one process), so
     every rank sees a disjoint shard and the order depends only on (seed, epoch). One iteration
     runs from epoch ``first`` (after its first ``skip`` batches: how ``--resume`` continues from
     the saved step without re-reading the images already trained on) to the last epoch, so the
@@ -81,6 +100,7 @@ class EpochBatchSampler:
             drop_last=False,
         )
         self.batch_size = batch_size
+        self.seed = seed
         self.first, self.skip, self.end = 0, 0, 1
 
     def plan(self, first: int, skip: int = 0, end: int | None = None) -> None:
@@ -92,12 +112,12 @@ class EpochBatchSampler:
     def batches_per_epoch(self) -> int:
         return math.ceil(len(self.sampler) / self.batch_size)
 
-    def epoch_batches(self, epoch: int) -> list[list[int]]:
+    def epoch_batches(self, epoch: int) -> list[list[tuple[int, int]]]:
         self.sampler.set_epoch(epoch)
-        indices = list(self.sampler)
-        return [indices[b:b + self.batch_size] for b in range(0, len(indices), self.batch_size)]
+        keys = [(i, augment_seed(self.seed, epoch, i)) for i in self.sampler]
+        return [keys[b:b + self.batch_size] for b in range(0, len(keys), self.batch_size)]
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         for epoch in range(self.first, self.end):
             yield from self.epoch_batches(epoch)[self.skip if epoch == self.first else 0:]
 
@@ -107,13 +127,17 @@ class EpochBatchSampler:
 
 def make_loader(dataset: KeypointDataset, batch_sampler: Any, *, workers: int,
                 pin_memory: bool) -> torch.utils.data.DataLoader:
-    """A DataLoader that keeps its workers between epochs and prefetches ahead of the GPU."""
+    """A DataLoader that keeps its workers between epochs and prefetches ahead of the GPU.
+
+    It has a generator of its own: starting it draws no number from the process's generator
+    (which the model's proposal samplers use), so a resumed run's stream is not shifted.
+    """
     kw: dict[str, Any] = {}
     if workers > 0:
         kw.update(persistent_workers=True, prefetch_factor=4)
     return torch.utils.data.DataLoader(
         dataset, batch_sampler=batch_sampler, num_workers=workers, collate_fn=collate,
-        pin_memory=pin_memory, **kw,
+        pin_memory=pin_memory, generator=torch.Generator(), **kw,
     )
 
 
@@ -123,5 +147,6 @@ def inference_batches(samples: Sequence[Sample], batch_size: int, *, workers: in
     shard = list(samples)[rank::world_size]
     ds = KeypointDataset(shard, transforms=None)
     batches = [list(range(i, min(i + batch_size, len(shard)))) for i in range(0, len(shard), batch_size)]
+    # a generator of its own: evaluation draws no number from the training's generator
     return torch.utils.data.DataLoader(ds, batch_sampler=batches, num_workers=workers,
-                                       collate_fn=collate)
+                                       collate_fn=collate, generator=torch.Generator())

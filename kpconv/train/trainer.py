@@ -7,6 +7,12 @@ epoch train, evaluate, checkpoint. Rank 0 writes everything into RUN_DIR:
   epoch) and when the run stops, ``best.pt`` when the selection metric improves: validation
   keypoint AP with ``--val``, else the mean training loss of a saving epoch;
 - ``metrics.jsonl`` (see :mod:`kpconv.train.metrics`), ``curves.png``, ``config.json``.
+
+``--resume`` is exact: a checkpoint holds every rank's random generators besides the model and
+optimizer, and the data stream is a function of (seed, step) (see :mod:`kpconv.train.loader`), so
+N steps, a resume and M more steps train as N + M straight steps would. The LR schedule is not
+taken from the checkpoint: it is the one the (possibly extended) configuration defines, at the
+saved step.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import itertools
 import logging
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +32,11 @@ from ..errors import DataError, UsageError
 from ..fileio import write_json
 from ..spec import KeypointSpec, get_preset, load_spec
 from ._deps import torch
-from .checkpoint import link_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import link_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig
 from .data import ValidatedDataset, validated
-from .distributed import Dist, barrier, setup, teardown
-from .engine import LoopState, StepProgress, train_one_epoch
+from .distributed import Dist, barrier, gather_objects, setup, teardown
+from .engine import LoopState, NonFiniteLoss, StepProgress, train_one_epoch
 from .evaluate import evaluate_model, format_metrics
 from .loader import EpochBatchSampler, KeypointDataset, make_loader
 from .metrics import MetricsLog, plot_metrics
@@ -182,8 +189,6 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
         optimizer = torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     total = cfg.epochs * spe if cfg.max_steps is None else min(cfg.epochs * spe, cfg.max_steps)
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else min(1000, total // 10)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(cfg, s, total, warmup, spe))
     amp_dtype = _amp_dtype(cfg, dist.device)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
 
@@ -193,7 +198,6 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
     if ckpt:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["lr_scheduler"])
         if scaler is not None and ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
         state = LoopState(step=int(ckpt["step"]), epoch=int(ckpt["epoch"]),
@@ -204,6 +208,7 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
                         "epochs are counted anew from step %d", ckpt.get("steps_per_epoch"), spe, state.step)
         metrics_log.truncate_after(state.step)
         log.info("resuming %s at step %d (epoch %d)", resume, state.step, state.step // spe + 1)
+    scheduler = _schedule(optimizer, lr, state.step, lambda s: lr_factor(cfg, s, total, warmup, spe))
 
     net: torch.nn.Module = model
     if dist.enabled:
@@ -233,6 +238,7 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
 
     last_path = run_dir / "last.pt"
     best_path = run_dir / "best.pt"
+    saved = (resume, state.step) if resume is not None else None  # the newest checkpoint of the run
     val_metrics: dict[str, Any] | None = None
     stop_reason = "finished"
     if state.step >= total:
@@ -241,6 +247,8 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
     bar = StepProgress(total, state.step, enabled=dist.is_main)
     start_epoch = state.step // spe
     sampler.plan(start_epoch, state.step - start_epoch * spe, cfg.epochs)
+    if ckpt:
+        _restore_rng(ckpt, cfg, dist)  # last: nothing else may draw a number before the loop
     batches = iter(loader) if state.step < total else iter(())
     try:
         for epoch in range(start_epoch, cfg.epochs):
@@ -273,15 +281,19 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
             log.log(logging.INFO if save or evaluated else logging.DEBUG,
                     "epoch %d: mean loss %.4f, %.1f img/s", epoch + 1, stats.mean_loss, stats.img_per_s)
             improved = _update_best(best, record, state.step) if evaluated or (val_vds is None and save) else False
+            # every rank's generators (a collective: every rank decides the same `save or improved`)
+            rngs = gather_objects(dist, rng_state(dist.device)) if save or improved else []
             if dist.is_main:
                 metrics_log.write(record)
                 if save or improved:
                     ck = _checkpoint_state(model, optimizer, scheduler, scaler, state, spe, cfg, mcfg,
-                                           train_vds, val_metrics, best)
+                                           train_vds, val_metrics, best, rngs)
                     save_checkpoint(last_path, ck)
                     if improved:
                         link_checkpoint(last_path, best_path)
                     plot_metrics(run_dir / "metrics.jsonl", run_dir / "curves.png")
+            if save or improved:
+                saved = (last_path, state.step)
             barrier(dist)
             if stats.stopped:
                 if cfg.max_time is not None and state.train_time >= cfg.max_time and state.step < total:
@@ -289,6 +301,8 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
                 elif cfg.max_steps is not None and state.step >= cfg.max_steps:
                     stop_reason = f"--max-steps {cfg.max_steps} reached"
                 break
+    except NonFiniteLoss as exc:
+        raise NonFiniteLoss(f"{exc.message}; {_saved_note(saved)}") from None
     finally:
         bar.close()
     log.info("stopped at step %d: %s; best %s %s at step %s", state.step, stop_reason, best["metric"],
@@ -328,6 +342,45 @@ def _validation_set(cfg: TrainConfig, train_vds: ValidatedDataset) -> ValidatedD
     return vds
 
 
+def _schedule(optimizer: torch.optim.Optimizer, lr: float, step: int,
+              factor: Callable[[int], float]) -> torch.optim.lr_scheduler.LambdaLR:
+    """The LR schedule at ``step``: every group's LR is ``lr * factor(step)`` from now on.
+
+    Built after a checkpoint's optimizer state is loaded, it overrides the LR saved there: a run
+    extended with a larger --max-steps (or given a new --lr) continues on the new schedule at
+    once, not on the old one's last LR (0 at the end of a cosine).
+    """
+    for group in optimizer.param_groups:
+        group["initial_lr"] = lr
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor, last_epoch=step - 1)
+
+
+def _restore_rng(ckpt: dict[str, Any], cfg: TrainConfig, dist: Dist) -> None:
+    """This rank's random generators as the checkpoint left them; a warning when that cannot be exact."""
+    states = ckpt.get("rng") or []
+    saved = ckpt.get("config") or {}
+    why = []
+    if not states:
+        why.append("the checkpoint holds no random generator states (written by an older kpconv)")
+    elif len(states) != dist.world_size:
+        why.append(f"it was written by {len(states)} process(es), this run has {dist.world_size}")
+    for name in ("seed", "batch_size"):
+        if name in saved and saved[name] != getattr(cfg, name):
+            why.append(f"--{name.replace('_', '-')} changed ({saved[name]} -> {getattr(cfg, name)})")
+    if len(states) == dist.world_size:
+        set_rng_state(states[dist.rank], dist.device)
+    if why:
+        log.warning("--resume is not exact: %s; the run goes on with other random draws than an "
+                    "uninterrupted run would have made", "; ".join(why))
+
+
+def _saved_note(saved: tuple[Path, int] | None) -> str:
+    if saved is None:
+        return "no checkpoint has been written yet"
+    path, step = saved
+    return f"{path} (step {step}) holds the last saved state"
+
+
 def _check_resume_fits(ckpt: dict[str, Any], mcfg: ModelConfig, vds: ValidatedDataset) -> None:
     names = [c["name"] for c in ckpt["categories"]]
     if names != [c.name for c in vds.categories] or mcfg.num_keypoints != vds.num_keypoints:
@@ -355,7 +408,7 @@ def _update_best(best: dict[str, Any], record: dict[str, Any], step: int) -> boo
 def _checkpoint_state(model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any,
                       state: LoopState, spe: int, cfg: TrainConfig, mcfg: ModelConfig,
                       vds: ValidatedDataset, val_metrics: dict[str, Any] | None,
-                      best: dict[str, Any]) -> dict[str, Any]:
+                      best: dict[str, Any], rngs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -372,4 +425,5 @@ def _checkpoint_state(model: torch.nn.Module, optimizer: Any, scheduler: Any, sc
         "categories": [c.to_dict() for c in vds.categories],
         "metrics": val_metrics,
         "best": dict(best),
+        "rng": rngs,  # per rank (index = rank): see checkpoint.rng_state
     }

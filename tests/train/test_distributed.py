@@ -39,4 +39,7 @@ def test_two_process_gloo_run(tf, tmp_path):
     assert epoch["complete"] is True and epoch["val"]["images"] == 8
     ckpt = torch.load(run / "last.pt", map_location="cpu", weights_only=True)
     assert ckpt["step"] == 2 and not any(k.startswith("module.") for k in ckpt["model"])
+    # every rank's generators, for an exact --resume (seeded seed + rank: they differ)
+    assert len(ckpt["rng"]) == 2
+    assert not torch.equal(ckpt["rng"][0]["torch"], ckpt["rng"][1]["torch"])
     assert (run / "best.pt").is_file()

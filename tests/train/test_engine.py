@@ -12,7 +12,13 @@ torch = pytest.importorskip("torch")
 from kpconv.train.config import TrainConfig  # noqa: E402
 from kpconv.train.distributed import Dist  # noqa: E402
 from kpconv.train.engine import LoopState, NonFiniteLoss, StepProgress, train_one_epoch  # noqa: E402
-from kpconv.train.loader import EpochBatchSampler  # noqa: E402
+from kpconv.train.loader import (  # noqa: E402
+    EpochBatchSampler,
+    KeypointDataset,
+    augment_seed,
+    inference_batches,
+    make_loader,
+)
 from kpconv.train.trainer import lr_factor  # noqa: E402
 
 
@@ -43,6 +49,7 @@ def test_non_finite_loss_stops_before_the_update():
                         should_stop=lambda s: False, on_step=seen.append, bar=StepProgress(3, 0, False))
     assert state.step == 1 and len(seen) == 1
     assert "at step 2" in info.value.message and "loss_keypoint nan" in info.value.message
+    assert "checkpoint" not in info.value.message  # the trainer, which knows, names it
     assert info.value.exit_code == 1
     # only the first step was applied, its gradient 1.5 clipped to norm 1.0
     assert model.w.item() == pytest.approx(1 - 0.1 * 1.0)
@@ -66,7 +73,10 @@ def test_sampler_resumes_mid_epoch_and_shards_ranks():
     full = EpochBatchSampler(10, 3, shuffle=True, seed=5)
     full.plan(2)
     batches = list(full)
-    assert len(batches) == 4 and sorted(i for b in batches for i in b) == list(range(10))
+    assert len(batches) == 4 and sorted(i for b in batches for i, _ in b) == list(range(10))
+    # each image carries the seed of its augmentation: a function of (seed, epoch, image) only
+    assert all(s == augment_seed(5, 2, i) for b in batches for i, s in b)
+    assert len({s for b in batches for _, s in b}) == 10
     resumed = EpochBatchSampler(10, 3, shuffle=True, seed=5)
     resumed.plan(2, skip=2)
     assert list(resumed) == batches[2:] and len(resumed) == 2
@@ -81,6 +91,22 @@ def test_sampler_resumes_mid_epoch_and_shards_ranks():
     r1 = EpochBatchSampler(10, 3, shuffle=True, seed=5, world_size=2, rank=1)
     r0.plan(0)
     r1.plan(0)
-    seen0 = {i for b in r0 for i in b}
-    seen1 = {i for b in r1 for i in b}
+    seen0 = {i for b in r0 for i, _ in b}
+    seen1 = {i for b in r1 for i, _ in b}
     assert seen0 | seen1 == set(range(10)) and not seen0 & seen1
+
+
+def test_augment_seeds_differ_by_epoch_image_and_run_seed():
+    seeds = {augment_seed(s, e, i) for s in (0, 1, -1) for e in range(3) for i in range(4)}
+    assert len(seeds) == 36 and all(0 <= s < 2**63 for s in seeds)
+    assert augment_seed(0, 1, 2) == augment_seed(0, 1, 2)
+
+
+def test_starting_a_loader_draws_nothing_from_the_process_generator():
+    # the model's proposal samplers draw from it: a loader started at a resume, or an evaluation
+    # at a checkpoint, must not shift their stream
+    before = torch.get_rng_state()
+    sampler = EpochBatchSampler(4, 2, shuffle=True, seed=0)
+    iter(make_loader(KeypointDataset([]), sampler, workers=0, pin_memory=False))
+    iter(inference_batches([], 2, workers=0))
+    assert torch.equal(torch.get_rng_state(), before)
