@@ -9,9 +9,11 @@ the image, ``labels`` (category id -> contiguous 1..C in category-id order; 0 is
 ``keypoints`` [N, K, 3] float32 with v in {0, 1, 2} (coordinates zeroed where v = 0). What it skips
 is counted, never silent:
 
-- annotations: crowd (``iscrowd`` 1), no visible keypoint (all v = 0), degenerate box (w or h < 1 px
-  after clipping to the image): the one rule of :mod:`kpconv.validation.skips`, which
-  ``validate --for-training`` counts as its dry run. Each becomes a ``train.annotation_skipped`` note.
+- annotations: crowd (``iscrowd`` 1) and degenerate boxes (w or h < 1 px after clipping to the
+  image) are skipped, each a ``train.annotation_skipped`` note; an annotation with no visible
+  keypoint stays as a box target with every keypoint v=0 (``train.annotation_box_only``), as
+  torchvision's reference does, so its object is not taught as background. This is the one rule
+  of :mod:`kpconv.validation.skips`, which ``validate --for-training`` counts as its dry run.
 - images: an image with no annotation at all is a *negative* (kept by default, ``negatives="skip"``
   drops it); an image whose annotations were *all* skipped is left out of training
   (``train.image_skipped``), because its unusable objects would otherwise be taught as background.
@@ -35,7 +37,7 @@ from ..images import resolve_inside
 from ..model import Dataset, dataset_from_document
 from ..spec import CategorySpec, KeypointSpec, spec_from_coco_categories
 from ..validation import validate, validate_document
-from ..validation.skips import SKIP_REASONS, skip_reasons
+from ..validation.skips import BOX_ONLY, BOX_ONLY_WORDS, SKIP_REASONS, training_roles
 
 Negatives = Literal["keep", "skip"]
 
@@ -100,7 +102,7 @@ class ValidatedDataset:
     """
 
     __slots__ = ("dataset", "images", "spec", "categories", "samples", "report", "notes",
-                 "skipped", "negatives", "source")
+                 "skipped", "negatives", "source", "box_only")
 
     def __init__(
         self,
@@ -116,6 +118,7 @@ class ValidatedDataset:
         skipped: dict[str, int],
         negatives: Negatives,
         source: str,
+        box_only: int = 0,
     ) -> None:
         if token is not _TOKEN:
             raise TypeError("a ValidatedDataset is only created by kpconv.train.data.validated(...)")
@@ -129,6 +132,7 @@ class ValidatedDataset:
         self.skipped = skipped
         self.negatives = negatives
         self.source = source
+        self.box_only = box_only
 
     @property
     def num_keypoints(self) -> int:
@@ -175,6 +179,7 @@ class ValidatedDataset:
             "images": len(self.samples),
             "training_images": len(self.training_samples()),
             "annotations_used": used,
+            "annotations_box_only": self.box_only,
             "annotations_skipped": dict(self.skipped),
             "negative_images": negatives,
             "negative_images_kept": negatives if self.negatives == "keep" else 0,
@@ -186,14 +191,15 @@ class ValidatedDataset:
         c = self.counts()
         if role != "training":
             return (f"{self.source}: {c['images']} image(s), {c['annotations_used']} annotation(s) usable "
-                    f"as targets, {sum(c['annotations_skipped'].values())} not (crowd, no visible "
-                    "keypoint or box < 1 px; COCO evaluation treats those as it always does)")
+                    f"as targets, {sum(c['annotations_skipped'].values())} not (crowd or box < 1 px; "
+                    "COCO evaluation treats those as it always does)")
         skips = ", ".join(f"{SKIP_REASONS[k]}: {v}" for k, v in c["annotations_skipped"].items() if v)
         neg = c["negative_images"]
         neg_s = f"{neg} negative image(s) {'kept' if self.negatives == 'keep' else 'skipped'}"
         return (
             f"{self.source}: {c['training_images']} of {c['images']} image(s) used for training, "
-            f"{c['annotations_used']} annotation(s); skipped annotations: {skips or 'none'}; "
+            f"{c['annotations_used']} annotation(s) ({c['annotations_box_only']} as boxes only: no visible "
+            f"keypoint); skipped annotations: {skips or 'none'}; "
             f"{neg_s}; {c['images_skipped_all_annotations_unusable']} image(s) skipped "
             "(all their annotations unusable)"
         )
@@ -299,7 +305,8 @@ def validated(
         if not cat.flip_safe:
             notes.append(warning("train.flip_unsafe", cat.flip_note(), "/categories"))
     skipped: Counter[str] = Counter({r: 0 for r in SKIP_REASONS})
-    reasons = _skip_reasons(ds)
+    roles = _training_roles(ds)
+    box_only = 0
     by_image: dict[int, list[tuple[int, Any]]] = {}
     for i, ann in enumerate(ds.annotations):
         by_image.setdefault(ann.image_id, []).append((i, ann))
@@ -313,8 +320,12 @@ def validated(
         boxes, labels, kps, ids = [], [], [], []
         n_skipped = 0
         for i, ann in by_image.get(img.id, []):
-            reason = reasons[i]
-            if reason is not None:
+            reason = roles[i]
+            if reason == BOX_ONLY:
+                box_only += 1
+                notes.append(info("train.annotation_box_only", f"for training: {BOX_ONLY_WORDS}",
+                                  pointer("annotations", i), image_id=img.id, annotation_id=ann.id))
+            elif reason is not None:
                 skipped[reason] += 1
                 n_skipped += 1
                 notes.append(info("train.annotation_skipped", f"skipped for training: {SKIP_REASONS[reason]}",
@@ -342,11 +353,12 @@ def validated(
     return ValidatedDataset(
         _TOKEN, dataset=ds, images=images, spec=tspec, categories=tcats, samples=samples,
         report=report, notes=notes, skipped=dict(skipped), negatives=negatives, source=source,
+        box_only=box_only,
     )
 
 
-def _skip_reasons(ds: Dataset) -> list[str | None]:
-    """Per annotation, why training leaves it out: the one rule of :mod:`kpconv.validation.skips`."""
+def _training_roles(ds: Dataset) -> list[str | None]:
+    """Per annotation, what training does with it: the one rule of :mod:`kpconv.validation.skips`."""
     size = {img.id: (float(img.width), float(img.height)) for img in ds.images}
     anns = ds.annotations
     n = len(anns)
@@ -356,4 +368,4 @@ def _skip_reasons(ds: Dataset) -> list[str | None]:
     ).reshape(n, 4)
     visible = np.asarray([sum(1 for v in a.keypoints[2::3] if v > 0) for a in anns], dtype=np.int64)
     crowd = np.asarray([bool(a.iscrowd) for a in anns], dtype=bool)
-    return skip_reasons(crowd, visible, boxes, wh[:, 0], wh[:, 1])
+    return training_roles(crowd, visible, boxes, wh[:, 0], wh[:, 1])

@@ -158,8 +158,10 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
                   if cfg.augment else Pipeline([]))
 
     samples = train_vds.training_samples()
-    if not samples:
-        raise DataError(f"{train_vds.source}: no image has a usable annotation "
+    # box-only targets (no visible keypoint) train the detector, but without one visible
+    # keypoint among the targets there are no keypoints to learn
+    if not any((s.keypoints[..., 2] > 0).any() for s in samples):
+        raise DataError(f"{train_vds.source}: no image has a usable annotation with a visible keypoint "
                         f"({train_vds.describe()}): nothing to train")
     dataset = KeypointDataset(samples, transforms)
     sampler = EpochBatchSampler(len(dataset), cfg.batch_size, shuffle=True, seed=cfg.seed,

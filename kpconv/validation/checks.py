@@ -27,7 +27,7 @@ from .context import (
     is_number,
     numeric_string,
 )
-from .skips import skip_counts, skip_reasons
+from .skips import BOX_ONLY, BOX_ONLY_WORDS, skip_counts, training_roles
 
 Check = Callable[[Context], None]
 
@@ -562,8 +562,9 @@ def check_training_has_visible_keypoints(ctx: Context) -> None:
                   "no non-crowd annotation has a visible keypoint (v > 0): nothing to train on", "/annotations"))
 
 
-def training_skip_reasons(ctx: Context) -> list[str | None]:
-    """Per annotation row, why Keypoint R-CNN training would leave it out (None: used).
+def training_roles_of(ctx: Context) -> list[str | None]:
+    """Per annotation row, what Keypoint R-CNN training does with it: a skip reason, box only, or
+    None (used in full).
 
     The one rule of :mod:`kpconv.validation.skips`, on this document's columns.
     """
@@ -576,18 +577,23 @@ def training_skip_reasons(ctx: Context) -> list[str | None]:
     boxes[brows] = found
     crowd = np.asarray([_crowd(v) for v in ctx.ann.iscrowd], dtype=bool)
     wh = ctx.image_wh
-    return skip_reasons(crowd, visible, boxes, wh[:, 0], wh[:, 1])
+    return training_roles(crowd, visible, boxes, wh[:, 0], wh[:, 1])
 
 
 def training_skips(ctx: Context) -> dict[str, int]:
     """What Keypoint R-CNN training would skip: ``{reason: count}`` (each annotation once)."""
-    return skip_counts(training_skip_reasons(ctx))
+    return skip_counts(training_roles_of(ctx))
 
 
 def check_training_dry_run(ctx: Context) -> None:
-    """One info finding per reason an annotation would be skipped in training, with its count."""
-    for reason, n in training_skips(ctx).items():
+    """One info finding per reason an annotation would be skipped in training, with its count,
+    and one for the annotations training keeps as boxes only."""
+    roles = training_roles_of(ctx)
+    for reason, n in skip_counts(roles).items():
         ctx.add(info("training.would_skip", f"{n} annotation(s) would be skipped in training: {reason}", "/annotations"))
+    box_only = roles.count(BOX_ONLY)
+    if box_only:
+        ctx.add(info("training.box_only", f"{box_only} annotation(s) with {BOX_ONLY_WORDS}", "/annotations"))
 
 
 #: rules over the raw dicts; skipped when the strict typed decode already proved them

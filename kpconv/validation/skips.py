@@ -1,8 +1,13 @@
-"""What Keypoint R-CNN training leaves out: the one rule.
+"""What Keypoint R-CNN training does with each annotation: the one rule.
 
 ``validate --for-training`` counts it as a dry run (:func:`kpconv.validation.checks.training_skips`)
 and ``train`` applies it when it builds targets (:mod:`kpconv.train.data`): both call
-:func:`skip_reasons`, so what the dry run prints is what training does.
+:func:`training_roles`, so what the dry run prints is what training does.
+
+An annotation is skipped (crowd, unusable keypoints, no usable box), kept as a *box only* (no
+visible keypoint: its box is a detection target and every keypoint is v=0, which the keypoint loss
+ignores, as torchvision's reference does; dropping it would teach its object as background), or
+used in full.
 """
 
 from __future__ import annotations
@@ -14,25 +19,32 @@ import numpy.typing as npt
 SKIP_REASONS: dict[str, str] = {
     "crowd": "crowd annotation (iscrowd 1)",
     "unusable_keypoints": "unusable keypoints (see errors)",
-    "no_visible_keypoints": "no visible keypoint (num_keypoints 0)",
     "missing_box": "missing or malformed bbox",
     "degenerate_box": "degenerate box (w or h < 1 px inside the image)",
 }
+#: the role of an annotation without a visible keypoint, and the words both commands print
+BOX_ONLY = "box_only"
+BOX_ONLY_WORDS = (
+    "no visible keypoint (num_keypoints 0): kept as a box target with every keypoint v=0, "
+    "so its object is not taught as background"
+)
 
 
-def skip_reasons(
+def training_roles(
     crowd: npt.NDArray[np.bool_],
     visible: npt.NDArray[np.int64],
     boxes: npt.NDArray[np.float64],
     widths: npt.NDArray[np.float64],
     heights: npt.NDArray[np.float64],
 ) -> list[str | None]:
-    """Per annotation, the :data:`SKIP_REASONS` key training leaves it out for, or None (used).
+    """Per annotation: the :data:`SKIP_REASONS` key training leaves it out for, :data:`BOX_ONLY`,
+    or None (used in full).
 
     ``crowd``: iscrowd per annotation; ``visible``: its number of points with v > 0, -1 when its
     keypoints are unusable; ``boxes``: (n, 4) COCO [x, y, w, h], NaN where missing or malformed;
     ``widths``/``heights``: its image's size, ``inf`` when unknown. The first reason that applies
-    wins, in the order of :data:`SKIP_REASONS`. A box counts after clipping to the image.
+    wins, in the order of :data:`SKIP_REASONS`; an annotation not skipped with no visible keypoint
+    is :data:`BOX_ONLY`. A box counts after clipping to the image.
     """
     n = len(crowd)
     boxes = np.asarray(boxes, dtype=np.float64).reshape(n, 4)
@@ -45,9 +57,9 @@ def skip_reasons(
     rules = [
         ("crowd", np.asarray(crowd, dtype=bool)),
         ("unusable_keypoints", visible < 0),
-        ("no_visible_keypoints", visible == 0),
         ("missing_box", missing),
         ("degenerate_box", ~usable_box),
+        (BOX_ONLY, visible == 0),
     ]
     out: list[str | None] = [None] * n
     decided = np.zeros(n, dtype=bool)
@@ -58,10 +70,10 @@ def skip_reasons(
     return out
 
 
-def skip_counts(reasons: list[str | None]) -> dict[str, int]:
-    """``{words: count}`` of the reasons that occur, in :data:`SKIP_REASONS` order."""
+def skip_counts(roles: list[str | None]) -> dict[str, int]:
+    """``{words: count}`` of the skip reasons that occur, in :data:`SKIP_REASONS` order."""
     counts = {k: 0 for k in SKIP_REASONS}
-    for r in reasons:
-        if r is not None:
+    for r in roles:
+        if r is not None and r != BOX_ONLY:
             counts[r] += 1
     return {SKIP_REASONS[k]: v for k, v in counts.items() if v}

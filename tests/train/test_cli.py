@@ -54,7 +54,7 @@ def test_train_writes_checkpoints_metrics_and_plot(trained):
     assert ckpt["spec"]["categories"][0]["sigmas"] == [0.05, 0.08, 0.08, 0.09, 0.09]
     assert ckpt["model_config"]["num_keypoints"] == 5 and ckpt["model_config"]["num_classes"] == 2
     data = records(run, "data")[0]
-    assert data["train"]["annotations_skipped"] == {"crowd": 1, "unusable_keypoints": 0, "missing_box": 0, "degenerate_box": 0, "no_visible_keypoints": 1}
+    assert data["train"]["annotations_skipped"] == {"crowd": 1, "unusable_keypoints": 0, "missing_box": 0, "degenerate_box": 0}
     assert data["flip"] == "on"
     steps = records(run, "step")
     assert [r["step"] for r in steps] == [1, 2]

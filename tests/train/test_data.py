@@ -23,13 +23,27 @@ def test_fixture_passes_and_skips_are_counted(tf):
     vds = validated(tf.train_json, tf.images, spec=load_spec(tf.spec))
     assert vds.num_keypoints == 5 and vds.num_classes == 2
     assert [c.name for c in vds.categories] == ["critter"]
-    assert vds.skipped == {"crowd": 1, "unusable_keypoints": 0, "missing_box": 0, "no_visible_keypoints": 1, "degenerate_box": 0}
+    assert vds.skipped == {"crowd": 1, "unusable_keypoints": 0, "missing_box": 0, "degenerate_box": 0}
+    assert vds.box_only == 1 and vds.counts()["annotations_box_only"] == 1
     counts = vds.counts()
-    assert counts["annotations_used"] == 10
+    assert counts["annotations_used"] == 11  # the one without visible keypoints stays as a box
     assert counts["negative_images"] == 1 and counts["negative_images_kept"] == 1
     assert counts["training_images"] == 8
     skipped_notes = [n for n in vds.notes if n.code == "train.annotation_skipped"]
-    assert sorted(n.annotation_id for n in skipped_notes) == [11, 12]
+    assert sorted(n.annotation_id for n in skipped_notes) == [12]
+    box_only = [n for n in vds.notes if n.code == "train.annotation_box_only"]
+    assert [n.annotation_id for n in box_only] == [11]
+
+
+def test_an_object_without_visible_keypoints_is_a_box_target_not_background(tf):
+    """As torchvision's reference: the box is a detection target, every keypoint v=0."""
+    vds = validated(tf.train_json, tf.images)
+    s = next(s for s in vds.samples if s.image_id == 3)
+    j = s.annotation_ids.index(11)
+    assert s.boxes[j].tolist() == [100.0, 4.0, 120.0, 24.0]
+    assert s.labels[j] == 1
+    assert not s.keypoints[j].any()
+    assert s in vds.training_samples()
     assert "crowd annotation (iscrowd 1): 1" in vds.describe()
     assert vds.flip_permutations() == [[0, 1, 2, 3, 4], [0, 2, 1, 4, 3]]
 

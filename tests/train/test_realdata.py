@@ -40,8 +40,9 @@ def test_coco4_gate_counts_and_coco_flip_map():
     path, images = _coco4()
     vds = validated(path, images, spec=get_preset("coco-person"))
     assert vds.num_keypoints == 17
-    assert vds.skipped == {"crowd": 0, "unusable_keypoints": 0, "missing_box": 0, "no_visible_keypoints": 2, "degenerate_box": 0}
-    assert vds.counts()["annotations_used"] == 12
+    assert vds.skipped == {"crowd": 0, "unusable_keypoints": 0, "missing_box": 0, "degenerate_box": 0}
+    assert vds.box_only == 2  # the two small people without keypoints: detection targets
+    assert vds.counts()["annotations_used"] == 14
     perm = vds.flip_permutations()[1]
     for i, name in enumerate(COCO_PERSON_KEYPOINTS):
         mirrored = name.replace("left", "#").replace("right", "left").replace("#", "right")

@@ -1,4 +1,5 @@
-"""One skip rule: what ``validate --for-training`` says training skips is what ``train`` skips.
+"""One skip rule: what ``validate --for-training`` says training skips (or keeps as a box only)
+is what ``train`` does.
 
 ``fixtures/validation/gaps.json`` (after ``--fix``, which renumbers its annotation id 0) has a
 crowd annotation, one without visible keypoints, and one whose box is 20 px wide but only 0.5 px
@@ -13,10 +14,10 @@ import pytest
 
 from kpconv.train.data import validated
 from kpconv.validation import validate
-from kpconv.validation.checks import training_skip_reasons
+from kpconv.validation.checks import training_roles_of
 from kpconv.validation.context import Context
 from kpconv.validation.fix import fix_document
-from kpconv.validation.skips import SKIP_REASONS
+from kpconv.validation.skips import BOX_ONLY, BOX_ONLY_WORDS, SKIP_REASONS
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.train
@@ -35,11 +36,8 @@ def test_validate_and_train_skip_the_same_annotations_for_the_same_reasons(tf) -
     assert report.ok, [f.to_dict() for f in report.errors]
 
     ctx = Context(doc=doc, for_training=True)
-    dry_run = {
-        int(ctx.ann.id[row]): SKIP_REASONS[reason]
-        for row, reason in enumerate(training_skip_reasons(ctx))
-        if reason is not None
-    }
+    roles = {int(ctx.ann.id[row]): role for row, role in enumerate(training_roles_of(ctx))}
+    dry_run = {i: SKIP_REASONS[r] for i, r in roles.items() if r is not None and r != BOX_ONLY}
     vds = validated(doc, tf.images)
     trained = {
         n.annotation_id: n.message.removeprefix("skipped for training: ")
@@ -49,15 +47,16 @@ def test_validate_and_train_skip_the_same_annotations_for_the_same_reasons(tf) -
     assert trained == dry_run
     assert dry_run == {
         3: SKIP_REASONS["crowd"],
-        4: SKIP_REASONS["no_visible_keypoints"],
         5: SKIP_REASONS["degenerate_box"],  # 127.5 + 20 on a 128-px image: 0.5 px inside
     }
+    box_only = {n.annotation_id for n in vds.notes if n.code == "train.annotation_box_only"}
+    assert box_only == {i for i, r in roles.items() if r == BOX_ONLY} == {4}
     # the counts the dry run prints are the trainer's counts, in the same words
     assert report.summary["training_skips"] == {
         SKIP_REASONS[k]: v for k, v in vds.skipped.items() if v
     }
     used = {i for s in vds.samples for i in s.annotation_ids}
-    assert used == {1, 2, 6}
+    assert used == {1, 2, 4, 6}
 
 
 def test_dry_run_findings_name_each_reason(tf) -> None:
@@ -65,5 +64,7 @@ def test_dry_run_findings_name_each_reason(tf) -> None:
     lines = sorted(f.message for f in report.findings if f.code == "training.would_skip")
     assert lines == sorted(
         f"1 annotation(s) would be skipped in training: {SKIP_REASONS[r]}"
-        for r in ("crowd", "no_visible_keypoints", "degenerate_box")
+        for r in ("crowd", "degenerate_box")
     )
+    (box_only,) = [f.message for f in report.findings if f.code == "training.box_only"]
+    assert box_only == f"1 annotation(s) with {BOX_ONLY_WORDS}"

@@ -270,8 +270,9 @@ def test_training_dry_run_counts_skips_per_reason() -> None:
     doc["annotations"][2].update(iscrowd=1)
     report = validate(doc, for_training=True)
     assert report.ok
-    assert report.summary["training_skips"] == {"crowd annotation (iscrowd 1)": 1, "no visible keypoint (num_keypoints 0)": 1}
+    assert report.summary["training_skips"] == {"crowd annotation (iscrowd 1)": 1}
     assert sorted(f.message for f in report.findings if f.code == "training.would_skip") == [
         "1 annotation(s) would be skipped in training: crowd annotation (iscrowd 1)",
-        "1 annotation(s) would be skipped in training: no visible keypoint (num_keypoints 0)",
     ]
+    (box_only,) = [f.message for f in report.findings if f.code == "training.box_only"]
+    assert box_only.startswith("1 annotation(s) with no visible keypoint (num_keypoints 0): kept as a box")

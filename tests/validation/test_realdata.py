@@ -21,7 +21,9 @@ def test_mmpose_coco_subset_is_valid_and_zero_keypoint_annotations_only_in_dry_r
     ok, found, report = codes(path, images=path.parent, for_training=True)
     assert ok
     assert not any(c.startswith(("keypoints.num", "bbox.", "area.", "ids.", "image.")) for c in found)
-    assert report.summary["training_skips"] == {"no visible keypoint (num_keypoints 0)": 2}  # type: ignore[attr-defined]
+    assert report.summary["training_skips"] == {}  # type: ignore[attr-defined]
+    assert found["training.box_only"] == 1  # the two small people without keypoints stay as boxes
+    assert "2 annotation(s) with no visible keypoint" in next(f.message for f in report.findings if f.code == "training.box_only")  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("name", ["datumaro", "datumaro-cvat-ai"])
