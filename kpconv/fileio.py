@@ -1,8 +1,18 @@
-"""Reading and writing files safely: atomic writes, deterministic JSON, located decode errors."""
+"""Reading and writing files safely: atomic writes, deterministic JSON, located decode errors.
+
+Every file kpconv writes goes through :func:`atomic_write_bytes`: ``-`` is stdout, a device, pipe
+or socket (or a link to one) is written in place or refused, never replaced, and a regular file
+is replaced atomically. Every JSON file kpconv reads is decoded by :func:`loads_json`: a UTF-8
+byte-order mark is accepted, UTF-16/32 text, bytes that are not UTF-8 and NaN get messages that
+say what the file is.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import stat
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -10,22 +20,52 @@ from typing import Any
 
 import orjson
 
-from .errors import DataError, UsageError
+from .errors import DataError, OutputError, UsageError
 from .finding import error
 
 JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 COMPACT_JSON_OPTIONS = JSON_OPTIONS & ~orjson.OPT_INDENT_2
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
+#: the output path that means standard output
+STDOUT = "-"
 
-    A crash or a full disk leaves either the old file or no file, never half a file.
-    ``durable=False`` skips the fsync (still atomic, not flushed to disk before returning): for
-    many regenerable outputs such as rendered previews, where an fsync per file costs as much
-    as producing it.
+
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to the file ``path`` names; ``-`` is standard output.
+
+    A regular file (or a new one) is written via a temp file in the same folder and
+    ``os.replace``: a crash or a full disk leaves either the old file or no file, never half a
+    file. A link to a regular file is followed (the link stays). A device, pipe or socket, or a
+    link to one, is never replaced by a rename: a device or pipe is written in place, a socket
+    refused. ``durable=False`` skips the fsync (still atomic, not flushed to disk before
+    returning): for many regenerable outputs such as rendered previews, where an fsync per file
+    costs as much as producing it. Failures are :class:`OutputError` naming ``path``.
     """
+    if os.fspath(path) == STDOUT:
+        _write_stdout(data)
+        return
     path = Path(path)
+    try:
+        found = path.stat()  # follows links: what a link points to decides
+    except FileNotFoundError:
+        found = None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
+    if found is not None and stat.S_ISDIR(found.st_mode):
+        raise UsageError(f"{path}: is a folder; give the name of a file to write")
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        _write_in_place(path, data, found.st_mode)
+        return
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    try:
+        _replace_atomically(path, data, durable)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _replace_atomically(path: Path, data: bytes, durable: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -43,6 +83,26 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
         except FileNotFoundError:
             pass
         raise
+
+
+def _write_in_place(path: Path, data: bytes, mode: int) -> None:
+    """Write to a device or pipe as it is (opened, not created, truncated or replaced)."""
+    if stat.S_ISSOCK(mode):
+        raise OutputError(f"{path}: is a socket; kpconv writes to files, devices, pipes or - (stdout)")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _write_stdout(data: bytes) -> None:
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    except OSError as exc:
+        raise OutputError(f"standard output: cannot write: {exc.strerror or exc}") from None
 
 
 def _read_umask() -> int:
@@ -75,14 +135,82 @@ def write_json(path: Path, obj: Any, *, compact: bool = False) -> None:
     atomic_write_bytes(Path(path), dumps_json(obj, compact=compact))
 
 
-def loads_json(data: bytes | str, *, source: str = "<input>") -> Any:
-    """Parse JSON; a decode error becomes a located :class:`DataError` (line and column)."""
+#: what a byte-order mark or the NUL pattern of the first bytes says a file is (RFC 8259 8.1)
+_WIDE_ENCODINGS = (
+    (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"), (b"\xff\xfe", "UTF-16"),
+)  # fmt: skip
+_WIDE_BY_NULS = {
+    (True, True, True, False): "UTF-32", (False, True, True, True): "UTF-32",
+    (True, False, True, False): "UTF-16", (False, True, False, True): "UTF-16",
+}  # fmt: skip
+_UTF8_BOM = b"\xef\xbb\xbf"
+#: what people write for a non-finite number, which JSON cannot hold
+_NON_FINITE = re.compile(r"[-+]?(?:nan|inf(?:inity)?)", re.IGNORECASE)
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """``UTF-16`` or ``UTF-32`` when the first bytes say so, else None."""
+    for bom, name in _WIDE_ENCODINGS:
+        if head.startswith(bom):
+            return name
+    if len(head) < 4 or not head[:4].isascii():
+        return None
+    # without a mark, the NULs around the first two (ASCII) characters give it away
+    a, b, c, d = (byte == 0 for byte in head[:4])
+    return _WIDE_BY_NULS.get((a, b, c, d))
+
+
+def utf8_bytes(data: bytes, *, source: str, code: str = "document.not_json") -> bytes:
+    """A text file's bytes without a UTF-8 byte-order mark; UTF-16/32 text is a :class:`DataError`.
+
+    The one check every JSON (and spec) reader makes, so that a BOM is accepted everywhere and a
+    file saved as "Unicode" is told as such everywhere.
+    """
+    wide = _wide_encoding(data[:4])
+    if wide is not None:
+        what = f"{wide} text: save as UTF-8"
+        raise DataError(f"{source}: {what}", [error(code, what, source=source)])
+    return data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
+
+
+def decode_utf8(data: bytes, *, source: str, code: str = "document.not_json") -> str:
+    """A text file's bytes as text (see :func:`utf8_bytes`); a byte that is not UTF-8 is a
+    located :class:`DataError` that says the file is binary or in another encoding."""
+    data = utf8_bytes(data, source=source, code=code)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        where = f"{source}:{line}:{column}"
+        what = f"byte 0x{data[exc.start]:02x} is not UTF-8 text: a binary file, or text to save as UTF-8"
+        raise DataError(f"{where}: {what}", [error(code, what, source=where)]) from None
+
+
+def loads_json(data: bytes | str, *, source: str = "<input>", code: str = "document.not_json") -> Any:
+    """Parse JSON; a decode error becomes a located :class:`DataError` (line and column).
+
+    A UTF-8 byte-order mark is skipped; UTF-16/32 text, bytes that are not UTF-8 and NaN or
+    Infinity (not JSON) get messages that say so. ``code`` is the finding's code.
+    """
+    if isinstance(data, str):
+        data = data.removeprefix("\ufeff")
+    else:
+        data = utf8_bytes(data, source=source, code=code)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        if "UTF-8" in exc.msg and isinstance(data, bytes):
+            decode_utf8(data, source=source, code=code)  # raises, located
         where = f"{source}:{exc.lineno}:{exc.colno}"
         what = f"not valid JSON: {exc.msg}"
-        raise DataError(f"{where}: {what}", [error("document.not_json", what, "", source=where)]) from None
+        doc, pos = exc.doc, exc.pos
+        start = pos - 1 if 0 < pos <= len(doc) and doc[pos - 1] in "-+" else pos
+        found = _NON_FINITE.match(doc, start) if 0 <= start < len(doc) else None
+        if found is not None:
+            what = f"{found.group(0)} is not JSON (JSON has no NaN or Infinity): write null or a number"
+        raise DataError(f"{where}: {what}", [error(code, what, "", source=where)]) from None
 
 
 def read_input_bytes(path: Path, *, shown: str | None = None, kind: str = "file") -> bytes:
@@ -105,6 +233,8 @@ def read_json(path: Path) -> Any:
 
 def ensure_not_input(output: Path, inputs: Iterable[Path]) -> None:
     """Refuse to write an output over one of the inputs (inputs are never modified)."""
+    if os.fspath(output) == STDOUT:
+        return
     out = Path(output).resolve()
     for src in inputs:
         if Path(src).resolve() == out:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import DataError, UsageError
-from .fileio import loads_json
+from .fileio import decode_utf8, loads_json, read_input_bytes
 
 #: OKS sigma used for keypoints whose spec gives none. It is the median of COCO-person's 17
 #: per-keypoint sigmas (the value COCO uses for the hips/shoulders-scale points), a middle-of-the
@@ -124,22 +124,37 @@ class CategorySpec:
         Tries, in order: the exact name, an alias, the part after a ``category.`` prefix, then a
         case-insensitive match of each.
         """
-        table = self._lookup()
+        table, lowered = self._lookups()
         for candidate in _label_candidates(label):
             if candidate in table:
                 return table[candidate]
-        lowered = {k.lower(): v for k, v in table.items()}
         for candidate in _label_candidates(label):
             if candidate.lower() in lowered:
                 return lowered[candidate.lower()]
         return None
 
-    def _lookup(self) -> dict[str, int]:
+    def _lookups(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Name (and alias) → index, exact and lower-cased: built once, not per lookup (a
+        converter looks up every label, and K lookups of an O(K) build were quadratic in K).
+
+        Rebuilt when ``keypoints`` or ``aliases`` is replaced or changes length.
+        """
+        # the cache keeps the list and dict it was built from: compared by identity and length
+        kps, aliases = self.keypoints, self.aliases
+        cached = self.__dict__.get("_lookup_cache")
+        if cached is not None:
+            (old_kps, n_kps, old_aliases, n_aliases), *tables = cached
+            if old_kps is kps and n_kps == len(kps) and old_aliases is aliases and n_aliases == len(aliases):
+                return tables[0], tables[1]
         table = {name: i for i, name in enumerate(self.keypoints)}
         for alias, target in self.aliases.items():
             if target in table:
                 table.setdefault(alias, table[target])
-        return table
+        lowered: dict[str, int] = {}
+        for k, v in table.items():
+            lowered[k.lower()] = v  # the last of names equal but for case, as before
+        self.__dict__["_lookup_cache"] = ((kps, len(kps), aliases, len(aliases)), table, lowered)
+        return table, lowered
 
     def to_coco_category(self, category_id: int) -> dict[str, Any]:
         """The COCO ``categories`` entry for this spec."""
@@ -410,15 +425,15 @@ def _validated_entries(data: Any, source: str) -> list[CategoryEntry]:
 def load_spec(path: str | Path) -> KeypointSpec:
     """Read a spec from a YAML or JSON file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: spec file not found") from None
+    if not path.exists():
+        raise UsageError(f"{path}: spec file not found")
+    raw = read_input_bytes(path, kind="spec file")
     if path.suffix.lower() == ".json":
-        data = loads_json(text, source=str(path))
+        data = loads_json(raw, source=str(path), code="spec.not_text")
     else:
         import yaml
 
+        text = decode_utf8(raw, source=str(path), code="spec.not_text")  # a binary file: located
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

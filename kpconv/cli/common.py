@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import sys
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..convert.builder import BuildOptions, Conversion
 from ..errors import UsageError
-from ..fileio import dumps_json, ensure_not_input
+from ..fileio import STDOUT, ensure_not_input
+from ..finding import error
 from ..spec import KeypointSpec, get_preset, load_spec, spec_from_keypoints
-from .render import render_text
+from .render import emit_json, render_text
+
+if TYPE_CHECKING:  # the builder (numpy) loads with the converters, not with `kpconv validate`
+    from ..convert.builder import BuildOptions, Conversion
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,6 +60,43 @@ def resolve_spec(
     return None
 
 
+class OutputPath(click.ParamType):
+    """A file to write: a path, or ``-`` for standard output; an empty one is a usage error.
+
+    (``click.Path`` turns ``''`` into ``Path('.')``, a folder, before anyone can tell.)
+    """
+
+    name = "file"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        if isinstance(value, Path):
+            return value
+        if str(value) == "":
+            self.fail("an empty path: give a file name, or - for standard output", param, ctx)
+        return Path(value)
+
+
+OUTPUT_PATH = OutputPath()
+
+
+def is_stdout(output: Path) -> bool:
+    """True for ``-o -``."""
+    return os.fspath(output) == STDOUT
+
+
+def shown_output(output: Path) -> str:
+    """The output as a report names it."""
+    return "standard output" if is_stdout(output) else str(output)
+
+
+def check_output(output: Path, inputs: Sequence[Path], fmt: str) -> None:
+    """Before any work: the output is not an input, and ``-o -`` does not share stdout with the
+    JSON report."""
+    ensure_not_input(output, inputs)
+    if is_stdout(output) and fmt == "json":
+        raise UsageError("-o - and --format json would both write to standard output: give -o FILE, or --format text")
+
+
 def output_options(func: F) -> F:
     """``-o OUT``, ``--strict``, ``--format text|json``, ``--compact``."""
     func = click.option(
@@ -80,9 +120,9 @@ def output_options(func: F) -> F:
     func = click.option(
         "-o",
         "--output",
-        type=click.Path(path_type=Path, dir_okay=False),
+        type=OUTPUT_PATH,
         required=True,
-        help="Output COCO keypoint JSON (written atomically).",
+        help="Output COCO keypoint JSON (written atomically; - for stdout; a device or pipe is written in place).",
     )(func)
     return func
 
@@ -99,30 +139,47 @@ def finish_conversion(
     """Write the output (unless --strict and errors), print the report, return the exit code.
 
     Exit code: 0 when no error findings; 1 when there are errors (the output is still written
-    without --strict, holding everything that converted; with --strict nothing is written).
+    without --strict, holding everything that converted; with --strict nothing is written). When
+    nothing converted (no image read from any input) nothing is written either: exit 1.
     """
     ensure_not_input(output, inputs)
     report = conv.report
     spec = conv.spec
+    converted = _add_nothing_converted(conv, output)
     has_errors = not report.ok
-    written = not (strict and has_errors)
+    written = converted and not (strict and has_errors)
     if written:
         conv.write(output)
     if fmt == "json":
         doc: dict[str, Any] = report.to_dict()
-        doc["output"] = str(output) if written else None
+        doc["output"] = shown_output(output) if written else None
         doc["spec"] = spec.to_file() if spec is not None else None
-        sys.stdout.buffer.write(dumps_json(doc))
-        sys.stdout.flush()
+        emit_json(doc)
     else:
         text = render_text(report, title=title)
         click.echo(text, err=True)
         echo_inferred_spec(spec, conv.spec_inferred)
         if written:
-            click.echo(f"wrote {output}", err=True)
+            click.echo(f"wrote {shown_output(output)}", err=True)
+        elif not converted:
+            click.echo(f"nothing converted: nothing written to {shown_output(output)}", err=True)
         else:
-            click.echo(f"--strict: errors found, nothing written to {output}", err=True)
+            click.echo(f"--strict: errors found, nothing written to {shown_output(output)}", err=True)
     return 1 if has_errors else 0
+
+
+def _add_nothing_converted(conv: Conversion, output: Path) -> bool:
+    """True when the conversion holds an image; else an error finding saying nothing converted
+    (an empty COCO file would only hide that every input failed)."""
+    if conv.document.get("images"):
+        return True
+    conv.report.findings.append(
+        error(
+            "convert.nothing_converted",
+            f"no input converted (no image read): nothing written to {shown_output(output)}",
+        )
+    )
+    return False
 
 
 def echo_inferred_spec(spec: KeypointSpec | None, inferred: bool) -> None:
@@ -153,6 +210,8 @@ def bbox_options(func: F) -> F:
 
 
 def build_options(bbox_from: str, bbox_margin: float, description: str, *, compact: bool) -> BuildOptions:
+    from ..convert.builder import BuildOptions
+
     return BuildOptions(
         bbox_source=bbox_from, bbox_margin=bbox_margin, description=description, compact=compact  # type: ignore[arg-type]
     )

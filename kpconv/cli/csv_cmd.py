@@ -13,10 +13,10 @@ from ..convert.builder import convert
 from ..convert.csv import DEFAULT_FRAME_PATTERN, LAYOUTS, CsvOptions, ImageOptions, parse_csv
 from ..convert.csv.sleap import check_pattern
 from ..convert.csv.table import gc_paused
-from ..fileio import ensure_not_input
 from .common import (
     bbox_options,
     build_options,
+    check_output,
     finish_conversion,
     output_options,
     resolve_spec,
@@ -143,7 +143,7 @@ def command(
     --image-size. COCO file_name values are relative to the images root the report names: pass
     that folder to `kpconv validate --images` and `kpconv visualize --images`.
     """
-    ensure_not_input(output, [src])
+    check_output(output, [src], fmt)
     if delimiter is not None and delimiter.lower() in ("tab", "\\t"):
         delimiter = "\t"
     check_pattern(frame_pattern)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +17,21 @@ from ..convert.cvat import (
     convert_export,
     parse_cvat,
 )
-from ..fileio import dumps_json, ensure_not_input
+from ..errors import UsageError
+from ..fileio import ensure_not_input
 from ..spec import KeypointSpec
 from .common import (
     bbox_options,
     build_options,
+    check_output,
     echo_inferred_spec,
     finish_conversion,
+    is_stdout,
     output_options,
     resolve_spec,
     spec_options,
 )
-from .render import render_text
+from .render import emit_json, render_text
 
 
 def subset_output(output: Path, subset: str) -> Path:
@@ -42,6 +44,8 @@ def _finish_subsets(
     convs: dict[str, Conversion], output: Path, *, src: Path, strict: bool, fmt: str, title: str
 ) -> int:
     """Like :func:`finish_conversion` for several subsets: all outputs are written, or none (--strict)."""
+    if is_stdout(output):
+        raise UsageError(f"-o -: the export has {len(convs)} subsets, one file each; give -o FILE, or --subset NAME")
     paths = {name: subset_output(output, name) for name in convs}
     for path in paths.values():
         ensure_not_input(path, [src])
@@ -61,8 +65,7 @@ def _finish_subsets(
             entry = conv.report.to_dict()
             entry["output"] = str(paths[name]) if written else None
             doc["subsets"][name] = entry
-        sys.stdout.buffer.write(dumps_json(doc))
-        sys.stdout.flush()
+        emit_json(doc)
     else:
         for name, conv in convs.items():
             click.echo(
@@ -136,6 +139,7 @@ def command(
     per keypoint are grouped by group_id, else by the box that contains them. Video tracks give
     one image per annotated frame.
     """
+    check_output(output, [src], fmt)
     check_frame_pattern(frame_pattern)
     spec: KeypointSpec | None = resolve_spec(
         spec_path, preset, keypoints, category_name or "object"

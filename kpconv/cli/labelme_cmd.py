@@ -17,12 +17,12 @@ from ..convert.labelme import (
     write_extractions,
 )
 from ..errors import UsageError
-from ..fileio import ensure_not_input
 from ..finding import Severity
 from ..spec import KeypointSpec
 from .common import (
     bbox_options,
     build_options,
+    check_output,
     finish_conversion,
     output_options,
     resolve_spec,
@@ -121,7 +121,7 @@ def command(
     if images_dir is not None and not images_dir.is_dir():
         raise UsageError(f"--images {images_dir}: no such folder")
     named_files = [s for s in sources if s.is_file()]
-    ensure_not_input(output, named_files)
+    check_output(output, named_files, fmt)
     progress.enable()
 
     options = LabelmeOptions(

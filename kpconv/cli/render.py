@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from typing import Any
 
+from ..fileio import dumps_json
 from ..finding import Finding, Report, Severity
 
 MAX_PER_CODE = 20
+
+#: whether this run has printed its JSON report (the CLI prints one report, never two)
+_json_emitted = False
+
+
+def emit_json(doc: Any) -> None:
+    """Print a command's JSON report on stdout (the one place commands print JSON)."""
+    global _json_emitted
+    sys.stdout.buffer.write(dumps_json(doc))
+    sys.stdout.flush()
+    _json_emitted = True
+
+
+def json_emitted() -> bool:
+    """True when :func:`emit_json` has printed a report in this run."""
+    return _json_emitted
+
+
+def reset_json_emitted() -> None:
+    """Start of a run (the CLI can run several times in one process, as tests do)."""
+    global _json_emitted
+    _json_emitted = False
 
 
 def _line(f: Finding) -> str:

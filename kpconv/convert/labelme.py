@@ -45,8 +45,8 @@ from typing import Any
 
 import orjson
 
-from ..errors import UsageError
-from ..fileio import atomic_write_bytes
+from ..errors import DataError, UsageError
+from ..fileio import atomic_write_bytes, loads_json
 from ..finding import Finding, error, info, warning
 from ..memory import gc_paused
 from ..progress import track
@@ -302,12 +302,11 @@ class _Reader:
             self.findings.append(error("labelme.unreadable", f"cannot read the file: {exc.strerror}", source=where))
             return None, [], []
         try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
+            # the one JSON decode (a UTF-8 BOM accepted, UTF-16 and NaN told as such)
+            doc = loads_json(data, source=where, code="labelme.not_json")
+        except DataError as exc:
             self.failed += 1
-            self.findings.append(
-                error("labelme.not_json", f"not valid JSON: {exc.msg}", source=f"{where}:{exc.lineno}:{exc.colno}")
-            )
+            self.findings.extend(exc.findings)
             return None, [], []
         if type(doc) is not dict or type(doc.get("shapes")) is not list:
             self.failed += 1
@@ -910,9 +909,9 @@ def write_extractions(extractions: Sequence[Extraction]) -> tuple[int, list[Find
     findings: list[Finding] = []
     for ex in extractions:
         try:
-            doc = orjson.loads(ex.json_path.read_bytes())
+            doc = loads_json(ex.json_path.read_bytes(), source=ex.source)
             data = base64.b64decode(doc["imageData"])
-        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, binascii.Error) as exc:
+        except (OSError, DataError, KeyError, TypeError, binascii.Error) as exc:
             findings.append(error("labelme.extract_failed", f"cannot re-read the embedded image: {exc}", source=ex.source))
             continue
         if ex.target.exists():

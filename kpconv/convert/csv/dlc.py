@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from ...errors import DataError, UsageError
+from ...fileio import decode_utf8
 from ...finding import Finding, error, info, warning
 from ...spec import KeypointSpec, spec_from_mapping
 from ..builder import ParseResult, RawInstance, RawPoint
@@ -251,11 +252,12 @@ def read_header(table: CsvTable, findings: list[Finding]) -> Header:
 def load_config(path: Path) -> dict[str, Any]:
     """Read a DeepLabCut ``config.yaml`` (only the keys kpconv uses are checked)."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{path}: config file not found") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+    text = decode_utf8(raw, source=str(path), code="csv.config_not_text")  # a binary file: located
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
