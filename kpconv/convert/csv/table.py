@@ -406,7 +406,56 @@ def read_table(path: Path, delimiter: str | None = None, display: str | None = N
         )
     if len(table.delimiter) != 1:
         raise UsageError(f"--delimiter: expected one character, found {table.delimiter!r}")
-    return table
+    return without_cut_line(table)
+
+
+def without_cut_line(table: CsvTable) -> CsvTable:
+    """The table without its last line when the file was cut inside it, with an error saying so.
+
+    A file that does not end with a line break, and whose last line holds fewer cells than the
+    header, ends inside a quoted cell or right after a delimiter, was cut short (a copy
+    interrupted, a disk full): read as it is, its missing cells would be points silently turned
+    v=0. That line is a located ``csv.cut_line`` error and is not converted; every layout reads
+    its table through here, whichever reader then splits it. (A short line that ends with a line
+    break is what DeepLabCut writes for a row whose last cells are empty: padded, see
+    :func:`regularize_rows`. A number cut short in the last cell of a full line cannot be told
+    from a file that merely lacks its final line break.)
+    """
+    data = table.encoded()
+    if not data or data[-1:] in (b"\n", b"\r"):
+        return table
+    if table.quoted:  # a quoted cell may hold line breaks: the csv module finds the last record
+        rows = table.rows
+        index = len(rows) - 1
+        cells = rows[-1] if rows else []
+        start = 0
+        for _ in range(table.line(index) - 1):
+            start = data.find(b"\n", start) + 1
+    else:
+        start = data.rfind(b"\n") + 1
+        index = data.count(b"\n", 0, start)
+        cells = data[start:].decode("utf-8", "surrogatepass").split(table.delimiter)
+    if not any(c.strip() for c in cells):
+        return table
+    width = max(map(len, table.head(8)))
+    if len(cells) < width:
+        what = f"{len(cells)} of the header's {width} cells"
+    elif table.quoted and data.count(b'"', start) % 2:
+        what = "inside a quoted cell"
+    elif not cells[-1].strip():
+        what = "it stops right after a delimiter"
+    else:
+        return table
+    cut = error(
+        "csv.cut_line",
+        f"the file ends inside this line ({what}): it looks cut short; the line is not converted",
+        source=table.where(index),
+    )
+    findings = [*table.findings, cut]
+    if table._text is None:  # read as bytes: stays bytes
+        return CsvTable(table.path, table.display, table.delimiter, findings=findings, raw=data[:start])
+    kept = data[:start].decode("utf-8", "surrogatepass")
+    return CsvTable(table.path, table.display, table.delimiter, text=kept, findings=findings)
 
 
 def _first_lines(data: bytes) -> str:
