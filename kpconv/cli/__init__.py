@@ -2,7 +2,8 @@
 
 Commands are imported lazily so ``kpconv validate`` never imports torch. Errors are caught in one
 place (:func:`main`): a :class:`kpconv.errors.KpconvError` becomes its message on stderr and its
-exit code (1 data problems, 2 usage), never a traceback.
+exit code (1 data problems, 2 usage), never a traceback; with ``--format json`` also one JSON
+report on stdout, the same ``{ok, counts, issues, summary}`` a command prints when it runs through.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import KpconvError
+from ..errors import KpconvError, failure_report
+from ..finding import Finding, error
+from . import render
 
 #: command name -> "module:attribute" (one table, no plugin machinery)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -79,32 +82,53 @@ def _quiet_blas(args: list[str]) -> None:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
+def _wants_json(args: list[str]) -> bool:
+    """True when the command line asks for ``--format json`` (read before click parses it, so
+    that a usage error is reported as JSON too)."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--format=json" or (arg == "--format" and args[i + 1 : i + 2] == ["json"]):
+            return True
+    return False
+
+
+def _fail(message: str, exit_code: int, as_json: bool, findings: list[Finding] | None = None,
+          code: str = "usage.invalid") -> None:
+    """Exit with ``exit_code``; with --format json, first the failure as the one report on stdout
+    (unless the command printed its report already)."""
+    if as_json and not render.json_emitted():
+        report = failure_report(findings or [error(code, message)], message, exit_code)
+        render.emit_json(report.to_dict())
+    sys.exit(exit_code)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
-    _quiet_blas(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    _quiet_blas(args)
+    as_json = _wants_json(args)
+    render.reset_json_emitted()
     try:
         rv = cli.main(args=argv, prog_name="kpconv", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(2)
+        _fail(exc.format_message(), 2, as_json)
     except click.Abort:
         click.echo("kpconv: aborted", err=True)
-        sys.exit(130)
+        _fail("aborted", 130, as_json, code="interrupted")
     except KpconvError as exc:
         click.echo(f"kpconv: error: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(exc.message, exc.exit_code, as_json, exc.report().findings)
     except KeyboardInterrupt:
         click.echo("kpconv: interrupted", err=True)
-        sys.exit(130)
+        _fail("interrupted", 130, as_json, code="interrupted")
     except Exception as exc:  # a bug in kpconv: say so in one line, traceback on request
         if os.environ.get("KPCONV_DEBUG"):
             raise
-        click.echo(
-            f"kpconv: internal error: {type(exc).__name__}: {exc} "
-            "(set KPCONV_DEBUG=1 for a traceback and please report it)",
-            err=True,
-        )
-        sys.exit(1)
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        click.echo(f"kpconv: {message} (set KPCONV_DEBUG=1 for a traceback and please report it)", err=True)
+        _fail(message, 1, as_json, code="internal.error")
     sys.exit(rv if isinstance(rv, int) else 0)

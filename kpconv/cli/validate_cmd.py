@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from .. import progress
 from ..errors import DataError, UsageError
-from ..fileio import dumps_json, ensure_not_input, loads_json, write_json
+from ..fileio import loads_json, utf8_bytes, write_json
 from ..finding import Report, error
 from ..validation import validate_bytes, validate_document
 from ..validation.fix import fix_document
-from .render import render_counts, render_text
+from .common import OUTPUT_PATH, check_output, is_stdout, shown_output
+from .render import emit_json, render_counts, render_text
 
 #: a file whose first byte can't start a JSON object is refused without reading the rest
 _PEEK = 4096
@@ -24,6 +24,7 @@ def read_bytes(path: Path) -> bytes:
     try:
         with path.open("rb") as fh:
             head = fh.read(_PEEK)
+            utf8_bytes(head, source=str(path))  # UTF-16/32 text is told as such
             stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
             if not head:
                 raise DataError(f"{path}: the file is empty",
@@ -48,8 +49,9 @@ def read_bytes(path: Path) -> bytes:
 @click.option("--strict", is_flag=True, help="Warnings count as failures (exit 1).")
 @click.option("--for-training", is_flag=True,
               help="Add the Keypoint R-CNN rules and a dry-run count of what training would skip.")
-@click.option("--fix", "fix_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a repaired copy here (mechanical fixes only; every change listed). The input is never touched.")
+@click.option("--fix", "fix_out", type=OUTPUT_PATH,
+              help="Write a repaired copy here (mechanical fixes only; every change listed; - for stdout). "
+              "The input is never touched. The exit code is then that of the repaired copy.")
 @click.option("--compact", is_flag=True, help="With --fix: write the repaired copy without indentation (about 40% of the size).")
 @click.option("--max-per-code", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="List at most this many findings per code (the rest are counted).")
@@ -60,12 +62,14 @@ def command(
     """Check a COCO keypoint dataset and report every problem with its location.
 
     Exit 0: no errors (warnings allowed); 1: errors (or warnings with --strict); 2: usage.
+    With --fix OUT the exit code is the repaired copy's: 0 when it is clean, 1 when problems
+    remain, so `kpconv validate in.json --fix fixed.json && kpconv train fixed.json ...` works.
     """
     progress.enable()
     if compact and fix_out is None:
         raise UsageError("--compact applies to the --fix output: give --fix OUT.json too")
     if fix_out is not None:
-        ensure_not_input(fix_out, [file])
+        check_output(fix_out, [file], fmt)
     try:
         data = read_bytes(file)
     except DataError as exc:
@@ -84,12 +88,14 @@ def command(
         changes = fix_document(doc)
         write_json(fix_out, doc, compact=compact)
         fixed_report = validate_document(doc, images, for_training, max_per_code)
-    _emit(report, fmt, file, fixed_report, changes, fix_out)
-    return 0 if report.passes(strict=strict) else 1
+    _emit(report, fmt, file, fixed_report, changes, fix_out, strict)
+    # with a repaired copy written, its state decides: what a script goes on to use is that file
+    final = fixed_report if fixed_report is not None else report
+    return 0 if final.passes(strict=strict) else 1
 
 
 def _emit(report: Report, fmt: str, file: Path, fixed: Report | None, changes: list,  # type: ignore[type-arg]
-          fix_out: Path | None = None) -> None:
+          fix_out: Path | None = None, strict: bool = False) -> None:
     if fmt == "json":
         doc = report.to_dict()
         doc["file"] = str(file)
@@ -100,14 +106,15 @@ def _emit(report: Report, fmt: str, file: Path, fixed: Report | None, changes: l
                 "ok_after_fix": fixed.ok,
                 "counts_after_fix": fixed.to_dict()["counts"],
             }
-        sys.stdout.buffer.write(dumps_json(doc))
-        sys.stdout.flush()
+        emit_json(doc)
         return
-    click.echo(render_text(report, title=f"{file}"))
-    if fixed is not None:
-        click.echo(f"\n--fix: {len(changes)} change(s) written to {fix_out}:")
+    err = fix_out is not None and is_stdout(fix_out)  # stdout holds the repaired copy
+    click.echo(render_text(report, title=f"{file}"), err=err)
+    if fixed is not None and fix_out is not None:
+        click.echo(f"\n--fix: {len(changes)} change(s) written to {shown_output(fix_out)}:", err=err)
         for c in changes[:50]:
-            click.echo(f"  {c.pointer}: {c.code[4:]}: {c.message}")
+            click.echo(f"  {c.pointer}: {c.code[4:]}: {c.message}", err=err)
         if len(changes) > 50:
-            click.echo(f"  ... and {len(changes) - 50} more (use --format json for all)")
-        click.echo(f"after the fix: {'OK' if fixed.ok else 'FAILED'}: {render_counts(fixed)}")
+            click.echo(f"  ... and {len(changes) - 50} more (use --format json for all)", err=err)
+        verdict = "OK" if fixed.passes(strict=strict) else "FAILED"
+        click.echo(f"after the fix: {verdict}: {render_counts(fixed)}", err=err)
