@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "from-labelme": ("kpconv.cli.labelme_cmd:command", "LabelMe / X-AnyLabeling JSON -> COCO keypoints."),
     "from-cvat": ("kpconv.cli.cvat_cmd:command", "CVAT for images/video 1.1 XML (or zip) -> COCO keypoints."),
     "from-csv": ("kpconv.cli.csv_cmd:command", "DeepLabCut, long, wide or SLEAP CSV -> COCO keypoints."),
+    "from-yolo": ("kpconv.cli.yolo_cmd:from_yolo_command", "Ultralytics YOLO pose data.yaml + labels -> COCO keypoints."),
+    "to-yolo": ("kpconv.cli.yolo_cmd:to_yolo_command", "A validated COCO keypoint dataset -> YOLO pose (images, labels, data.yaml)."),
     "validate": ("kpconv.cli.validate_cmd:command", "Check a COCO keypoint dataset; optionally write a fixed copy."),
     "visualize": ("kpconv.cli.visualize_cmd:command", "Draw keypoints, skeletons and findings on the images."),
     "train": ("kpconv.cli.train_cmd:train_command", "Train Keypoint R-CNN on a validated dataset (kpconv[train])."),

@@ -1,4 +1,8 @@
-"""``kpconv validate``: check a COCO keypoint file; text or JSON report; optional fixed copy."""
+"""``kpconv validate``: check a COCO keypoint file; text or JSON report; optional fixed copy.
+
+A YOLO pose ``data.yaml`` (told by its content) is linted instead: the same report, JSON output
+and exit codes (:func:`kpconv.formats.yolo.lint`).
+"""
 
 from __future__ import annotations
 
@@ -61,11 +65,25 @@ def command(
 ) -> int:
     """Check a COCO keypoint dataset and report every problem with its location.
 
+    FILE may also be the data.yaml of an Ultralytics YOLO pose dataset: its kpt_shape, flip_idx,
+    names and every label line of every split are checked.
+
     Exit 0: no errors (warnings allowed); 1: errors (or warnings with --strict); 2: usage.
     With --fix OUT the exit code is the repaired copy's: 0 when it is clean, 1 when problems
     remain, so `kpconv validate in.json --fix fixed.json && kpconv train fixed.json ...` works.
     """
     progress.enable()
+    from ..formats import yolo  # numpy, the builder: only for a command that runs
+
+    if yolo.looks_like_data_file(file):
+        if images is not None or fix_out is not None or for_training or compact:
+            raise UsageError(
+                f"{file} is a YOLO pose data.yaml: --images, --fix, --compact and --for-training "
+                "apply to COCO files (convert it with kpconv from-yolo first)"
+            )
+        report = yolo.lint(file, max_per_code)
+        _emit(report, fmt, file, None, [])
+        return 0 if report.passes(strict=strict) else 1
     if compact and fix_out is None:
         raise UsageError("--compact applies to the --fix output: give --fix OUT.json too")
     if fix_out is not None:
