@@ -59,8 +59,20 @@ def labelme_doc(image: str = "img.png", size: int = 32) -> dict[str, Any]:
         "version": "5.5.0",
         "flags": {},
         "shapes": [
-            {"label": "person", "points": [[2, 2], [30, 30]], "group_id": 0, "shape_type": "rectangle", "flags": {}},
-            {"label": "nose", "points": [[10, 10]], "group_id": 0, "shape_type": "point", "flags": {}},
+            {
+                "label": "person",
+                "points": [[2, 2], [30, 30]],
+                "group_id": 0,
+                "shape_type": "rectangle",
+                "flags": {},
+            },
+            {
+                "label": "nose",
+                "points": [[10, 10]],
+                "group_id": 0,
+                "shape_type": "point",
+                "flags": {},
+            },
         ],
         "imagePath": image,
         "imageData": None,

@@ -22,7 +22,9 @@ from tests.hostile.support import LONG_CSV, one_report
 SIZED = ImageOptions(image_size=(64, 48))
 QUOTED_CSV = LONG_CSV.replace("images/a.png,1,nose", '"images/a.png",1,"nose"')
 WIDE_CSV = "image,nose_x,nose_y,tail_x,tail_y\nimages/a.png,10,8,30,20\nimages/b.png,40,30,42,28\n"
-DLC_CSV = (FIXTURES / "csv" / "dlc-project" / "labeled-data" / "mouse1" / "CollectedData_kp.csv").read_text()
+DLC_CSV = (
+    FIXTURES / "csv" / "dlc-project" / "labeled-data" / "mouse1" / "CollectedData_kp.csv"
+).read_text()
 
 
 def _cut_inside_last_line(text: str, keep: int) -> str:
@@ -34,15 +36,33 @@ def _cut_inside_last_line(text: str, keep: int) -> str:
 @pytest.mark.parametrize(
     ("name", "text", "line"),
     [
-        ("long, byte tokenizer", _cut_inside_last_line(LONG_CSV, len("images/b.png,1,left_eye,2")), 5),
-        ("long, csv module", _cut_inside_last_line(QUOTED_CSV, len("images/b.png,1,left_eye,2")), 5),
-        ("long, trailing delimiter", _cut_inside_last_line(LONG_CSV, len("images/b.png,1,left_eye,22,12,")), 5),
+        (
+            "long, byte tokenizer",
+            _cut_inside_last_line(LONG_CSV, len("images/b.png,1,left_eye,2")),
+            5,
+        ),
+        (
+            "long, csv module",
+            _cut_inside_last_line(QUOTED_CSV, len("images/b.png,1,left_eye,2")),
+            5,
+        ),
+        (
+            "long, trailing delimiter",
+            _cut_inside_last_line(LONG_CSV, len("images/b.png,1,left_eye,22,12,")),
+            5,
+        ),
         ("wide", _cut_inside_last_line(WIDE_CSV, len("images/b.png,40,30,4")), 3),
-        ("wide, trailing delimiter", _cut_inside_last_line(WIDE_CSV, len("images/b.png,40,30,42,")), 3),
+        (
+            "wide, trailing delimiter",
+            _cut_inside_last_line(WIDE_CSV, len("images/b.png,40,30,42,")),
+            3,
+        ),
         ("dlc", _cut_inside_last_line(DLC_CSV, len("labeled-data/mouse1/img003.png,,,33.0,1")), 7),
     ],
 )
-def test_a_line_cut_short_is_a_located_error(run_cli, tmp_path: Path, name: str, text: str, line: int) -> None:
+def test_a_line_cut_short_is_a_located_error(
+    run_cli, tmp_path: Path, name: str, text: str, line: int
+) -> None:
     src = tmp_path / "cut.csv"
     src.write_text(text)
     out = tmp_path / "out.json"
@@ -54,12 +74,16 @@ def test_a_line_cut_short_is_a_located_error(run_cli, tmp_path: Path, name: str,
     assert "cut short" in cut["message"]
     # what converted is written (without --strict), and the cut line is not in it as v=0 points
     doc = json.loads(out.read_text())
-    assert all(a["num_keypoints"] == sum(v > 0 for v in a["keypoints"][2::3]) for a in doc["annotations"])
+    assert all(
+        a["num_keypoints"] == sum(v > 0 for v in a["keypoints"][2::3]) for a in doc["annotations"]
+    )
 
 
 def test_the_issue_example_long_row_cut_after_x(run_cli, tmp_path: Path) -> None:
     src = tmp_path / "cut.csv"
-    src.write_text("image,instance,keypoint,x,y,v\nimages/a.png,1,nose,10.5,8,2\nimages/a.png,1,left_eye,8")
+    src.write_text(
+        "image,instance,keypoint,x,y,v\nimages/a.png,1,nose,10.5,8,2\nimages/a.png,1,left_eye,8"
+    )
     res = run_cli("from-csv", src, "--image-size", "64x48", "-o", tmp_path / "out.json", "--strict")
     assert res.exit_code == 1
     assert f"{src}:3: the file ends inside this line (4 of the header's 6 cells)" in res.stderr
@@ -69,7 +93,9 @@ def test_the_issue_example_long_row_cut_after_x(run_cli, tmp_path: Path) -> None
 def test_short_lines_that_end_with_a_line_break_are_still_padded(run_cli, tmp_path: Path) -> None:
     """DeepLabCut leaves out trailing empty cells: such a row is whole, not cut."""
     src = tmp_path / "short.csv"
-    src.write_text("image,nose_x,nose_y,tail_x,tail_y\nimages/a.png,10,8,30,20\nimages/b.png,40,30\n")
+    src.write_text(
+        "image,nose_x,nose_y,tail_x,tail_y\nimages/a.png,10,8,30,20\nimages/b.png,40,30\n"
+    )
     res = run_cli("from-csv", src, "--image-size", "64x48", "-o", tmp_path / "out.json")
     assert res.exit_code == 0, res.stderr
 
@@ -87,10 +113,14 @@ def _labelled(path: Path) -> tuple[int, bool] | None:
         conv = convert(parse_csv(path, CsvOptions(images=SIZED)), None, BuildOptions())
     except KpconvError:
         return None
-    return sum(1 for a in conv.document["annotations"] for v in a["keypoints"][2::3] if v), conv.report.ok
+    return sum(
+        1 for a in conv.document["annotations"] for v in a["keypoints"][2::3] if v
+    ), conv.report.ok
 
 
-@pytest.mark.parametrize("text", [LONG_CSV, QUOTED_CSV, WIDE_CSV, DLC_CSV], ids=["long", "quoted", "wide", "dlc"])
+@pytest.mark.parametrize(
+    "text", [LONG_CSV, QUOTED_CSV, WIDE_CSV, DLC_CSV], ids=["long", "quoted", "wide", "dlc"]
+)
 def test_no_truncation_loses_points_silently(tmp_path: Path, text: str) -> None:
     """Every cut of the file: a clean report means no point of the cut line was lost.
 

@@ -31,7 +31,16 @@ def test_a_spec_with_a_bom_is_read(run_cli, tmp_path: Path, suffix: str) -> None
     spec = tmp_path / f"spec{suffix}"
     spec.write_bytes(BOM + json.dumps(SPEC).encode())  # JSON is YAML too
     (tmp_path / "in.csv").write_text(LONG_CSV)
-    res = run_cli("from-csv", tmp_path / "in.csv", "--spec", spec, "--image-size", "64x48", "-o", tmp_path / "o.json")
+    res = run_cli(
+        "from-csv",
+        tmp_path / "in.csv",
+        "--spec",
+        spec,
+        "--image-size",
+        "64x48",
+        "-o",
+        tmp_path / "o.json",
+    )
     assert res.exit_code == 0, res.stderr
 
 
@@ -59,7 +68,9 @@ def test_utf16_json_is_named_in_every_reader(run_cli, tmp_path: Path, encoding: 
 
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "nan"])
-def test_nan_is_a_located_message_that_says_it_is_not_json(run_cli, tmp_path: Path, token: str) -> None:
+def test_nan_is_a_located_message_that_says_it_is_not_json(
+    run_cli, tmp_path: Path, token: str
+) -> None:
     text = json.dumps(coco_doc(), indent=1).replace('"width": 64', f'"width": {token}')
     coco = tmp_path / "coco.json"
     coco.write_text(text)

@@ -27,7 +27,11 @@ def _fatal_cases(tmp: Path) -> dict[str, tuple[list[str], int, str]]:
     (tmp / "coco.json").write_text(json.dumps(coco_doc()))
     out = str(tmp / "out.json")
     return {
-        "unreadable XML": (["from-cvat", str(tmp / "broken.xml"), "-o", out], 1, "not well-formed XML"),
+        "unreadable XML": (
+            ["from-cvat", str(tmp / "broken.xml"), "-o", out],
+            1,
+            "not well-formed XML",
+        ),
         "XXE refused": (["from-cvat", str(tmp / "xxe.xml"), "-o", out], 1, "refused"),
         "empty CSV": (["from-csv", str(tmp / "empty.csv"), "-o", out], 1, "empty"),
         "binary spec": (
@@ -36,10 +40,22 @@ def _fatal_cases(tmp: Path) -> dict[str, tuple[list[str], int, str]]:
             "not UTF-8",
         ),
         "missing converter input": (["from-csv", str(tmp / "nope.csv"), "-o", out], 2, "not found"),
-        "missing labelme input": (["from-labelme", str(tmp / "nope"), "-o", out], 2, "no such file"),
+        "missing labelme input": (
+            ["from-labelme", str(tmp / "nope"), "-o", out],
+            2,
+            "no such file",
+        ),
         "missing validate input": (["validate", str(tmp / "nope.json")], 2, "does not exist"),
-        "unknown option": (["validate", str(tmp / "coco.json"), "--no-such-option"], 2, "no such option"),
-        "bad option value": (["from-csv", str(tmp / "good.csv"), "--image-size", "big", "-o", out], 2, "WIDTHxHEIGHT"),
+        "unknown option": (
+            ["validate", str(tmp / "coco.json"), "--no-such-option"],
+            2,
+            "no such option",
+        ),
+        "bad option value": (
+            ["from-csv", str(tmp / "good.csv"), "--image-size", "big", "-o", out],
+            2,
+            "WIDTHxHEIGHT",
+        ),
     }
 
 
@@ -76,7 +92,9 @@ def test_text_format_prints_nothing_on_stdout(run_cli, tmp_path: Path, case: str
 
 def test_located_findings_keep_their_place(run_cli, tmp_path: Path) -> None:
     (tmp_path / "xxe.xml").write_text(XXE)
-    res = run_cli("from-cvat", tmp_path / "xxe.xml", "-o", tmp_path / "out.json", "--format", "json")
+    res = run_cli(
+        "from-cvat", tmp_path / "xxe.xml", "-o", tmp_path / "out.json", "--format", "json"
+    )
     (issue,) = one_report(res.stdout)["issues"]  # the reader's own located finding
     assert issue["code"] == "cvat.external_entity_refused"
     assert issue["source"] == "xxe.xml:2"

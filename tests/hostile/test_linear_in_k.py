@@ -19,7 +19,9 @@ def test_twenty_thousand_keypoint_columns_convert_in_seconds(tmp_path: Path) -> 
     row = ",".join(["a.png"] + [str(i % 50 + 1) for i in range(2 * K)])
     (tmp_path / "wide.csv").write_text(f"{header}\n{row}\n")  # 300 KB
     start = time.perf_counter()
-    res = run_limited("from-csv", "wide.csv", "--image-size", "64x64", "-o", "out.json", cwd=tmp_path, timeout=60)
+    res = run_limited(
+        "from-csv", "wide.csv", "--image-size", "64x64", "-o", "out.json", cwd=tmp_path, timeout=60
+    )
     elapsed = time.perf_counter() - start
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads((tmp_path / "out.json").read_text())

@@ -30,7 +30,12 @@ def _cases(tmp: Path) -> dict[str, list[str | Path]]:
     }
 
 
-CASES = ["labelme empty.json", "labelme folder, every file bad", "csv header only", "cvat without images"]
+CASES = [
+    "labelme empty.json",
+    "labelme folder, every file bad",
+    "csv header only",
+    "cvat without images",
+]
 
 
 @pytest.mark.parametrize("case", CASES)
