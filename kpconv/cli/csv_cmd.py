@@ -34,7 +34,7 @@ def parse_size(ctx: click.Context, param: click.Parameter, value: str | None) ->
         return None
     text = value.lower().replace("×", "x")
     parts = text.split("x")
-    if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+    if len(parts) == 2 and all(p.strip().isdigit() and len(p.strip()) <= 9 for p in parts):  # an int, not 10^5000
         w, h = int(parts[0]), int(parts[1])
         if w > 0 and h > 0:
             return w, h

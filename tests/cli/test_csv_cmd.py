@@ -133,6 +133,7 @@ def test_data_errors_exit_1_and_strict_writes_nothing(run_cli, tmp_path: Path) -
     [
         (["--image-size", "640"], "WIDTHxHEIGHT"),
         (["--image-size", "0x5"], "WIDTHxHEIGHT"),
+        (["--image-size", "9" * 5000 + "x10"], "WIDTHxHEIGHT"),  # too large for int(): not an internal error
         (["--layout", "excel"], "Invalid value for '--layout'"),
         (["--frame-pattern", "same.png"], "--frame-pattern"),
         (["--keypoints", "a", "--preset", "coco-person"], "at most one"),
