@@ -127,6 +127,32 @@ def bbox_from_points(
     return [float(v) for v in row[0]]
 
 
+def point_in_polygon(x: float, y: float, ring: Sequence[float]) -> bool:
+    """Is (x, y) inside the polygon ``ring`` (flat ``x1, y1, x2, y2, ...``)? Even-odd rule.
+
+    The one containment rule of every converter: points on an edge count as inside (annotators
+    click on borders).
+    """
+    n = len(ring) // 2
+    inside = False
+    j = n - 1
+    for i in range(n):
+        xi, yi = ring[2 * i], ring[2 * i + 1]
+        xj, yj = ring[2 * j], ring[2 * j + 1]
+        # on the segment (within a tiny tolerance): inside
+        cross = (x - xi) * (yj - yi) - (y - yi) * (xj - xi)
+        if (
+            abs(cross) <= 1e-9 * max(1.0, abs(xj - xi) + abs(yj - yi))
+            and min(xi, xj) <= x <= max(xi, xj)
+            and min(yi, yj) <= y <= max(yi, yj)
+        ):
+            return True
+        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
 def polygon_area(polygons: Any) -> float | None:
     """Area of a COCO polygon segmentation (list of flat rings), or None if not polygons."""
     if not isinstance(polygons, list) or not polygons:

@@ -48,6 +48,7 @@ import orjson
 from ..errors import DataError, UsageError
 from ..fileio import atomic_write_bytes, loads_json
 from ..finding import Finding, error, info, warning
+from ..geometry import point_in_polygon
 from ..memory import gc_paused
 from ..progress import track
 from ..spec import KeypointSpec
@@ -170,23 +171,9 @@ class _Inst:
             if x0 <= x <= x1 and y0 <= y <= y1:
                 return True
         for poly in self.polys:
-            if _inside_polygon(x, y, poly):
+            if point_in_polygon(x, y, poly):
                 return True
         return False
-
-
-def _inside_polygon(x: float, y: float, flat: list[float]) -> bool:
-    """Even-odd ray casting; points on an edge may fall either way (both are "inside" to a user)."""
-    inside = False
-    n = len(flat) // 2
-    j = n - 1
-    for i in range(n):
-        xi, yi = flat[2 * i], flat[2 * i + 1]
-        xj, yj = flat[2 * j], flat[2 * j + 1]
-        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
-            inside = not inside
-        j = i
-    return inside
 
 
 def _coords(pts: Any) -> tuple[list[tuple[float, float]] | None, str]:

@@ -17,10 +17,11 @@ from kpconv.convert.cvat import (
     parse_cvat,
     xmlsource,
 )
-from kpconv.convert.cvat.grouping import Region, containing, holders, point_in_polygon, rotated_box
+from kpconv.convert.cvat.grouping import Region, containing, holders, rotated_box
 from kpconv.convert.cvat.xmlsource import feed, new_parser
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
+from kpconv.geometry import point_in_polygon
 from kpconv.spec import spec_from_keypoints, spec_from_mapping
 from kpconv.validation import validate
 from tests.conftest import FIXTURES, realdata_file

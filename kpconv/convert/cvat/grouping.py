@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ...geometry import point_in_polygon
+
 BBox = tuple[float, float, float, float]  # x, y, w, h
 
 
@@ -27,28 +29,6 @@ class Region:
         if not (bx <= x <= bx + bw and by <= y <= by + bh):
             return False
         return True if self.ring is None else point_in_polygon(x, y, self.ring)
-
-
-def point_in_polygon(x: float, y: float, ring: Sequence[float]) -> bool:
-    """Even-odd rule; points on an edge count as inside (annotators click on borders)."""
-    n = len(ring) // 2
-    inside = False
-    j = n - 1
-    for i in range(n):
-        xi, yi = ring[2 * i], ring[2 * i + 1]
-        xj, yj = ring[2 * j], ring[2 * j + 1]
-        # on the segment (within a tiny tolerance): inside
-        cross = (x - xi) * (yj - yi) - (y - yi) * (xj - xi)
-        if (
-            abs(cross) <= 1e-9 * max(1.0, abs(xj - xi) + abs(yj - yi))
-            and min(xi, xj) <= x <= max(xi, xj)
-            and min(yi, yj) <= y <= max(yi, yj)
-        ):
-            return True
-        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
-            inside = not inside
-        j = i
-    return inside
 
 
 def containing(points: Sequence[tuple[float, float]], regions: Sequence[Region]) -> list[list[int]]:
