@@ -11,7 +11,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import progress as kp_progress
@@ -20,8 +20,12 @@ from ._deps import torch
 from .distributed import Dist, reduce_sum
 from .evaluate import autocast
 from .loader import worker_error
+from .transforms import DROP_COUNTS, describe_dropped, no_drops
 
 log = logging.getLogger("kpconv.train")
+
+#: target entries for kpconv, not for the model (see kpconv.train.loader.KeypointDataset)
+_NOT_FOR_MODEL = ("image_id", "dropped")
 
 
 class NonFiniteLoss(KpconvError):
@@ -38,6 +42,8 @@ class LoopState:
     epoch: int = 0  # epoch in progress (0-based)
     images: int = 0  # images trained on, all ranks together
     train_time: float = 0.0  # seconds spent in training loops (evaluation excluded)
+    dropped: dict[str, int] = field(default_factory=no_drops)  # what the targets lost, run total
+    since_log: dict[str, int] = field(default_factory=no_drops)  # the same since the last log line
 
 
 @dataclass
@@ -47,6 +53,7 @@ class EpochStats:
     images: int = 0
     seconds: float = 0.0
     stopped: bool = False
+    dropped: dict[str, int] = field(default_factory=no_drops)
 
     @property
     def mean_loss(self) -> float:
@@ -122,16 +129,21 @@ def train_one_epoch(
     window.append((start, state.images))
     for images, targets in _batches(loader):
         batch = [img.to(device, non_blocking=True).float().div_(255) for img in images]
-        tgts = [{k: v.to(device, non_blocking=True) for k, v in t.items() if k != "image_id"} for t in targets]
+        tgts = [{k: v.to(device, non_blocking=True) for k, v in t.items() if k not in _NOT_FOR_MODEL}
+                for t in targets]
         with autocast(device, amp_dtype):
             loss_dict = model(batch, tgts)
         names = sorted(loss_dict)
         loss = sum(loss_dict[n] for n in names)
-        # One all-reduce per step: every loss term (averaged) and the images of all ranks.
-        stacked = torch.stack([loss_dict[n].detach().float() for n in names]
-                              + [torch.tensor(float(len(batch)), device=device)])
+        # One all-reduce per step: every loss term (averaged), the images of all ranks and what
+        # their targets lost (the counts came with the targets, from whichever process loaded them).
+        counts = [float(len(batch))] + [float(sum(t.get("dropped", {}).get(k, 0) for t in targets))
+                                        for k in DROP_COUNTS]
+        stacked = torch.cat([torch.stack([loss_dict[n].detach().float() for n in names]),
+                             torch.tensor(counts, dtype=torch.float32, device=device)])
         vec: list[float] = reduce_sum(dist, stacked).tolist()
-        terms = {n: v / dist.world_size for n, v in zip(names, vec[:-1], strict=True)}
+        n_terms = len(names)
+        terms = {n: v / dist.world_size for n, v in zip(names, vec[:n_terms], strict=True)}
         total = sum(terms.values())
         if not math.isfinite(total):
             parts = ", ".join(f"{n} {v:.4g}" for n, v in terms.items())
@@ -156,7 +168,11 @@ def train_one_epoch(
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
 
-        n_images = int(vec[-1])
+        n_images = int(vec[n_terms])
+        dropped = {k: int(v) for k, v in zip(DROP_COUNTS, vec[n_terms + 1:], strict=True)}
+        for acc in (state.dropped, state.since_log, stats.dropped):
+            for k, v in dropped.items():
+                acc[k] = acc.get(k, 0) + v
         now = time.perf_counter()
         state.step += 1
         state.images += n_images
@@ -170,15 +186,18 @@ def train_one_epoch(
         ips = (i1 - i0) / (t1 - t0) if t1 > t0 else 0.0
         on_step({"type": "step", "step": state.step, "epoch": state.epoch, "lr": lr, "loss": total,
                  "losses": terms, "images": state.images, "time": round(state.train_time, 4),
-                 "img_per_s": round(ips, 3)})
+                 "img_per_s": round(ips, 3), **dropped})
         bar.update(state.step, state.epoch, total, ips)
         if state.step % log_every == 0 or state.step == total_steps:
             step_time = (t1 - t0) / max(1, len(window) - 1)
             level = logging.DEBUG if bar.shown else logging.INFO
-            log.log(level, "epoch %d step %d/%d loss %.4f (%s) lr %.3g %.1f img/s eta %s",
+            lost = describe_dropped(state.since_log)
+            log.log(level, "epoch %d step %d/%d loss %.4f (%s) lr %.3g %.1f img/s eta %s%s",
                     state.epoch + 1, state.step, total_steps, total,
                     ", ".join(f"{n.removeprefix('loss_')} {v:.3f}" for n, v in terms.items()),
-                    lr, ips, _fmt_eta((total_steps - state.step) * step_time))
+                    lr, ips, _fmt_eta((total_steps - state.step) * step_time),
+                    f"; since the previous line: {lost}" if lost else "")
+            state.since_log = no_drops()
         if should_stop(state):
             stats.stopped = True
             break

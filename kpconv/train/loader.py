@@ -34,9 +34,12 @@ def augment_seed(seed: int, epoch: int, index: int) -> int:
 
 
 class KeypointDataset(torch.utils.data.Dataset):
-    """(image uint8 [3,H,W], target) pairs; the target also carries ``image_id``.
+    """(image uint8 [3,H,W], target) pairs; the target also carries ``image_id`` and ``dropped``.
 
     Items are fetched by index, or by (index, seed) to draw the augmentation from that seed.
+    ``dropped`` is what the sample's targets lost (a dict of ints, see
+    :data:`~kpconv.train.transforms.DROP_COUNTS`): it travels with the target, so the counts of
+    a loader worker reach the training loop without any state shared between processes.
     """
 
     def __init__(self, samples: Sequence[Sample], transforms: Pipeline | None = None) -> None:
@@ -58,6 +61,7 @@ class KeypointDataset(torch.utils.data.Dataset):
             sample = self.transforms(sample, seed)
         img, target = to_target(sample)
         target["image_id"] = torch.tensor(s.image_id)
+        target["dropped"] = sample["dropped"]
         return img, target
 
 

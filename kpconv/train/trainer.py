@@ -6,7 +6,10 @@ epoch train, evaluate, checkpoint. Rank 0 writes everything into RUN_DIR:
 - ``last.pt`` every ``--save-every`` epochs (default: every evaluation with ``--val``, else every
   epoch) and when the run stops, ``best.pt`` when the selection metric improves: validation
   keypoint AP with ``--val``, else the mean training loss of a saving epoch;
-- ``metrics.jsonl`` (see :mod:`kpconv.train.metrics`), ``curves.png``, ``config.json``.
+- ``metrics.jsonl`` (see :mod:`kpconv.train.metrics`), ``curves.png``, ``config.json``. What the
+  augmentation pushed out of the images (:data:`~kpconv.train.transforms.DROP_COUNTS`) is in every
+  step and epoch record, in the log, and summed over the run (checkpoints carry the sum) in the
+  ``end`` record and the last log line.
 
 ``--resume`` is exact: a checkpoint holds every rank's random generators besides the model and
 optimizer, and the data stream is a function of (seed, step) (see :mod:`kpconv.train.loader`), so
@@ -41,7 +44,7 @@ from .evaluate import evaluate_model, format_metrics
 from .loader import EpochBatchSampler, KeypointDataset, make_loader
 from .metrics import MetricsLog, plot_metrics
 from .model import ModelConfig, build_model, check_weights_argument, load_weights
-from .transforms import Pipeline, train_pipeline
+from .transforms import DROP_COUNTS, Pipeline, describe_dropped, train_pipeline
 
 log = logging.getLogger("kpconv.train")
 
@@ -202,8 +205,10 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
         optimizer.load_state_dict(ckpt["optimizer"])
         if scaler is not None and ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
+        saved_dropped = ckpt.get("dropped") or {}
         state = LoopState(step=int(ckpt["step"]), epoch=int(ckpt["epoch"]),
-                          images=int(ckpt.get("images", 0)), train_time=float(ckpt.get("train_time", 0.0)))
+                          images=int(ckpt.get("images", 0)), train_time=float(ckpt.get("train_time", 0.0)),
+                          dropped={k: int(saved_dropped.get(k, 0)) for k in DROP_COUNTS})
         best = dict(ckpt.get("best") or best)
         if int(ckpt.get("steps_per_epoch", spe)) != spe:
             log.warning("steps per epoch changed (%s -> %d: other batch size or process count); "
@@ -266,7 +271,8 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
             finished_all = state.step >= total or epoch == cfg.epochs - 1 or stats.stopped
             record: dict[str, Any] = {"type": "epoch", "epoch": epoch, "step": state.step,
                                       "loss": stats.mean_loss, "img_per_s": round(stats.img_per_s, 3),
-                                      "time": round(state.train_time, 4), "complete": state.step % spe == 0}
+                                      "time": round(state.train_time, 4), "complete": state.step % spe == 0,
+                                      **stats.dropped}
             evaluated = val_vds is not None and ((epoch + 1) % cfg.eval_every == 0 or finished_all)
             if val_vds is not None and evaluated:
                 # Evaluation runs in float32: under autocast torchvision decodes boxes in the
@@ -280,8 +286,10 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
             save = (epoch + 1) % save_every == 0 or finished_all
             # Short epochs (tiny datasets) would spend their time writing checkpoints and plots:
             # only epochs that save or evaluate do, and only they log at INFO.
+            lost = describe_dropped(stats.dropped)
             log.log(logging.INFO if save or evaluated else logging.DEBUG,
-                    "epoch %d: mean loss %.4f, %.1f img/s", epoch + 1, stats.mean_loss, stats.img_per_s)
+                    "epoch %d: mean loss %.4f, %.1f img/s%s", epoch + 1, stats.mean_loss, stats.img_per_s,
+                    f"; {lost}" if lost else "")
             improved = _update_best(best, record, state.step) if evaluated or (val_vds is None and save) else False
             # every rank's generators (a collective: every rank decides the same `save or improved`)
             rngs = gather_objects(dist, rng_state(dist.device)) if save or improved else []
@@ -309,6 +317,11 @@ def _fit(cfg: TrainConfig, dist: Dist, weights: Path | None, resume: Path | None
         bar.close()
     log.info("stopped at step %d: %s; best %s %s at step %s", state.step, stop_reason, best["metric"],
              _fmt(best["value"]), best["step"])
+    log.info("over the run: %s", describe_dropped(state.dropped)
+             or "augmentation pushed no visible keypoint and no instance out of the images")
+    # the run total (a resumed run's includes the steps before the checkpoint)
+    metrics_log.write({"type": "end", "step": state.step, "epoch": state.epoch, "stop_reason": stop_reason,
+                       "images": state.images, "time": round(state.train_time, 4), **state.dropped})
     return RunResult(run_dir=run_dir, last=last_path if last_path.exists() else None,
                      best=best_path if best_path.exists() else None, step=state.step, epoch=state.epoch,
                      stop_reason=stop_reason, best_metric=best, val_metrics=val_metrics,
@@ -421,6 +434,7 @@ def _checkpoint_state(model: torch.nn.Module, optimizer: Any, scheduler: Any, sc
         "steps_per_epoch": spe,
         "images": state.images,
         "train_time": state.train_time,
+        "dropped": dict(state.dropped),  # run totals of transforms.DROP_COUNTS
         "config": cfg.to_dict(),
         "model_config": mcfg.to_dict(),
         "spec": vds.spec.to_json(),

@@ -8,12 +8,18 @@ has no visibility). torchvision v2 moves points and boxes; kpconv adds what v2 c
 - a horizontal flip also permutes left/right keypoints with the spec's flip pairs (per label), and
   visibility travels with its point;
 - points that leave the image get v = 0 (coordinates zeroed), boxes are clamped to the image and
-  instances whose box became degenerate (< 1 px) are dropped.
+  instances whose box became degenerate (< 1 px) are dropped;
+- what that costs is counted, never silent: each sample carries ``dropped`` (:data:`DROP_COUNTS`),
+  the visible keypoints and whole instances it lost, which the loader returns with the target and
+  the training loop sums into the log and ``metrics.jsonl``. Counting draws no random number.
 
 Keypoints use torchvision's pixel-index convention (a flip maps x to W - 1 - x), which is COCO's.
 The validator accepts a point anywhere in [0, W] x [0, H]; :func:`make_sample` moves the points of
 the last half-open pixel row/column (x in (W - 1, W], y in (H - 1, H]) onto the last pixel, so no
-point the validator accepts is dropped before augmentation (and a flip keeps it in the image).
+point the validator accepts is dropped before augmentation (and a flip keeps it in the image). A
+visible point outside that rule (the validator warns, ``keypoints.outside_image``) gets v = 0
+there, counted as ``keypoints_outside_image``: every visible point that reaches the transforms is
+in the image, so what :class:`Finalize` finds outside was pushed out by them.
 
 A pipeline called with a ``seed`` draws its random parameters from a generator seeded with it,
 leaving the process's own torch generator as it was: the augmentation of an image is then the
@@ -34,6 +40,37 @@ from ._deps import F, torch, tv_tensors, v2
 
 Sample = dict[str, Any]
 Transform = Callable[[Sample], Sample]
+
+#: What a sample's targets lost, per sample (``sample["dropped"]``, the loader's ``target["dropped"]``)
+#: and summed per step in ``metrics.jsonl`` under these names:
+#:
+#: - ``keypoints_pushed_out``: visible keypoints the augmentation moved out of the image (v = 0),
+#:   or that went with an instance pushed out;
+#: - ``instances_pushed_out``: instances whose box left the image (< 1 px once clamped): dropped;
+#: - ``instances_lost_keypoints``: instances that kept their box but lost every visible keypoint
+#:   (they stay box-only targets);
+#: - ``keypoints_outside_image``: visible keypoints annotated outside the image by the validator's
+#:   rule (it warns), v = 0 before any augmentation.
+DROP_COUNTS = ("keypoints_pushed_out", "instances_pushed_out", "instances_lost_keypoints",
+               "keypoints_outside_image")
+
+
+def no_drops() -> dict[str, int]:
+    """A zero count of every :data:`DROP_COUNTS` field."""
+    return dict.fromkeys(DROP_COUNTS, 0)
+
+
+def describe_dropped(counts: dict[str, int]) -> str:
+    """The non-zero :data:`DROP_COUNTS` in words, for the log ('' when nothing was lost)."""
+    parts = []
+    kps, inst = counts.get("keypoints_pushed_out", 0), counts.get("instances_pushed_out", 0)
+    if kps or inst:
+        parts.append(f"augmentation pushed {kps} visible keypoint(s) and {inst} instance(s) out of the image")
+    if lost := counts.get("instances_lost_keypoints", 0):
+        parts.append(f"{lost} instance(s) lost every visible keypoint (kept as box targets)")
+    if outside := counts.get("keypoints_outside_image", 0):
+        parts.append(f"{outside} visible keypoint(s) annotated outside the image trained as v=0")
+    return "; ".join(parts)
 
 def decode_rgb(path: Path) -> torch.Tensor:
     """The image as a uint8 [3, H, W] RGB tensor, whatever its mode (gray, palette, CMYK, 16-bit).
@@ -64,9 +101,16 @@ def decode_rgb(path: Path) -> torch.Tensor:
 
 
 def make_sample(image: torch.Tensor, boxes: np.ndarray, labels: np.ndarray, keypoints: np.ndarray) -> Sample:
-    """Wrap a decoded image and numpy targets ([N,4] xyxy, [N], [N,K,3]) as a transformable sample."""
+    """Wrap a decoded image and numpy targets ([N,4] xyxy, [N], [N,K,3]) as a transformable sample.
+
+    Visible points outside the validator's rule get v = 0 here, counted in ``dropped``.
+    """
     h, w = int(image.shape[-2]), int(image.shape[-1])
     kps = onto_pixel_grid(torch.as_tensor(keypoints, dtype=torch.float32), w, h)
+    outside = (kps[..., 2] > 0) & outside_image(kps, w, h)
+    kps[..., 2][outside] = 0
+    dropped = no_drops()
+    dropped["keypoints_outside_image"] = int(outside.sum())
     return {
         "image": tv_tensors.Image(image),
         "boxes": tv_tensors.BoundingBoxes(torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4),
@@ -74,6 +118,7 @@ def make_sample(image: torch.Tensor, boxes: np.ndarray, labels: np.ndarray, keyp
         "keypoints": tv_tensors.KeyPoints(kps[..., :2].contiguous(), canvas_size=(h, w)),
         "visibility": kps[..., 2].clone(),
         "labels": torch.as_tensor(labels, dtype=torch.int64),
+        "dropped": dropped,
     }
 
 
@@ -86,6 +131,12 @@ def onto_pixel_grid(keypoints: torch.Tensor, width: int, height: int) -> torch.T
     out[..., 0] = torch.where(inside, x.clamp(max=width - 1), x)
     out[..., 1] = torch.where(inside, y.clamp(max=height - 1), y)
     return out
+
+
+def outside_image(points: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    """[...] mask of the points ([..., 2+] x, y) off the pixel grid: x < 0, y < 0, x > W - 1, y > H - 1."""
+    x, y = points[..., 0], points[..., 1]
+    return (x < 0) | (y < 0) | (x > width - 1) | (y > height - 1)
 
 
 def to_target(sample: Sample) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -137,7 +188,7 @@ class ScaleJitter:
 
     The model resizes every image to ``min_size`` anyway, so resizing the whole image would be a
     no-op; scaling the *content* inside a fixed canvas is what varies object size. Points pushed
-    out of the canvas are marked invisible by :class:`Finalize`.
+    out of the canvas are marked invisible (and counted) by :class:`Finalize`.
     """
 
     def __init__(self, scale: tuple[float, float] = (0.75, 1.25), translate: float = 0.1) -> None:
@@ -173,15 +224,18 @@ class Photometric:
 
 
 class Finalize:
-    """Points outside the image → v = 0; boxes clamped; instances with a < 1 px box dropped."""
+    """Points outside the image → v = 0; boxes clamped; instances with a < 1 px box dropped.
+
+    What that cost is added to the sample's ``dropped`` counts (see :data:`DROP_COUNTS`).
+    """
 
     def __call__(self, sample: Sample) -> Sample:
         out = dict(sample)
         h, w = sample["image"].shape[-2:]
         kps = sample["keypoints"].as_subclass(torch.Tensor).clone()
+        visible = sample["visibility"] > 0
         vis = sample["visibility"].clone()
-        outside = (kps[..., 0] < 0) | (kps[..., 1] < 0) | (kps[..., 0] > w - 1) | (kps[..., 1] > h - 1)
-        vis[outside] = 0
+        vis[outside_image(kps, w, h)] = 0
         kps[vis == 0] = 0
         boxes = sample["boxes"]
         clamped = F.clamp_bounding_boxes(boxes).as_subclass(torch.Tensor)
@@ -190,7 +244,20 @@ class Finalize:
         out["keypoints"] = tv_tensors.wrap(kps[keep], like=sample["keypoints"])
         out["visibility"] = vis[keep]
         out["labels"] = sample["labels"][keep]
+        out["dropped"] = count_dropped(sample.get("dropped"), visible, out["visibility"] > 0, keep)
         return out
+
+
+def count_dropped(before: dict[str, int] | None, visible: torch.Tensor, still_visible: torch.Tensor,
+                  keep: torch.Tensor) -> dict[str, int]:
+    """``before`` plus what :class:`Finalize` cost: ``visible`` [N, K] the visible points it got,
+    ``keep`` [N] the instances it kept, ``still_visible`` [n_kept, K] their visible points after."""
+    counts = no_drops() if before is None else dict(before)
+    counts["keypoints_pushed_out"] += int(visible.sum()) - int(still_visible.sum())
+    counts["instances_pushed_out"] += int((~keep).sum())
+    lost_all = visible[keep].any(dim=1) & ~still_visible.any(dim=1)
+    counts["instances_lost_keypoints"] += int(lost_all.sum())
+    return counts
 
 
 @contextlib.contextmanager
@@ -241,6 +308,7 @@ def train_pipeline(
 
 
 __all__ = [
-    "Finalize", "HorizontalFlip", "Photometric", "Pipeline", "ScaleJitter", "decode_rgb",
-    "make_sample", "onto_pixel_grid", "seeded", "to_target", "train_pipeline",
+    "DROP_COUNTS", "Finalize", "HorizontalFlip", "Photometric", "Pipeline", "ScaleJitter",
+    "count_dropped", "decode_rgb", "describe_dropped", "make_sample", "no_drops", "onto_pixel_grid", "outside_image",
+    "seeded", "to_target", "train_pipeline",
 ]

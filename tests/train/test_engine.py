@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import pytest
@@ -20,6 +21,7 @@ from kpconv.train.loader import (  # noqa: E402
     make_loader,
 )
 from kpconv.train.trainer import lr_factor  # noqa: E402
+from kpconv.train.transforms import DROP_COUNTS  # noqa: E402
 
 
 class _Diverging(torch.nn.Module):
@@ -53,6 +55,50 @@ def test_non_finite_loss_stops_before_the_update():
     assert info.value.exit_code == 1
     # only the first step was applied, its gradient 1.5 clipped to norm 1.0
     assert model.w.item() == pytest.approx(1 - 0.1 * 1.0)
+
+
+class _Constant(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, images, targets):
+        assert all("dropped" not in t and "image_id" not in t for t in targets)  # not for the model
+        return {"loss_keypoint": self.w.sum()}
+
+
+def test_what_the_targets_lost_is_summed_per_step_interval_and_run(caplog):
+    def target(**counts):
+        return {"image_id": torch.tensor(1), "dropped": {k: counts.get(k, 0) for k in DROP_COUNTS}}
+
+    image = torch.zeros(3, 4, 4, dtype=torch.uint8)
+    batches = [
+        ((image, image), (target(keypoints_pushed_out=2), target(keypoints_pushed_out=1, instances_pushed_out=1))),
+        ((image,), (target(),)),
+        ((image,), (target(instances_lost_keypoints=1, keypoints_pushed_out=1),)),
+    ]
+    model = _Constant()
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    state, seen = LoopState(), []
+    with caplog.at_level(logging.INFO, logger="kpconv.train"):
+        stats = train_one_epoch(model, opt, sched, None, batches, Dist(1, 0, 0, torch.device("cpu"), False),
+                                state, amp_dtype=None, clip_grad=0.0, total_steps=3, log_every=2,
+                                should_stop=lambda s: False, on_step=seen.append, bar=StepProgress(3, 0, False))
+    assert [r["keypoints_pushed_out"] for r in seen] == [3, 0, 1]
+    assert [r["instances_pushed_out"] for r in seen] == [1, 0, 0]
+    assert [r["instances_lost_keypoints"] for r in seen] == [0, 0, 1]
+    assert [r["keypoints_outside_image"] for r in seen] == [0, 0, 0]
+    assert [r["images"] for r in seen] == [2, 3, 4]
+    run = {"keypoints_pushed_out": 4, "instances_pushed_out": 1, "instances_lost_keypoints": 1,
+           "keypoints_outside_image": 0}
+    assert state.dropped == stats.dropped == run
+    # the log lines (steps 2 and 3) count what was lost since the line before
+    lines = [r.getMessage() for r in caplog.records if " step " in r.getMessage()]
+    assert len(lines) == 2
+    assert "pushed 3 visible keypoint(s) and 1 instance(s) out of the image" in lines[0]
+    assert "pushed 1 visible keypoint(s) and 0 instance(s)" in lines[1]
+    assert "1 instance(s) lost every visible keypoint" in lines[1]
 
 
 def test_lr_warms_up_then_follows_the_schedule():

@@ -11,11 +11,13 @@ pytestmark = pytest.mark.train
 torch = pytest.importorskip("torch")
 
 from kpconv.train.transforms import (  # noqa: E402
+    DROP_COUNTS,
     Finalize,
     HorizontalFlip,
     Pipeline,
     ScaleJitter,
     decode_rgb,
+    describe_dropped,
     make_sample,
     to_target,
     train_pipeline,
@@ -85,6 +87,60 @@ def test_points_pushed_out_of_the_image_become_invisible():
     assert box[0] >= 0 and box[1] >= 0 and box[2] <= W and box[3] <= H
 
 
+def _counts(**nonzero: int) -> dict[str, int]:
+    return {k: nonzero.get(k, 0) for k in DROP_COUNTS}
+
+
+def test_points_pushed_out_are_counted_and_those_kept_inside_are_not():
+    image, kps = _synthetic()
+    sample = make_sample(image, np.array([[5, 5, 60, 40]], np.float32), np.array([1]), kps)
+    assert sample["dropped"] == _counts()
+    zoom = Pipeline([ScaleJitter(scale=(3.0, 3.0), translate=0.0)])(sample, seed=0)
+    # the two hands leave the 64 px image (see above), the head stays: 2 pushed out, no instance lost
+    assert zoom["dropped"] == _counts(keypoints_pushed_out=2)
+    assert int((zoom["visibility"] > 0).sum()) == 1
+    # a flip and photometric jitter keep every point inside: nothing counted
+    kept = train_pipeline(PERMS, flip_prob=1.0, scale=(1.0, 1.0), translate=0.0)(sample, seed=0)
+    assert kept["dropped"] == _counts() and kept["visibility"].tolist() == [[2, 2, 1]]
+    assert describe_dropped(kept["dropped"]) == ""
+    assert "2 visible keypoint(s) and 0 instance(s)" in describe_dropped(zoom["dropped"])
+
+
+def test_instances_pushed_out_or_left_without_keypoints_are_counted():
+    image, _ = _synthetic()
+    # instance 0: a box on the right edge with 2 visible points there (and one v=0);
+    # instance 1: a box spanning the image with its one visible point on the right edge
+    kps = np.array([[[58, 20, 2], [60, 30, 1], [10, 10, 0]],
+                    [[62, 24, 2], [0, 0, 0], [0, 0, 0]]], np.float32)
+    boxes = np.array([[56, 10, 63, 40], [2, 2, 63, 46]], np.float32)
+    sample = make_sample(image, boxes, np.array([1, 1]), kps)
+    shift = ScaleJitter(scale=(1.0, 1.0), translate=0.5)
+    # a shift right by 10 px or more: instance 0's box leaves the image (dropped, with its 2
+    # visible points); instance 1 keeps a box but its only visible point leaves the image
+    seed = next(s for s in range(100) if _shift_x(shift, s, sample) >= 10)
+    out = Pipeline([shift])(sample, seed=seed)
+    assert out["labels"].tolist() == [1] and out["visibility"].tolist() == [[0, 0, 0]]
+    assert out["dropped"] == _counts(keypoints_pushed_out=3, instances_pushed_out=1,
+                                     instances_lost_keypoints=1)
+    # no augmentation: nothing leaves the image
+    assert Pipeline([])(sample)["dropped"] == _counts()
+
+
+def _shift_x(step: ScaleJitter, seed: int, sample: dict) -> int:
+    """The x shift ``step`` draws from ``seed``: where the left edge of the last box (x = 2) went."""
+    moved = Pipeline([step])(sample, seed=seed)["boxes"].as_subclass(torch.Tensor)
+    return round(float(moved[-1, 0])) - 2
+
+
+def test_counting_draws_no_random_number():
+    image, kps = _synthetic()
+    sample = make_sample(image, np.array([[5, 5, 60, 40]], np.float32), np.array([1]), kps)
+    torch_before, np_before = torch.get_rng_state(), np.random.get_state()[1].copy()
+    Finalize()(Pipeline([ScaleJitter(scale=(3.0, 3.0), translate=0.0)])(sample, seed=3))
+    assert torch.equal(torch.get_rng_state(), torch_before)
+    assert np.array_equal(np.random.get_state()[1], np_before)
+
+
 def test_points_on_the_last_pixel_edge_are_kept_as_the_validator_accepts_them():
     image, _ = _synthetic()
     # the validator accepts 0 <= x <= W, 0 <= y <= H; the pixel grid ends at W - 1, H - 1
@@ -92,8 +148,10 @@ def test_points_on_the_last_pixel_edge_are_kept_as_the_validator_accepts_them():
     sample = make_sample(image, np.array([[0, 0, W, H]], np.float32), np.array([1]), kps)
     _, target = to_target(Pipeline([])(sample))  # no augmentation: nothing may be dropped
     assert target["keypoints"][0, :3].tolist() == [[W - 1, 10, 2], [W - 1, H - 1, 1], [10, H - 1, 2]]
-    # outside the validator's rule (it warns): out of the image, v = 0 as before
+    # outside the validator's rule (it warns): out of the image, v = 0 as before, counted apart
+    # (it was not the augmentation that pushed it out)
     assert target["keypoints"][0, 3].tolist() == [0, 0, 0]
+    assert Pipeline([])(sample)["dropped"] == _counts(keypoints_outside_image=1)
     # mirrored, the edge points land on the first column, still in the image
     flipped = to_target(Pipeline([HorizontalFlip([[0, 1, 2, 3], [0, 1, 2, 3]], p=1.0)])(sample))[1]
     assert flipped["keypoints"][0, :3].tolist() == [[0, 10, 2], [0, H - 1, 1], [W - 11, H - 1, 2]]
