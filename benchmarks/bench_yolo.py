@@ -3,6 +3,7 @@
     python benchmarks/bench_yolo.py                 # 50,000 images, 250,000 instances (17 keypoints)
     python benchmarks/bench_yolo.py --scale 0.1     # 5,000 images, 25,000 instances
     python benchmarks/bench_yolo.py --ultralytics-python /tmp/ulv/bin/python
+    python benchmarks/bench_yolo.py --tmp /dev/shm  # files on tmpfs: the work, not the disk
 
 Generates (deterministic, seeded) a COCO keypoint file and its image files in a temporary folder:
 three real PNG files of different sizes, hard-linked under every image name (headers are real,
@@ -170,8 +171,10 @@ def main() -> None:
         help="interpreter that can import ultralytics (default: this one)",
     )
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    parser.add_argument("--tmp", type=Path, help="make the temporary folder here (e.g. /dev/shm: the work "
+                        "without the disk, which a busy machine makes slow and erratic for file creation)")  # fmt: skip
     args = parser.parse_args()
-    root = args.keep or Path(tempfile.mkdtemp(prefix="bench_yolo_"))
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench_yolo_", dir=args.tmp))
     try:
         t = time.perf_counter()
         coco = generate(root / "data", args.scale)

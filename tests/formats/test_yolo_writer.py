@@ -69,17 +69,27 @@ def test_label_lines_as_ultralytics_reads_them() -> None:
 
 
 def test_format_lines_fixed_point_without_trailing_zeros() -> None:
-    values = np.array(
-        [[1.0, 0.0, 0.5, 0.12345678901, 2.0], [0.1, 1 / 3, 0.999999999999, 1e-12, 0.0]]
+    coords = np.array(
+        [[1.0, 0.0, 0.5, 0.12345678901, 0.25, 0.75], [0.1, 1 / 3, 0.999999999999, 1e-12, 0.0, 1.0]]
     )
-    text, ends = format_lines(np.array([0, 12]), values, decimals=10)
-    assert text.decode().splitlines() == ["0 1 0 0.5 0.123456789 2", "12 0.1 0.3333333333 1 0 0"]
-    assert ends.tolist() == [len("0 1 0 0.5 0.123456789 2\n"), len(text)]
-    many = format_lines(
-        np.arange(20_000) % 101, np.random.default_rng(0).uniform(0, 1, (20_000, 4)), 12
-    )[0]
+    text, ends = format_lines(np.array([0, 12]), coords, np.array([[2], [0]]), decimals=10)
+    assert text.decode().splitlines() == [
+        "0 1 0 0.5 0.123456789 0.25 0.75 2",
+        "12 0.1 0.3333333333 1 0 0 1 0",
+    ]
+    assert ends.tolist() == [len("0 1 0 0.5 0.123456789 0.25 0.75 2\n"), len(text)]
+    text, _ = format_lines(np.array([3]), coords[:1], None, decimals=15)
+    assert text == b"3 1 0 0.5 0.12345678901 0.25 0.75\n"
+    rng = np.random.default_rng(0)
+    coords = rng.uniform(0, 1, (20_000, 6))
+    many = format_lines(np.arange(20_000) % 101, coords, rng.integers(0, 3, (20_000, 1)), 10)[0]
     rows = [line.split() for line in many.decode().splitlines()]
     assert len(rows) == 20_000 and rows[101][0] == "0" and rows[100][0] == "100"
+    assert all(
+        abs(float(r[1 + j]) - coords[i, j]) <= 0.5e-10
+        for i, r in enumerate(rows[:2000])
+        for j in range(6)
+    )
 
 
 @pytest.mark.parametrize(

@@ -275,26 +275,39 @@ def check_visibility(ctx: LineContext) -> None:
 def check_duplicate_lines(ctx: LineContext) -> None:
     """A line repeated in one file: Ultralytics drops the repeat, and so does kpconv (warning)."""
     rows = np.flatnonzero(ctx.keep)
+    file = ctx.lines.file[rows]
+    rows = rows[np.bincount(file)[file] > 1]  # only files with two lines or more can repeat one
     if len(rows) < 2:
         return
-    keyed = np.column_stack([ctx.lines.file[rows].astype(np.float64), ctx.lines.values[rows]])
-    _, first, inverse = np.unique(keyed, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    repeats = np.flatnonzero(first[inverse] != np.arange(len(rows)))
-    if not len(repeats):
+    # sort by (file, a weighted sum of the values): equal lines end up next to each other; the
+    # neighbours are then compared whole, so a collision of sums costs nothing but a comparison
+    values = ctx.lines.values[rows]
+    weights = np.random.default_rng(0).uniform(0.5, 1.5, values.shape[1])
+    order = np.lexsort((np.arange(len(rows)), values @ weights, ctx.lines.file[rows]))
+    values, ordered = values[order], rows[order]
+    same = (values[1:] == values[:-1]).all(axis=1) & (
+        ctx.lines.file[ordered[1:]] == ctx.lines.file[ordered[:-1]]
+    )
+    if not same.any():
         return
-    original = rows[first[inverse[repeats]]]
+    # the first line of each run of equal lines is the original of the others
+    run_start = np.maximum.accumulate(
+        np.where(np.concatenate([[True], ~same]), np.arange(len(ordered)), 0)
+    )
+    repeats = np.flatnonzero(np.concatenate([[False], same]))
+    original = dict(
+        zip(ordered[repeats].tolist(), ordered[run_start[repeats]].tolist(), strict=True)
+    )
 
     def make(i: int) -> Finding:
-        orig = int(original[np.searchsorted(rows[repeats], i)])
         return warning(
             "yolo.duplicate_line",
-            f"same as line {int(ctx.lines.line[orig])}; the repeat is dropped "
+            f"same as line {int(ctx.lines.line[original[i]])}; the repeat is dropped "
             "(as Ultralytics drops it)",
             source=ctx.lines.source(i),
         )
 
-    ctx.report(rows[repeats], make)
+    ctx.report(np.sort(ordered[repeats]), make)
 
 
 def check_zero_points_2d(ctx: LineContext) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,12 @@ class DataFile:
     def display(self, path: Path | str) -> str:
         """``path`` as findings show it: relative to this file's folder where it lies inside."""
         text = os.fspath(path)
-        base = os.fspath(self.path.parent.absolute()) + os.sep
+        base = self._base
         return text[len(base) :] if text.startswith(base) else text
+
+    @cached_property
+    def _base(self) -> str:
+        return os.path.normpath(self.path.parent.absolute()) + os.sep
 
     @property
     def kpconv(self) -> dict[str, Any]:

@@ -304,22 +304,20 @@ def _plan_labels(
     if any(f.severity.value == "error" for f in out.findings):
         return
 
-    cols = [
-        (x0 + x1) / 2 / widths,
-        (y0 + y1) / 2 / heights,
-        (x1 - x0) / widths,
-        (y1 - y0) / heights,
-    ]
+    box = np.column_stack(
+        [(x0 + x1) / 2 / widths, (y0 + y1) / 2 / heights, (x1 - x0) / widths, (y1 - y0) / heights]
+    )
     px = np.where(labelled, kps[..., 0] / widths[:, None], 0.0)
     py = np.where(labelled, kps[..., 1] / heights[:, None], 0.0)
-    pts = [px, py] if options.kpt_dims == 2 else [px, py, np.where(labelled, v, 0.0)]
-    values = np.column_stack(cols + [np.stack(pts, axis=-1).reshape(n, k * len(pts))])
+    coords = np.column_stack([box, np.stack([px, py], axis=-1).reshape(n, 2 * k)])
+    vis = np.where(labelled, v, 0).astype(np.int64) if options.kpt_dims == 3 else None
     max_side = max((max(img["width"], img["height"]) for img in images), default=1)
 
     # lines grouped by image (document order within one): each image's label text is one slice
     order = np.argsort(img_pos, kind="stable")
+    decimals = 10 if max_side < 10_000 else 15  # 10: within 0.5e-6 px for sides up to 9,999 px
     text, ends = format_lines(
-        cls[order], values[order], decimals=min(15, len(str(int(max_side))) + 7)
+        cls[order], coords[order], None if vis is None else vis[order], decimals
     )
     starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
     first = np.searchsorted(img_pos[order], np.arange(len(images)), side="left")
@@ -348,18 +346,23 @@ def _plan_labels(
     }  # fmt: skip
 
 
-def format_lines(cls: IntArray, values: FloatArray, decimals: int) -> tuple[bytes, IntArray]:
-    """Label lines ``class v1 v2 …\\n`` and each line's end offset in the returned text.
+def format_lines(
+    cls: IntArray, coords: FloatArray, vis: IntArray | None, decimals: int
+) -> tuple[bytes, IntArray]:
+    """Label lines ``class cx cy w h x1 y1 [v1] …\n`` and each line's end offset in the text.
 
-    ``values`` (rows × columns, each in 0..9.99) are written in fixed point with ``decimals``
-    digits, trailing zeros and a bare ``.`` dropped (``0.5``, ``0``, ``2``). Digits are computed
-    with integer arithmetic over whole arrays, not formatted one number at a time.
+    ``coords`` (rows × (4 + 2K), each in 0..1) are written in fixed point with ``decimals``
+    digits (a multiple of 5), trailing zeros and a bare ``.`` dropped (``0.5``, ``0``, ``1``);
+    ``vis`` (rows × K, 0..9, or None for ``[K, 2]``) as single digits. The digits come from a
+    table of every 5-digit group, looked up for whole arrays at once: nothing is formatted one
+    number at a time.
     """
     parts: list[bytes] = []
     lengths: list[IntArray] = []
-    for s in range(0, len(values), _FORMAT_ROWS):
+    for s in range(0, len(coords), _FORMAT_ROWS):
+        block = slice(s, s + _FORMAT_ROWS)
         text, length = _format_block(
-            cls[s : s + _FORMAT_ROWS], values[s : s + _FORMAT_ROWS], decimals
+            cls[block], coords[block], None if vis is None else vis[block], decimals
         )
         parts.append(text)
         lengths.append(length)
@@ -368,22 +371,33 @@ def format_lines(cls: IntArray, values: FloatArray, decimals: int) -> tuple[byte
     return b"".join(parts), np.cumsum(np.concatenate(lengths))
 
 
-def _format_block(cls: IntArray, values: FloatArray, decimals: int) -> tuple[bytes, IntArray]:
-    n, m = values.shape
-    scale = 10**decimals
-    whole, frac = np.divmod(np.rint(values * scale).astype(np.int64), scale)
-    digits = (frac[..., None] // 10 ** np.arange(decimals - 1, -1, -1, dtype=np.int64)) % 10
-    nonzero = digits != 0
-    # fraction digits kept: up to the last non-zero one (0: no '.' either)
-    kept = np.where(nonzero.any(axis=-1), decimals - np.argmax(nonzero[..., ::-1], axis=-1), 0)
-    width = decimals + 3  # whole digit, '.', digits, separator
+def _format_block(
+    cls: IntArray, coords: FloatArray, vis: IntArray | None, decimals: int
+) -> tuple[bytes, IntArray]:
+    n, m = coords.shape
+    k = (m - 4) // 2
+    table, last, masks = _digit_tables(decimals)
+    whole, frac = np.divmod(np.rint(coords * 10**decimals).astype(np.int64), 10**decimals)
+    width = decimals + 3  # whole digit, '.', the digits, a separator
     buf = np.empty((n, m, width), dtype=np.uint8)
     buf[..., 0] = whole + 48
     buf[..., 1] = 46
-    buf[..., 2:-1] = digits + 48
     buf[..., -1] = 32
-    buf[:, -1, -1] = 10
-    keep = _field_masks(decimals)[kept]
+    kept = np.zeros((n, m), dtype=np.int64)  # fraction digits up to the last non-zero one
+    groups = decimals // 5
+    for g in range(groups):
+        part = (frac // 10 ** (5 * (groups - 1 - g))) % 100_000
+        buf[..., 2 + 5 * g : 7 + 5 * g] = table[part]
+        kept = np.where(part != 0, 5 * g + last[part], kept)
+    keep = masks[kept]
+    # the keypoints: x y (and v, one digit) per keypoint
+    pts, pts_keep = buf[:, 4:].reshape(n, k, 2 * width), keep[:, 4:].reshape(n, k, 2 * width)
+    if vis is not None:
+        vbuf = np.empty((n, k, 2), dtype=np.uint8)
+        vbuf[..., 0] = vis + 48
+        vbuf[..., 1] = 32
+        pts = np.concatenate([pts, vbuf], axis=2)
+        pts_keep = np.concatenate([pts_keep, np.ones((n, k, 2), dtype=bool)], axis=2)
     cw = len(str(int(cls.max()))) if n else 1
     n_digits = np.ones(n, dtype=np.int64)
     for j in range(1, cw):
@@ -393,19 +407,29 @@ def _format_block(cls: IntArray, values: FloatArray, decimals: int) -> tuple[byt
     cbuf[:, -1] = 32
     ckeep = np.ones((n, cw + 1), dtype=bool)
     ckeep[:, :-1] = np.arange(cw) >= (cw - n_digits)[:, None]
-    row = np.concatenate([cbuf, buf.reshape(n, m * width)], axis=1)
-    row_keep = np.concatenate([ckeep, keep.reshape(n, m * width)], axis=1)
+    row = np.concatenate([cbuf, buf[:, :4].reshape(n, 4 * width), pts.reshape(n, -1)], axis=1)
+    row_keep = np.concatenate(
+        [ckeep, keep[:, :4].reshape(n, 4 * width), pts_keep.reshape(n, -1)], axis=1
+    )
+    row[:, -1] = 10  # the last separator ends the line
     return row[row_keep].tobytes(), row_keep.sum(axis=1).astype(np.int64)
 
 
 @lru_cache(maxsize=4)
-def _field_masks(decimals: int) -> npt.NDArray[np.bool_]:
-    """Row j: which bytes of a fixed-width field to keep when it has j fraction digits."""
+def _digit_tables(decimals: int) -> tuple[npt.NDArray[np.uint8], IntArray, npt.NDArray[np.bool_]]:
+    """The ASCII of every 5-digit group, its digits up to the last non-zero one, and per count of
+    fraction digits kept which bytes of a fixed-width field stay."""
+    group = np.arange(100_000)
+    table = ((group[:, None] // 10 ** np.arange(4, -1, -1)) % 10 + 48).astype(np.uint8)
+    nonzero = table != 48
+    last = np.where(nonzero.any(axis=1), 5 - np.argmax(nonzero[:, ::-1], axis=1), 0).astype(
+        np.int64
+    )
     j = np.arange(decimals + 1)[:, None]
     masks = np.ones((decimals + 1, decimals + 3), dtype=bool)
     masks[:, 1] = j[:, 0] > 0
     masks[:, 2:-1] = np.arange(decimals) < j
-    return masks
+    return table, last, masks
 
 
 # ------------------------------------------------------------------------------ data.yaml
