@@ -96,6 +96,10 @@ def test_not_yaml_is_a_located_error(run_cli, tmp_path: Path) -> None:
     bad.write_text("kpt_shape: [3, 3\n")
     res = run_cli("from-yolo", bad, "-o", tmp_path / "x.json")
     assert res.exit_code == 1 and f"{bad}:2:1: not valid YAML" in res.stderr
+    res = run_cli("validate", bad)
+    assert res.exit_code == 1 and f"{bad}:2:1: not valid YAML" in res.stderr
+    res = run_cli("validate", bad, "--format", "json")
+    assert res.exit_code == 1 and json.loads(res.stdout)["ok"] is False
 
 
 # ------------------------------------------------------------------------------ to-yolo

@@ -202,3 +202,19 @@ def test_split_keys_ultralytics_requires(tmp_path: Path) -> None:
     data = load_data_file(f)
     check_split_keys(data)
     assert data.findings == [] and data.splits["val"] == ["b"]
+
+
+def test_every_code_is_listed_and_documented() -> None:
+    """Each ``yolo.*`` code the package can report is in FINDING_CODES and in docs/readme/yolo.md."""
+    import re
+
+    from kpconv.formats.yolo import FINDING_CODES
+    from tests.conftest import REPO
+
+    package = REPO / "kpconv" / "formats" / "yolo"
+    used = {
+        m for f in package.glob("*.py") for m in re.findall(r'"(yolo\.[a-z_0-9]+)"', f.read_text())
+    }
+    assert used == set(FINDING_CODES)
+    docs = (REPO / "docs" / "readme" / "yolo.md").read_text()
+    assert [c for c in FINDING_CODES if f"`{c}`" not in docs] == []

@@ -171,7 +171,7 @@ def test_a_missing_split_folder_is_located(tmp_path: Path) -> None:
 
 def test_looks_like_data_file(tmp_path: Path) -> None:
     assert looks_like_data_file(YOLO / "hands" / "data.yaml")
-    f = tmp_path / "x.yaml"
+    f = tmp_path / "x.txt"
     for text, expected in [
         ('{"images": []}', False),  # JSON is COCO's business
         ("names: [a]\ntrain: images\n", True),
@@ -180,3 +180,8 @@ def test_looks_like_data_file(tmp_path: Path) -> None:
     ]:
         f.write_text(text)
         assert looks_like_data_file(f) is expected, text
+    f = tmp_path / "data.yaml"
+    f.write_text("kpt_shape: [3, 3\n")  # by its name: its YAML error is then what the user hears
+    assert looks_like_data_file(f)
+    f.write_text('{"images": []}')
+    assert not looks_like_data_file(f)

@@ -168,3 +168,29 @@ def test_round_trip(tmp_path: Path, seed: int) -> None:
 
 def _name(doc: dict[str, Any], ann: dict[str, Any]) -> str:
     return next(im["file_name"] for im in doc["images"] if im["id"] == ann["image_id"])
+
+
+@pytest.mark.parametrize("width", [9_999, 12_345])
+def test_six_decimals_come_back_exactly_on_wide_images(tmp_path: Path, width: int) -> None:
+    """The worst case of the 1e-6 px promise: the widest image of 10 decimals (and one of 15)."""
+    rng = np.random.default_rng(width)
+    images = tmp_path / "src"
+    images.mkdir()
+    Image.new("L", (width, 12), 0).save(images / "wide.png")
+    xs = np.round(rng.uniform(0, width, 200), 6).tolist()
+    ys = np.round(rng.uniform(0, 12, 200), 6).tolist()
+    anns = [
+        {"id": i + 1, "image_id": 1, "category_id": 1, "keypoints": [x, y, 2], "num_keypoints": 1,
+         "bbox": [max(0.0, x - 1), 0, 2, 12], "area": 24, "iscrowd": 0}
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True))
+    ]  # fmt: skip
+    doc = {
+        "images": [{"id": 1, "file_name": "wide.png", "width": width, "height": 12}],
+        "annotations": anns,
+        "categories": [{"id": 1, "name": "dot", "keypoints": ["centre"], "skeleton": []}],
+    }
+    assert write(doc, images, tmp_path / "yolo", WriteOptions()).ok
+    back = _back(tmp_path / "yolo", ["train"])
+    assert [a["keypoints"][:2] for a in back["annotations"]] == [
+        [x, y] for x, y in zip(xs, ys, strict=True)
+    ]

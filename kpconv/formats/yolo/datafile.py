@@ -134,7 +134,8 @@ def load_data_file(path: Path) -> DataFile:
 
 
 def looks_like_data_file(path: Path) -> bool:
-    """True when ``path`` is a YAML mapping with ``kpt_shape``, or with ``names`` and a split key."""
+    """True for a ``.yaml``/``.yml`` file that is not JSON, or any YAML mapping with ``kpt_shape``,
+    or with ``names`` and a split key."""
     try:
         if path.stat().st_size > 1 << 20:  # data.yaml files are small; a big file is something else
             return False
@@ -144,6 +145,8 @@ def looks_like_data_file(path: Path) -> bool:
     head = raw.lstrip(b"\xef\xbb\xbf").lstrip()
     if not head or head[:1] in (b"{", b"["):
         return False
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return True  # even when broken: its located YAML error is then the answer
     try:
         doc, _ = parse_yaml(raw.decode("utf-8-sig", errors="replace"), str(path))
     except DataError:

@@ -50,7 +50,7 @@ def _probe(path: str) -> tuple[int, int] | str:
     try:
         return read_image_size(Path(path))
     except FileNotFoundError:
-        return "the file is gone"
+        return "cannot read: no such file (a link to an image that has moved?)"
     except ImageReadError as exc:
         return str(exc)
 
