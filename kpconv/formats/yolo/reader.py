@@ -78,63 +78,70 @@ def read_split(data: DataFile, split: str) -> SplitRead:
     files = split_files(data, split)
     out = SplitRead(split, findings=list(files.findings))
     labels = [label_path(img) for img in files.images]
-
-    # which label files exist: one listing per label folder, not a stat per image
-    listed: dict[str, set[str]] = {}
-    for folder in {os.path.dirname(p) for p in labels} | files.label_dirs:
-        try:
-            listed[folder] = {n for n in os.listdir(folder) if n.endswith(".txt")}
-        except OSError:
-            listed[folder] = set()
-    has_label = [os.path.basename(p) in listed[os.path.dirname(p)] for p in labels]
-    with_label = [i for i, ok in enumerate(has_label) if ok]
-    out.label_files = len(with_label)
-    expected = set(labels)
-    orphans = sorted(os.path.join(d, n) for d, names in listed.items() for n in names
-                     if os.path.join(d, n) not in expected)  # fmt: skip
-    for path in orphans:
-        out.findings.append(warning(
-            "yolo.label_without_image", "a label file without an image: its lines are not read "
-            "(Ultralytics reads labels only through their images)", source=data.display(path),
-        ))  # fmt: skip
-
-    lines, found = read_label_files(
-        [labels[i] for i in with_label], [data.display(labels[i]) for i in with_label], shape
-    )
+    with_label = _label_files(data, labels, files.label_dirs, out)
+    lines, found = read_label_files([labels[i] for i in with_label], [data.display(labels[i]) for i in with_label],
+                                    shape)  # fmt: skip
     lines, more = check_lines(lines, shape, len(data.names))
     found += more
     image_of_line = (
         np.asarray(with_label, dtype=np.int64)[lines.file] if len(lines) else np.zeros(0, np.int64)
     )
-
-    probes = _probe_all(files.images, f"reading {split} image headers")
-    readable = np.ones(len(files.images), dtype=bool)
-    for i, (path, res) in enumerate(zip(files.images, probes, strict=True)):
-        if isinstance(res, str):
-            readable[i] = False
-            out.findings.append(
-                error(
-                    "yolo.image_unreadable",
-                    f"{res}; the image and its labels are left out",
-                    source=data.display(path),
-                )
-            )
-        elif min(res) < MIN_IMAGE_SIDE:
-            out.findings.append(warning(
-                "yolo.image_too_small", f"{res[0]}x{res[1]} px: Ultralytics skips images under "
-                f"{MIN_IMAGE_SIDE} px on a side", source=data.display(path),
-            ))  # fmt: skip
-    if not readable.all():
-        keep_line = readable[image_of_line]
-        lines, image_of_line = lines.subset(keep_line), image_of_line[keep_line]
-        new_index = np.cumsum(readable) - 1
-        image_of_line = new_index[image_of_line]
+    readable = _image_sizes(data, files.images, split, out)
+    if not readable.all():  # unreadable images leave with their lines
+        keep = readable[image_of_line]
+        lines, image_of_line = lines.subset(keep), (np.cumsum(readable) - 1)[image_of_line[keep]]
     out.images = [p for p, ok in zip(files.images, readable.tolist(), strict=True) if ok]
-    out.sizes = [r for r in probes if not isinstance(r, str)]  # type: ignore[misc]
     out.lines, out.image_of_line = lines, image_of_line
     found.sort(key=lambda t: (lines.files[t[0]], t[1]))
     out.findings = [f for _, _, f in found] + out.findings
     return out
+
+
+def _label_files(
+    data: DataFile, labels: list[str], label_dirs: set[str], out: SplitRead
+) -> list[int]:
+    """The indices of the images that have a label file (one listing per label folder, not a stat
+    per image); label files no image points to are warnings."""
+    listed: dict[str, set[str]] = {}
+    for folder in {os.path.dirname(p) for p in labels} | label_dirs:
+        try:
+            listed[folder] = {n for n in os.listdir(folder) if n.endswith(".txt")}
+        except OSError:
+            listed[folder] = set()
+    with_label = [
+        i for i, p in enumerate(labels) if os.path.basename(p) in listed[os.path.dirname(p)]
+    ]
+    out.label_files = len(with_label)
+    expected = set(labels)
+    for path in sorted(os.path.join(d, n) for d, names in listed.items() for n in names):
+        if path not in expected:
+            out.findings.append(warning(
+                "yolo.label_without_image", "a label file without an image: its lines are not read "
+                "(Ultralytics reads labels only through their images)", source=data.display(path),
+            ))  # fmt: skip
+    return with_label
+
+
+def _image_sizes(
+    data: DataFile, images: list[str], split: str, out: SplitRead
+) -> npt.NDArray[np.bool_]:
+    """Each readable image's (width, height) into ``out.sizes``; which images could be read."""
+    readable = np.ones(len(images), dtype=bool)
+    for i, (path, res) in enumerate(
+        zip(images, _probe_all(images, f"reading {split} image headers"), strict=True)
+    ):
+        if isinstance(res, str):
+            readable[i] = False
+            out.findings.append(error("yolo.image_unreadable", f"{res}; the image and its labels are left out",
+                                      source=data.display(path)))  # fmt: skip
+            continue
+        if min(res) < MIN_IMAGE_SIDE:
+            out.findings.append(warning(
+                "yolo.image_too_small", f"{res[0]}x{res[1]} px: Ultralytics skips images under "
+                f"{MIN_IMAGE_SIDE} px on a side", source=data.display(path),
+            ))  # fmt: skip
+        out.sizes.append(res)
+    return readable
 
 
 # ------------------------------------------------------------------------------ from-yolo

@@ -111,11 +111,9 @@ def plan(doc: dict[str, Any], options: WriteOptions, spec: KeypointSpec | None =
         )
     out.categories = cats
     out.flip_idx = _flip_idx(cats, out.k, spec, out)
-    class_of = {c["id"]: i for i, c in enumerate(cats)}
     images = doc.get("images", [])
     _check_images(images, out)
-    split_of = _split_of_images(images, options)
-    _plan_labels(doc, images, cats, class_of, split_of, options, out)
+    _plan_labels(doc, images, cats, _split_of_images(images, options), options, out)
     return out
 
 
@@ -206,122 +204,161 @@ def dest_name(file_name: str) -> str:
     return "/".join(p for p in parts[cut:] if p not in ("", "."))
 
 
+@dataclass
+class _Instances:
+    """The annotations to write (crowds left out) as arrays, padded to K keypoints."""
+
+    pos: IntArray  # position in the document's annotations
+    ids: list[int]
+    image: IntArray  # position in the document's images
+    cls: IntArray
+    own_k: IntArray
+    kps: FloatArray  # (n, K, 3)
+    boxes: FloatArray  # (n, 4) x, y, w, h
+    width: FloatArray
+    height: FloatArray
+
+
+def _instances(
+    doc: dict[str, Any], images: list[dict[str, Any]], cats: list[dict[str, Any]], k: int
+) -> _Instances:
+    class_of = {c["id"]: i for i, c in enumerate(cats)}
+    pos_of_image = {img["id"]: i for i, img in enumerate(images)}
+    rows = [(p, a) for p, a in enumerate(doc.get("annotations", []))
+            if not a.get("iscrowd") and a["category_id"] in class_of and a["image_id"] in pos_of_image]  # fmt: skip
+    n = len(rows)
+    image = np.fromiter((pos_of_image[a["image_id"]] for _, a in rows), np.int64, n)
+    cls = np.fromiter((class_of[a["category_id"]] for _, a in rows), np.int64, n)
+    own_k = np.asarray([len(c["keypoints"]) for c in cats], dtype=np.int64)[cls]
+    kps = np.zeros((n, k, 3))
+    for kc in sorted(set(own_k.tolist())):  # one flat read per keypoint count
+        sel = np.flatnonzero(own_k == kc)
+        flat = chain.from_iterable(rows[i][1]["keypoints"] for i in sel.tolist())
+        kps[sel, :kc] = np.fromiter(flat, np.float64, len(sel) * 3 * kc).reshape(len(sel), kc, 3)
+    boxes = np.fromiter(chain.from_iterable(a["bbox"] for _, a in rows), np.float64, 4 * n).reshape(
+        n, 4
+    )
+    return _Instances(
+        pos=np.fromiter((p for p, _ in rows), np.int64, n), ids=[a["id"] for _, a in rows], image=image, cls=cls,
+        own_k=own_k, kps=kps, boxes=boxes,
+        width=np.asarray([img["width"] for img in images], dtype=np.float64)[image],
+        height=np.asarray([img["height"] for img in images], dtype=np.float64)[image],
+    )  # fmt: skip
+
+
+def _labelled_points(inst: _Instances, options: WriteOptions, out: Plan) -> npt.NDArray[np.bool_]:
+    """Which points are written as labelled: v > 0 and inside the image (else an error, or with
+    --clip-points not labelled)."""
+    kps, w, h = inst.kps, inst.width[:, None], inst.height[:, None]
+    labelled = kps[..., 2] > 0
+    outside = labelled & (
+        (kps[..., 0] < 0) | (kps[..., 0] > w) | (kps[..., 1] < 0) | (kps[..., 1] > h)
+    )
+    if outside.any() and options.clip_points:
+        out.findings.append(
+            info(
+                "yolo.points_clipped",
+                f"{int(outside.sum())} labelled point(s) outside their "
+                "image written as not labelled (0 0 0; --clip-points)",
+                pointer("annotations"),
+            )
+        )
+        out.summary["points_clipped"] = int(outside.sum())
+        return labelled & ~outside
+    for r, j in zip(*np.nonzero(outside), strict=True):
+        out.findings.append(error(
+            "yolo.point_outside_image",
+            f"keypoint {j + 1} at ({kps[r, j, 0]:g}, {kps[r, j, 1]:g}) lies outside its "
+            f"{inst.width[r]:g}x{inst.height[r]:g} image: YOLO coordinates must be 0..1 (--clip-points writes "
+            "such points as not labelled)",
+            pointer("annotations", int(inst.pos[r]), "keypoints", 3 * int(j)), annotation_id=inst.ids[r],
+        ))  # fmt: skip
+    return labelled
+
+
+def _check_two_values(
+    inst: _Instances, labelled: npt.NDArray[np.bool_], padded: bool, out: Plan
+) -> None:
+    """``--kpt-dims 2`` cannot say "not labelled": such a point would be a real one at 0 0."""
+    unlabelled = ~labelled & (np.arange(labelled.shape[1]) < inst.own_k[:, None])
+    for r in np.flatnonzero(unlabelled.any(axis=1)).tolist():
+        out.findings.append(error(
+            "yolo.unlabelled_point_2d", f"keypoint(s) {(np.flatnonzero(unlabelled[r]) + 1).tolist()} not "
+            "labelled: with --kpt-dims 2 they would become real points at 0 0 (the image corner); write "
+            "[K, 3] (the default)", pointer("annotations", int(inst.pos[r]), "keypoints"), annotation_id=inst.ids[r],
+        ))  # fmt: skip
+    if padded:  # --pad fills with 0 0 0, which [K, 2] cannot say
+        out.findings.append(error("yolo.unlabelled_point_2d", "--pad needs [K, 3] (padding is written as "
+                                  "v = 0); drop --kpt-dims 2", pointer("categories")))  # fmt: skip
+
+
+def _normalised_boxes(inst: _Instances, out: Plan) -> FloatArray:
+    """``cx cy w h`` of each box clipped to its image, as fractions of it; no area left: an error."""
+    w, h = inst.width, inst.height
+    x0, y0 = np.clip(inst.boxes[:, 0], 0, w), np.clip(inst.boxes[:, 1], 0, h)
+    x1 = np.clip(inst.boxes[:, 0] + inst.boxes[:, 2], 0, w)
+    y1 = np.clip(inst.boxes[:, 1] + inst.boxes[:, 3], 0, h)
+    for r in np.flatnonzero((x1 <= x0) | (y1 <= y0)).tolist():
+        out.findings.append(error(
+            "yolo.box_outside_image", f"bbox {inst.boxes[r].tolist()} has no area inside its {w[r]:g}x{h[r]:g} "
+            "image", pointer("annotations", int(inst.pos[r]), "bbox"), annotation_id=inst.ids[r],
+        ))  # fmt: skip
+    return np.column_stack([(x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h])
+
+
 def _plan_labels(
     doc: dict[str, Any],
     images: list[dict[str, Any]],
     cats: list[dict[str, Any]],
-    class_of: dict[int, int],
     split_of: list[str],
     options: WriteOptions,
     out: Plan,
 ) -> None:
     """The label text of every image, with the per-annotation checks (points, boxes, --kpt-dims)."""
-    anns = doc.get("annotations", [])
-    pos_of_image = {img["id"]: i for i, img in enumerate(images)}
-    rows = [(p, a) for p, a in enumerate(anns)
-            if not a.get("iscrowd") and a["category_id"] in class_of and a["image_id"] in pos_of_image]  # fmt: skip
-    crowd = sum(1 for a in anns if a.get("iscrowd"))
+    crowd = sum(1 for a in doc.get("annotations", []) if a.get("iscrowd"))
     if crowd:
-        out.findings.append(
-            info(
-                "yolo.crowd_skipped",
-                f"{crowd} crowd annotation(s) (iscrowd 1) left out: YOLO has no crowd regions",
-                pointer("annotations"),
-            )
-        )
-    n, k = len(rows), out.k
-    ann_pos = np.fromiter((p for p, _ in rows), np.int64, n)
-    img_pos = np.fromiter((pos_of_image[a["image_id"]] for _, a in rows), np.int64, n)
-    cls = np.fromiter((class_of[a["category_id"]] for _, a in rows), np.int64, n)
-    kps = np.zeros((n, k, 3))
-    own_k = np.asarray([len(c["keypoints"]) for c in cats], dtype=np.int64)[cls]
-    for kc in sorted(set(own_k.tolist())):
-        sel = np.flatnonzero(own_k == kc)
-        flat = np.fromiter(
-            chain.from_iterable(rows[i][1]["keypoints"] for i in sel.tolist()),
-            np.float64,
-            len(sel) * 3 * kc,
-        )
-        kps[sel, :kc] = flat.reshape(len(sel), kc, 3)
-    boxes = np.fromiter(chain.from_iterable(a["bbox"] for _, a in rows), np.float64, 4 * n).reshape(
-        n, 4
-    )
-    widths = np.asarray([img["width"] for img in images], dtype=np.float64)[img_pos]
-    heights = np.asarray([img["height"] for img in images], dtype=np.float64)[img_pos]
-
-    v = kps[..., 2]
-    labelled = v > 0
-    outside = labelled & ((kps[..., 0] < 0) | (kps[..., 0] > widths[:, None]) | (kps[..., 1] < 0)
-                          | (kps[..., 1] > heights[:, None]))  # fmt: skip
-    if outside.any():
-        if options.clip_points:
-            labelled &= ~outside
-            out.findings.append(
-                info(
-                    "yolo.points_clipped",
-                    f"{int(outside.sum())} labelled point(s) outside their "
-                    "image written as not labelled (0 0 0; --clip-points)",
-                    pointer("annotations"),
-                )
-            )
-        else:
-            for r, j in zip(*np.nonzero(outside), strict=True):
-                out.findings.append(error(
-                    "yolo.point_outside_image",
-                    f"keypoint {j + 1} at ({kps[r, j, 0]:g}, {kps[r, j, 1]:g}) lies outside its "
-                    f"{widths[r]:g}x{heights[r]:g} image: YOLO coordinates must be 0..1 (--clip-points writes "
-                    "such points as not labelled)",
-                    pointer("annotations", int(ann_pos[r]), "keypoints", 3 * int(j)),
-                    annotation_id=rows[r][1]["id"], image_id=rows[r][1]["image_id"],
-                ))  # fmt: skip
+        out.findings.append(info("yolo.crowd_skipped", f"{crowd} crowd annotation(s) (iscrowd 1) left out: "
+                                 "YOLO has no crowd regions", pointer("annotations")))  # fmt: skip
+    inst = _instances(doc, images, cats, out.k)
+    n, k = len(inst.ids), out.k
+    out.summary = {"images": len(images), "annotations": n, "categories": len(cats),
+                   "kpt_shape": [k, options.kpt_dims], "crowd_skipped": crowd, "points_clipped": 0}  # fmt: skip
+    labelled = _labelled_points(inst, options, out)
     if options.kpt_dims == 2:
-        unlabelled = ~labelled & (np.arange(k) < own_k[:, None])
-        for r in np.flatnonzero(unlabelled.any(axis=1)).tolist():
-            out.findings.append(error(
-                "yolo.unlabelled_point_2d", f"keypoint(s) {(np.flatnonzero(unlabelled[r]) + 1).tolist()} not "
-                "labelled: with --kpt-dims 2 they would become real points at 0 0 (the image corner); write "
-                "[K, 3] (the default)", pointer("annotations", int(ann_pos[r]), "keypoints"),
-                annotation_id=rows[r][1]["id"],
-            ))  # fmt: skip
-        if out.notes:  # --pad fills with 0 0 0, which [K, 2] cannot say
-            out.findings.append(
-                error(
-                    "yolo.unlabelled_point_2d",
-                    "--pad needs [K, 3] (padding is written as v = 0); drop --kpt-dims 2",
-                    pointer("categories"),
-                )
-            )
-    x0 = np.clip(boxes[:, 0], 0, widths)
-    y0 = np.clip(boxes[:, 1], 0, heights)
-    x1 = np.clip(boxes[:, 0] + boxes[:, 2], 0, widths)
-    y1 = np.clip(boxes[:, 1] + boxes[:, 3], 0, heights)
-    for r in np.flatnonzero((x1 <= x0) | (y1 <= y0)).tolist():
-        out.findings.append(error(
-            "yolo.box_outside_image", f"bbox {rows[r][1]['bbox']} has no area inside its "
-            f"{widths[r]:g}x{heights[r]:g} image", pointer("annotations", int(ann_pos[r]), "bbox"),
-            annotation_id=rows[r][1]["id"],
-        ))  # fmt: skip
+        _check_two_values(inst, labelled, bool(out.notes), out)
+    box = _normalised_boxes(inst, out)
     if any(f.severity.value == "error" for f in out.findings):
         return
-
-    box = np.column_stack(
-        [(x0 + x1) / 2 / widths, (y0 + y1) / 2 / heights, (x1 - x0) / widths, (y1 - y0) / heights]
-    )
-    px = np.where(labelled, kps[..., 0] / widths[:, None], 0.0)
-    py = np.where(labelled, kps[..., 1] / heights[:, None], 0.0)
+    px = np.where(labelled, inst.kps[..., 0] / inst.width[:, None], 0.0)
+    py = np.where(labelled, inst.kps[..., 1] / inst.height[:, None], 0.0)
     coords = np.column_stack([box, np.stack([px, py], axis=-1).reshape(n, 2 * k)])
-    vis = np.where(labelled, v, 0).astype(np.int64) if options.kpt_dims == 3 else None
-    max_side = max((max(img["width"], img["height"]) for img in images), default=1)
-
+    vis = (
+        np.where(labelled, inst.kps[..., 2], 0).astype(np.int64) if options.kpt_dims == 3 else None
+    )
     # lines grouped by image (document order within one): each image's label text is one slice
-    order = np.argsort(img_pos, kind="stable")
+    order = np.argsort(inst.image, kind="stable")
+    max_side = max((max(img["width"], img["height"]) for img in images), default=1)
     decimals = 10 if max_side < 10_000 else 15  # 10: within 0.5e-6 px for sides up to 9,999 px
     text, ends = format_lines(
-        cls[order], coords[order], None if vis is None else vis[order], decimals
+        inst.cls[order], coords[order], None if vis is None else vis[order], decimals
     )
-    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
-    first = np.searchsorted(img_pos[order], np.arange(len(images)), side="left")
-    last = np.searchsorted(img_pos[order], np.arange(len(images)), side="right")
+    starts = np.concatenate([[0], ends]).astype(np.int64)
+    bounds = np.searchsorted(inst.image[order], np.arange(len(images) + 1))
+    _fill_splits(images, split_of, [text[starts[a] : starts[b]] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+                 (bounds[1:] - bounds[:-1]).tolist(), out)  # fmt: skip
+    out.summary["splits"] = {
+        s.name: {"images": len(s.dest), "instances": s.instances} for s in out.splits.values()
+    }
+
+
+def _fill_splits(
+    images: list[dict[str, Any]],
+    split_of: list[str],
+    labels: list[bytes],
+    counts: list[int],
+    out: Plan,
+) -> None:
+    """Each image into its split: where it goes, its label text; two images, one label file: an error."""
     seen: dict[tuple[str, str], int] = {}
     for i, img in enumerate(images):
         split = out.splits.setdefault(split_of[i], SplitPlan(split_of[i]))
@@ -333,17 +370,10 @@ def _plan_labels(
                 "yolo.label_name_clash", f"{img['file_name']!r} and {images[clash]['file_name']!r} would share the "
                 f"label file labels/{split.name}/{label}", pointer("images", i, "file_name"), image_id=img["id"],
             ))  # fmt: skip
-        a, b = int(first[i]), int(last[i])
         split.file_names.append(img["file_name"])
         split.dest.append(dest)
-        split.labels.append(text[starts[a] : ends[b - 1]] if b > a else b"")
-        split.instances += b - a
-    out.summary = {
-        "images": len(images), "annotations": n, "categories": len(cats),
-        "kpt_shape": [k, options.kpt_dims], "crowd_skipped": crowd,
-        "points_clipped": int(outside.sum()) if options.clip_points else 0,
-        "splits": {s.name: {"images": len(s.dest), "instances": s.instances} for s in out.splits.values()},
-    }  # fmt: skip
+        split.labels.append(labels[i])
+        split.instances += counts[i]
 
 
 def format_lines(
