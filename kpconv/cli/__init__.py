@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "to-yolo": ("kpconv.cli.yolo_cmd:to_yolo_command", "A validated COCO keypoint dataset -> YOLO pose (images, labels, data.yaml)."),
     "validate": ("kpconv.cli.validate_cmd:command", "Check a COCO keypoint dataset; optionally write a fixed copy."),
     "visualize": ("kpconv.cli.visualize_cmd:command", "Draw keypoints, skeletons and findings on the images."),
+    "report": ("kpconv.cli.report_cmd:command", "A static HTML page of a dataset: verdict, every finding, charts, flagged images."),
     "train": ("kpconv.cli.train_cmd:train_command", "Train Keypoint R-CNN on a validated dataset (kpconv[train])."),
     "evaluate": ("kpconv.cli.train_cmd:evaluate_command", "COCO keypoint/box AP of a checkpoint on a dataset."),
     "predict": ("kpconv.cli.train_cmd:predict_command", "Run a checkpoint on images -> COCO results JSON."),

@@ -1,0 +1,153 @@
+"""The report's dataset charts: numbers computed with numpy, drawn as small inline SVG.
+
+Each chart is one small function writing plain SVG (bars with a title per bar for the exact
+number, axis labels as text), so the page needs no plotting library, no script and no network.
+Heat maps are tiny PNGs (one pixel per bin, scaled up by the browser) so a 17-keypoint category
+stays a few kilobytes.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from html import escape
+from itertools import chain
+
+import cv2
+import numpy as np
+
+from .dataset import ReportDataset, field_of
+
+#: COCO's object size buckets (``area`` in px², as pycocotools' COCOeval counts them)
+SIZE_BUCKETS: tuple[tuple[str, float], ...] = (("small", 32.0**2), ("medium", 96.0**2), ("large", float("inf")))
+#: bins per side of a keypoint heat map
+HEAT_BINS = 24
+_V_COLOURS = ("#b8b8b8", "#f0a030", "#2a8a4a")  # v=0 grey, v=1 orange (hollow), v=2 green
+
+
+def box_sizes(ds: ReportDataset) -> dict[str, int]:
+    """Annotations per COCO size bucket by their ``area`` (the box's w×h when area is absent)."""
+    counts = {name: 0 for name, _ in SIZE_BUCKETS}
+    for ann in ds.annotations:
+        area = field_of(ann, "area")
+        if not isinstance(area, int | float) or isinstance(area, bool):
+            box = field_of(ann, "bbox")
+            if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, int | float) for v in box)):
+                continue
+            area = float(box[2]) * float(box[3])
+        for name, limit in SIZE_BUCKETS:
+            if area < limit:
+                counts[name] += 1
+                break
+    return counts
+
+
+def keypoint_heat(ds: ReportDataset) -> dict[str, tuple[list[str], np.ndarray]]:
+    """{category: (keypoint names, (K, bins, bins) counts)} of v>0 points normalised to their box."""
+    out: dict[str, tuple[list[str], np.ndarray]] = {}
+    by_cat: dict[int, list[tuple[list[float], list[float]]]] = {}
+    for ann in ds.annotations:
+        kp, box = field_of(ann, "keypoints"), field_of(ann, "bbox")
+        if isinstance(kp, list) and isinstance(box, list) and len(box) == 4:
+            by_cat.setdefault(field_of(ann, "category_id"), []).append((kp, box))
+    for cat in ds.categories:
+        names = cat.get("keypoints")
+        rows = by_cat.get(cat.get("id"))  # type: ignore[arg-type]
+        if not isinstance(names, list) or not names or not rows:
+            continue
+        k = len(names)
+        rows = [(kp, box) for kp, box in rows if len(kp) == 3 * k]
+        if not rows:
+            continue
+        try:
+            kps = np.fromiter(chain.from_iterable(kp for kp, _ in rows), np.float64, 3 * k * len(rows))
+            boxes = np.fromiter(chain.from_iterable(b for _, b in rows), np.float64, 4 * len(rows))
+        except (TypeError, ValueError):  # a string or null among the numbers: no heat map
+            continue
+        kps, boxes = kps.reshape(-1, k, 3), boxes.reshape(-1, 1, 4)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = (kps[:, :, 0] - boxes[:, :, 0]) / boxes[:, :, 2]
+            v = (kps[:, :, 1] - boxes[:, :, 1]) / boxes[:, :, 3]
+        ok = (kps[:, :, 2] > 0) & np.isfinite(u) & np.isfinite(v) & (u >= 0) & (u <= 1) & (v >= 0) & (v <= 1)
+        ui = np.minimum((u * HEAT_BINS).astype(np.int64, copy=False), HEAT_BINS - 1, where=ok, out=np.zeros_like(ok, np.int64))
+        vi = np.minimum((v * HEAT_BINS).astype(np.int64, copy=False), HEAT_BINS - 1, where=ok, out=np.zeros_like(ok, np.int64))
+        joint = np.broadcast_to(np.arange(k), ok.shape)
+        flat = (joint[ok] * HEAT_BINS + vi[ok]) * HEAT_BINS + ui[ok]
+        grid = np.bincount(flat, minlength=k * HEAT_BINS * HEAT_BINS).reshape(k, HEAT_BINS, HEAT_BINS)
+        label = str(cat.get("name", cat.get("id")))
+        out[label if label not in out else f"{label} (id {cat.get('id')})"] = ([str(n) for n in names], grid)
+    return out
+
+
+# -- drawing -----------------------------------------------------------------------------------
+def _svg(width: int, height: int, body: Sequence[str], title: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        + "".join(body) + "</svg>"
+    )
+
+
+def bar_chart(counts: Mapping[str, int], title: str, x_label: str, colour: str = "#3a6ea5") -> str:
+    """Vertical bars, one per key (in the given order), the count above each bar."""
+    items = list(counts.items())
+    bar, gap, top, bottom, left = 34, 10, 22, 40, 8
+    width = max(160, left * 2 + len(items) * (bar + gap))
+    height = 200
+    plot = height - top - bottom
+    peak = max((n for _, n in items), default=0) or 1
+    body = []
+    for i, (key, n) in enumerate(items):
+        h = round(plot * n / peak)
+        x = left + i * (bar + gap)
+        y = top + plot - h
+        body.append(
+            f'<g><title>{escape(str(key))}: {n}</title><rect x="{x}" y="{y}" width="{bar}" height="{h}" fill="{colour}"/>'
+            f'<text x="{x + bar / 2}" y="{y - 4}" text-anchor="middle" font-size="10">{n}</text>'
+            f'<text x="{x + bar / 2}" y="{top + plot + 14}" text-anchor="middle" font-size="10">{escape(str(key))}</text></g>'
+        )
+    body.append(f'<text x="{width / 2}" y="{height - 6}" text-anchor="middle" font-size="11">{escape(x_label)}</text>')
+    return _svg(width, height, body, title)
+
+
+def visibility_chart(table: Mapping[str, Sequence[int]], title: str) -> str:
+    """One horizontal 100 % bar per keypoint split into v=0 / v=1 / v=2."""
+    rows = list(table.items())
+    label_w, bar_w, row_h, top = 130, 260, 16, 24
+    width, height = label_w + bar_w + 70, top + row_h * len(rows) + 8
+    body = []
+    for j, (level, colour) in enumerate(zip(("v=0", "v=1", "v=2"), _V_COLOURS, strict=True)):
+        body.append(f'<rect x="{label_w + j * 60}" y="4" width="10" height="10" fill="{colour}"/>'
+                    f'<text x="{label_w + j * 60 + 14}" y="13" font-size="10">{level}</text>')
+    for i, (name, counts) in enumerate(rows):
+        y = top + i * row_h
+        total = sum(counts) or 1
+        x = float(label_w)
+        body.append(f'<text x="{label_w - 6}" y="{y + 11}" text-anchor="end" font-size="10">{escape(name)}</text>')
+        for level, (n, colour) in enumerate(zip(counts, _V_COLOURS, strict=False)):
+            part = bar_w * n / total
+            body.append(f'<rect x="{x:.1f}" y="{y}" width="{part:.1f}" height="{row_h - 3}" fill="{colour}">'
+                        f'<title>{escape(name)} v={level}: {n}</title></rect>')
+            x += part
+        body.append(f'<text x="{label_w + bar_w + 6}" y="{y + 11}" font-size="10">{sum(counts)}</text>')
+    return _svg(width, height, body, title)
+
+
+def heat_png(grid: np.ndarray) -> str:
+    """A bins×bins count grid as a data: URI PNG (inferno colour map, 0 black)."""
+    peak = grid.max()
+    scaled = np.zeros(grid.shape, np.uint8) if peak == 0 else np.sqrt(grid / peak) * 255
+    img = cv2.applyColorMap(scaled.astype(np.uint8), cv2.COLORMAP_INFERNO)
+    ok, buf = cv2.imencode(".png", img)
+    return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii") if ok else ""
+
+
+def instances_chart(per_image: Mapping[str, int]) -> str:
+    """Images by their number of instances (the validator's ``instances_per_image``), 10+ pooled."""
+    pooled: Counter[str] = Counter()
+    for key, n in per_image.items():
+        k = int(key) if str(key).isdigit() else 0
+        pooled[str(k) if k < 10 else "10+"] += n
+    order = [str(k) for k in range(10)] + ["10+"]
+    return bar_chart({k: pooled[k] for k in order if k in pooled}, "images by instances per image", "instances per image")
