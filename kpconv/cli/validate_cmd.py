@@ -59,9 +59,11 @@ def read_bytes(path: Path) -> bytes:
 @click.option("--compact", is_flag=True, help="With --fix: write the repaired copy without indentation (about 40% of the size).")
 @click.option("--max-per-code", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="List at most this many findings per code (the rest are counted).")
+@click.option("--html", "html_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the HTML report here instead (the same as `kpconv report FILE -o DIR`).")
 def command(
     file: Path, images: Path | None, fmt: str, strict: bool, for_training: bool,
-    fix_out: Path | None, compact: bool, max_per_code: int,
+    fix_out: Path | None, compact: bool, max_per_code: int, html_dir: Path | None = None,
 ) -> int:
     """Check a COCO keypoint dataset and report every problem with its location.
 
@@ -73,6 +75,12 @@ def command(
     remain, so `kpconv validate in.json --fix fixed.json && kpconv train fixed.json ...` works.
     """
     progress.enable()
+    if html_dir is not None:  # an alias of `kpconv report`
+        from .report_cmd import command as report_command
+
+        return click.get_current_context().invoke(
+            report_command, file=file, out_dir=html_dir, images=images, for_training=for_training,
+            max_per_code=max_per_code, strict=strict)
     from ..formats import yolo  # numpy, the builder: only for a command that runs
 
     if yolo.looks_like_data_file(file):

@@ -117,9 +117,9 @@ def visibility_chart(table: Mapping[str, Sequence[int]], title: str) -> str:
     label_w, bar_w, row_h, top = 130, 260, 16, 24
     width, height = label_w + bar_w + 70, top + row_h * len(rows) + 8
     body = []
-    for j, (level, colour) in enumerate(zip(("v=0", "v=1", "v=2"), _V_COLOURS, strict=True)):
+    for j, (legend, colour) in enumerate(zip(("v=0", "v=1", "v=2"), _V_COLOURS, strict=True)):
         body.append(f'<rect x="{label_w + j * 60}" y="4" width="10" height="10" fill="{colour}"/>'
-                    f'<text x="{label_w + j * 60 + 14}" y="13" font-size="10">{level}</text>')
+                    f'<text x="{label_w + j * 60 + 14}" y="13" font-size="10">{legend}</text>')
     for i, (name, counts) in enumerate(rows):
         y = top + i * row_h
         total = sum(counts) or 1
