@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,28 @@ def _is_coco(path: Path) -> bool:
     except (ValueError, UnicodeDecodeError):
         return False
     return isinstance(doc, dict) and "annotations" in doc and "images" in doc
+
+
+@pytest.mark.realdata
+def test_screenshot_of_a_real_report(tmp_path: Path, realdata: Path, open_page) -> None:  # type: ignore[no-untyped-def]
+    """The README's picture: mmpose's COCO test file with its images, one finding opened.
+
+    ``KPCONV_UPDATE_SCREENSHOT=1`` writes it to docs/images/report.png.
+    """
+    coco = realdata / "mmpose" / "tests" / "data" / "coco"
+    if not (coco / "test_coco.json").is_file():
+        pytest.skip("mmpose's COCO test file is absent")
+    out = tmp_path / "report"
+    write_html_report(coco / "test_coco.json", out, coco)
+    opened = open_page(out / "index.html", width=1100)
+    page = opened.page
+    page.click("#f0 a")
+    page.wait_for_function("document.querySelector('tr.detail img') && document.querySelector('tr.detail img').complete")
+    assert page.eval_on_selector("tr.detail img", "img => img.naturalWidth") > 0
+    assert opened.errors == [] and opened.outside_requests() == []
+    shot = tmp_path / "report.png"
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(shot), full_page=True, clip={"x": 0, "y": 0, "width": 1100, "height": 1300})
+    if os.environ.get("KPCONV_UPDATE_SCREENSHOT"):
+        target = Path(__file__).resolve().parents[2] / "docs" / "images" / "report.png"
+        target.write_bytes(shot.read_bytes())
