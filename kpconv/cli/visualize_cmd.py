@@ -120,8 +120,9 @@ def command(
 
     v=2 points are filled, v=1 hollow, v=0 not drawn; left/right keypoints blue/orange, centre
     green; a box derived from the points (the annotation has none) is dashed. Datasets that fail
-    validation render too. Exit 0: all rendered; 1: an image missing or unreadable (the rest are
-    still rendered) or the file is not a COCO dataset; 2: usage.
+    validation render too. Exit 0: all rendered; 1: an image missing, unreadable or too large
+    (more pixels than $KPCONV_MAX_IMAGE_PIXELS, default 178,956,970; the rest are still rendered)
+    or the file is not a COCO dataset; 2: usage.
     """
     progress.enable()
     view = load_view(dataset)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, KpconvError
+from ..images import ImageTooLargeError, check_pixel_limit
 from ._deps import torch
 from .data import Sample
 from .transforms import Pipeline, decode_rgb, make_sample, to_target
@@ -52,6 +53,10 @@ class KeypointDataset(torch.utils.data.Dataset):
     def __getitem__(self, key: Key) -> Item:
         index, seed = key if isinstance(key, tuple) else (key, None)
         s = self.samples[index]
+        try:
+            check_pixel_limit(s.path)  # the validation gate checked it; the file may have changed since
+        except ImageTooLargeError as exc:
+            raise DataError(str(exc)) from None
         image = decode_rgb(s.path)
         h, w = int(image.shape[-2]), int(image.shape[-1])
         if (w, h) != (s.width, s.height):

@@ -15,6 +15,8 @@ from typing import Any
 
 from ..errors import DataError, UsageError
 from ..fileio import atomic_write_bytes
+from ..finding import Finding, error
+from ..images import ImageTooLargeError, check_pixel_limit
 from ..model import Dataset
 from ._deps import torch
 from .checkpoint import LoadedModel, model_from_checkpoint
@@ -39,6 +41,8 @@ class PredictResult:
     results: list[dict[str, Any]]
     images: list[ImageEntry]
     rendered: list[Path] = field(default_factory=list)
+    #: one per image left out (its header declares more pixels than the limit)
+    findings: list[Finding] = field(default_factory=list)
 
 
 def collect_images(inputs: Sequence[Path]) -> list[Path]:
@@ -94,6 +98,22 @@ def assign_ids(paths: Sequence[Path], dataset: Dataset | None, images_root: Path
         raise DataError(f"--dataset: no unique images entry for {', '.join(unmatched[:5])}{more} "
                         "(match is by path relative to --images, else by base name)")
     return entries
+
+
+def refuse_too_large(entries: Sequence[ImageEntry]) -> tuple[list[ImageEntry], list[Finding]]:
+    """The entries within the pixel limit, and a finding (also logged) for each one left out."""
+    kept: list[ImageEntry] = []
+    refused: list[Finding] = []
+    for e in entries:
+        try:
+            check_pixel_limit(e.path)
+        except ImageTooLargeError as exc:
+            msg = f"image {e.path} is {exc.reason}; no prediction for it"
+            refused.append(error("predict.image_too_large", msg, image_id=e.image_id, source=str(e.path)))
+            log.warning("error predict.image_too_large: %s", msg)
+        else:
+            kept.append(e)
+    return kept, refused
 
 
 @torch.inference_mode()
@@ -152,16 +172,20 @@ def predict(
     render_dir: Path | None = None,
     render_threshold: float = 0.5,
 ) -> PredictResult:
-    """Run ``checkpoint`` over ``inputs`` (files or folders) and return COCO results."""
+    """Run ``checkpoint`` over ``inputs`` (files or folders) and return COCO results.
+
+    An image whose header declares more pixels than :func:`kpconv.images.max_image_pixels` is
+    not decoded: it gets a finding (``PredictResult.findings``) and the others are predicted.
+    """
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, found {batch_size}")
     dev = resolve_device(device)
     loaded = model_from_checkpoint(checkpoint, dev)
-    entries = assign_ids(collect_images(inputs), dataset, images_root)
+    entries, refused = refuse_too_large(assign_ids(collect_images(inputs), dataset, images_root))
     results = run_model(loaded, entries, dev, batch_size, score_threshold)
     if dataset is None:
         names = {e.image_id: e.file_name for e in entries}
         for r in results:
             r["file_name"] = names[r["image_id"]]
     rendered = render(loaded, entries, results, render_dir, render_threshold) if render_dir else []
-    return PredictResult(results, entries, rendered)
+    return PredictResult(results, entries, rendered, refused)

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..images import ImageReadError
+from ..images import ImageReadError, check_pixel_limit
 
 #: transparent pixels are shown over mid-grey (neither black nor white hides the points)
 ALPHA_BACKGROUND = 128.0
@@ -25,11 +25,17 @@ _JPEG_QUALITY = 95
 def load_image(path: Path) -> np.ndarray:
     """Decode an image file into BGR ``uint8`` of the same pixel size.
 
-    Raises FileNotFoundError when missing, :class:`kpconv.images.ImageReadError` when the bytes
-    are not an image either OpenCV or Pillow can decode.
+    Raises FileNotFoundError when missing, :class:`kpconv.images.ImageTooLargeError` when the
+    header declares more pixels than the limit (nothing is decoded then), and
+    :class:`kpconv.images.ImageReadError` when the bytes are not an image either OpenCV or Pillow
+    can decode.
     """
+    check_pixel_limit(path)
     data = Path(path).read_bytes()
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    try:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    except cv2.error:  # OpenCV's own size assertions, on formats kpconv reads no header of
+        img = None
     if img is None:
         img = _decode_with_pillow(path)
     return to_bgr8(img)

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import DataError, KpconvError, UsageError
 from ..fileio import atomic_write_bytes, read_json
 from ..finding import Finding, Severity, error, info, pointer, warning
-from ..images import ImageReadError, resolve_inside
+from ..images import ImageReadError, ImageTooLargeError, resolve_inside
 from ..model import Annotation, Image
 from ..progress import track
 from .annotator import KeypointAnnotator, display_box, given_box, keypoint_array
@@ -315,6 +315,14 @@ def render_job(
             False,
             [error("visualize.image_missing", msg, where, image_id=img.id)],
             note="missing",
+        )
+    except ImageTooLargeError as exc:
+        msg = f"image {path} is {exc.reason}"
+        return Rendered(
+            job,
+            False,
+            [error("visualize.image_too_large", msg, where, image_id=img.id)],
+            note="too large",
         )
     except (ImageReadError, OSError) as exc:
         reason = (
