@@ -1,7 +1,7 @@
 """Exceptions for "cannot continue"; each carries the process exit code the CLI uses.
 
 Each also carries a finding code, so that the CLI's one catch can report it as the same record
-every other problem is reported with (:meth:`KpconvError.report`).
+every other problem is reported with (:meth:`KpconvError.to_report`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class KpconvError(Exception):
         if code is not None:
             self.code = code
 
-    def report(self) -> Report:
+    def to_report(self) -> Report:
         """The error as a report: its findings (or one made from the message) and the exit code."""
         findings = self.findings or [error(self.code, self.message)]
         return failure_report(findings, self.message, self.exit_code)

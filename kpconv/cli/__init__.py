@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> Any:
         _fail("aborted", 130, as_json, code="interrupted")
     except KpconvError as exc:
         click.echo(f"kpconv: error: {exc.message}", err=True)
-        _fail(exc.message, exc.exit_code, as_json, exc.report().findings)
+        _fail(exc.message, exc.exit_code, as_json, exc.to_report().findings)
     except KeyboardInterrupt:
         click.echo("kpconv: interrupted", err=True)
         _fail("interrupted", 130, as_json, code="interrupted")
