@@ -19,6 +19,7 @@ from click.core import ParameterSource
 
 from ..errors import UsageError
 from ..fileio import dumps_json, ensure_not_input, write_json
+from ..finding import Severity
 from .render import render_text
 
 _LOGGER = "kpconv"
@@ -339,4 +340,5 @@ def predict_command(checkpoint: Path, inputs: tuple[Path, ...], output: Path, da
     click.echo(f"wrote {output}: {len(res.results)} detection(s) on {len(res.images)} image(s)", err=True)
     if res.rendered:
         click.echo(f"drew {len(res.rendered)} image(s) into {render_dir}", err=True)
-    return 0
+    # an image refused (too large) is a data problem, as in visualize: the others are written
+    return 1 if any(f.severity is Severity.ERROR for f in res.findings) else 0

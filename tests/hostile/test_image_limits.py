@@ -190,7 +190,7 @@ def test_predict_leaves_that_image_out_and_predicts_the_others(tmp_path: Path) -
         cwd=tmp_path,
         timeout=300,
     )
-    assert res2.returncode == 0, res2.stderr
+    assert res2.returncode == 1, res2.stderr  # a data problem, the other images still predicted
     assert f"predict.image_too_large: image {inputs / 'bomb.png'} is 100000x100000" in res2.stderr
     assert "on 2 image(s)" in res2.stderr
     names = {r["file_name"] for r in json.loads(out.read_text())}
