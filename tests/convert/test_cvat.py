@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -390,6 +393,126 @@ def test_duplicate_image_name_and_version_are_reported(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("<version>1.1</version>", "<version>1.0</version>"))
     codes = _codes(parse_cvat(path))
     assert {"cvat.duplicate_image", "cvat.version", "cvat.image_without_name"} <= set(codes)
+
+
+def _plain_images(n: int) -> str:
+    """``n`` images of two 3-point skeletons each (visible, occluded, outside points)."""
+    point = '<points label="{}" outside="{}" occluded="{}" points="{},{}">\n  </points>\n'
+    skeleton = (
+        '<skeleton label="person" z_order="0">\n'
+        + point.format("nose", 0, 0, "10.5", "20.25")
+        + point.format("left_eye", 0, 1, "13", "21")
+        + point.format("right_eye", 1, 0, "7", "21")
+        + "</skeleton>\n"
+    )
+    return "".join(
+        f'<image id="{i}" name="img_{i:03d}.jpg" width="100" height="80">\n{skeleton * 2}</image>\n'
+        for i in range(n)
+    )
+
+
+BROKEN = {
+    "truncated in an image": lambda t: t[: t.index("img_003.jpg") + 200],
+    "truncated after an image": lambda t: t[: t.index("img_004.jpg") - 13],
+    "junk after the root": lambda t: t + _plain_images(2),
+    "unclosed image": lambda t: t.replace('</image>\n<image id="3"', '<image id="3"', 1),
+    "control character in whitespace": lambda t: t.replace("\n  </points>", "\n \x01 </points>", 9),
+    "invalid UTF-8 in a value": lambda t: t.replace('z_order="0"', 'z_order="\udcff"', 5),
+    "duplicate attribute": lambda t: t.replace('z_order="0">', 'z_order="0" z_order="1">', 4),
+    "< in a value": lambda t: t.replace('label="left_eye"', 'label="left<eye"', 7),
+    "mismatched end tag": lambda t: t.replace("</skeleton>", "</skeletons>", 5),
+    "undefined entity": lambda t: t.replace('name="img_002.jpg"', 'name="img&x;002.jpg"'),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
+def test_broken_xml_is_one_located_error_whatever_the_chunk_size(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Elements are read once a chunk is parsed: an error later in the file still wins, located."""
+    path = _xml(tmp_path, _plain_images(6))
+    text = BROKEN[case](path.read_text(encoding="utf-8"))
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    messages = set()
+    for chunk in (1 << 20, 64, 333):
+        monkeypatch.setattr(xmlsource, "CHUNK_SIZE", chunk)
+        with pytest.raises(DataError) as info:
+            parse_cvat(path)
+        assert [f.code for f in info.value.findings] == ["cvat.xml_syntax"]
+        assert re.match(r"annotations\.xml:\d+:\d+: not well-formed XML: ", info.value.message)
+        messages.add(info.value.message)
+    assert len(messages) == 1, messages
+
+
+def test_a_merged_duplicate_image_keeps_document_order(tmp_path: Path) -> None:
+    """Skeleton-only images are read as columns, an image with a box as objects: an image name
+    given to both still lists its instances in document order."""
+    box = '<box label="car" xtl="1" ytl="2" xbr="30" ybr="40" z_order="0"></box>\n'
+    body = _plain_images(2) + _plain_images(1).replace("</image>", box + "</image>")
+    export = parse_cvat(_xml(tmp_path, body))
+    res = export.subsets[""]
+    assert [r.file_name for r in res.images] == ["img_000.jpg", "img_001.jpg", "img_000.jpg"]
+    assert _codes(export).count("cvat.duplicate_image") == 1
+    assert [
+        i.source.rsplit(":", 1)[-1] for i in res.all_instances() if i.image == "img_000.jpg"
+    ] == [
+        '<image name="img_000.jpg">/skeleton[1]',
+        '<image name="img_000.jpg">/skeleton[2]',
+        '<image name="img_000.jpg">/skeleton[1]',
+        '<image name="img_000.jpg">/skeleton[2]',
+    ]
+    coco = convert_export(export, None)[""].document
+    assert [a["image_id"] for a in coco["annotations"]] == [1, 1, 1, 1, 2, 2]
+
+
+def test_coordinates_are_read_as_float_reads_them(tmp_path: Path) -> None:
+    """Every notation Python's float() reads, bit for bit, also in the bulk read of a big image."""
+    rng = random.Random(7)
+    texts = []
+    for _ in range(1000):
+        value = rng.uniform(-5000, 5000) * 10 ** rng.randint(-12, 12)
+        texts += [
+            repr(value),
+            f"{value:.{rng.randint(0, 25)}f}",
+            f"{value:.{rng.randint(1, 20)}e}",
+            str(rng.randint(-(10**20), 10**20)),
+            " 1_000.5 ",
+        ]
+    pairs = list(zip(texts, reversed(texts), strict=True))
+    points = "".join(
+        f'<points label="k{i}" outside="0" occluded="0" points="{x},{y}"/>'
+        for i, (x, y) in enumerate(pairs)
+    )
+    export = parse_cvat(
+        _xml(
+            tmp_path, f'<image id="0" name="a.jpg"><skeleton label="s">{points}</skeleton></image>'
+        )
+    )
+    (inst,) = export.subsets[""].all_instances()
+    got = [(p.x, p.y) for p in inst.points]
+    assert got == [(float(x), float(y)) for x, y in pairs]
+    assert [math.copysign(1, x) for x, _ in got] == [math.copysign(1, float(x)) for x, _ in pairs]
+
+
+def test_bad_skeleton_points_are_reported_in_document_order(tmp_path: Path) -> None:
+    """A bad point among thousands of good ones: the others are read, each bad one located."""
+    body = _plain_images(40)
+    body = body.replace('points="13,21"', 'points="13;21"', 3).replace(
+        'points="7,21"', 'points="inf,1"', 1
+    )
+    body = body.replace('points="10.5,20.25"', 'points="1,2,3"', 1)
+    export = parse_cvat(_xml(tmp_path, body))
+    bad = [f for f in export.subsets[""].findings if f.code == "cvat.bad_points"]
+    assert [f.source.rsplit(":", 1)[-1] for f in bad] == [
+        "<image name=\"img_000.jpg\">/skeleton[1]/points[label='nose']",
+        "<image name=\"img_000.jpg\">/skeleton[1]/points[label='left_eye']",
+        "<image name=\"img_000.jpg\">/skeleton[2]/points[label='left_eye']",
+        "<image name=\"img_001.jpg\">/skeleton[1]/points[label='left_eye']",
+    ]  # the outside point with inf coordinates is v=0, not bad
+    instances = export.subsets[""].all_instances()
+    assert len(instances) == 80
+    assert sum(len(i.points) for i in instances) == 240 - 4
+    assert _points(instances[0])["right_eye"] == (0.0, 0.0, 0)
 
 
 # --------------------------------------------------------------------------- video, subsets, zip

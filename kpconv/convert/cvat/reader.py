@@ -1,8 +1,10 @@
 """Streaming reader: CVAT for images / video 1.1 XML → raw instances, one ParseResult per subset.
 
-expat calls the reader for each start and end tag; nothing of the document is kept once used,
-so memory holds one ``<image>`` (or one ``<track>``) plus what has been converted so far. Per
-image the shapes are first collected, then assembled into instances:
+expat parses the XML chunk by chunk into ElementTree elements (its calls go straight to the C
+tree builder: no Python code runs per element). After each chunk the reader takes the
+elements directly under the root that are complete (an ``<image>``, a ``<track>``, ``<meta>``)
+and drops them, so memory holds about one chunk of elements plus what has been converted so far.
+Per image the shapes are first collected, then assembled into instances:
 
 1. ``<skeleton>`` and multi-point ``<points>`` are instances by themselves;
 2. shapes sharing a ``group_id`` form one instance (its box → bbox, its polygon → segmentation);
@@ -10,6 +12,9 @@ image the shapes are first collected, then assembled into instances:
    contains them; a point inside none or several is reported and left out; an image with
    ungrouped points and no such box is one instance per category;
 4. remaining boxes/polygons attach to the instance of the same label whose points they contain.
+
+An image that holds only skeletons (the bulk of a big export) needs no assembly: its skeletons
+go to the subset's columns (:class:`_Columns`), without an object per point.
 
 Video tracks become one image per frame where some shape is not ``outside`` (see
 :meth:`CvatReader._track`). A skeleton track's element points come in one of two layouts: CVAT's
@@ -22,20 +27,22 @@ layout, where the skeleton track holds one ``<track label=element>`` per element
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from itertools import repeat
+from operator import attrgetter, contains, itemgetter
+from typing import Any
 from xml.etree.ElementTree import Element, TreeBuilder
 
 import numpy as np
+import numpy.typing as npt
 
 from ...errors import DataError
 from ...finding import Finding, error, info, warning
 from ...memory import gc_paused
 from ...spec import KeypointSpec, spec_from_mapping
-from ..builder import ParseResult, RawImage, RawInstance, RawPoint
-from . import fastlane
-from .fastlane import FastColumns, FastLane, FloatArray, ImageRows, IntArray
+from ..builder import InstanceArrays, ParseResult, RawImage, RawInstance, RawPoint
 from .grouping import Region, containing, enclosing_box, holders, rotated_box
 from .meta import Meta, read_meta, typed_value
 from .xmlsource import XmlSource, feed, new_parser
@@ -52,6 +59,13 @@ VISIBILITY_WORDS: dict[str, int] = {
 
 #: category placeholder for point-only instances (no box, no group box, no `category.` prefix)
 _UNDECIDED = "\x00point-only"
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+_ATTRIB = attrgetter("attrib")
+_KIND = itemgetter("label", "outside", "occluded")
+_COORDS = itemgetter("points")
 
 
 @dataclass
@@ -75,7 +89,6 @@ class CvatExport:
     mode: str  # "images", "video", "images+video" or "empty"
     numbered: list[tuple[ParseResult, RawInstance]] = field(default_factory=list)
     subsets_seen: list[str] = field(default_factory=list)
-    fast_images: int = 0  # <image> elements the fast lane read (the rest: expat)
 
     def keypoint_categories(self) -> list[str]:
         return self.spec.names() if self.spec is not None else []
@@ -100,17 +113,6 @@ class _Area:
 
 
 @dataclass(slots=True)
-class _SkelCtx:
-    """A <skeleton> of an image being read (points arrive one start tag at a time)."""
-
-    label: str
-    group: str | None
-    src: str
-    points: list[RawPoint] = field(default_factory=list)
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
 class _Frame:
     """The shapes of one image or video frame, before they are assembled into instances."""
 
@@ -121,15 +123,64 @@ class _Frame:
 
 
 @dataclass(slots=True)
-class _ImageCtx:
-    """The <image> being read."""
+class _Points:
+    """The element points of some skeletons: per skeleton how many, then per point its label
+    (a code: see :meth:`CvatReader._code`), x, y and v."""
 
-    name: str
-    loc: str
-    subset: str
-    res: ParseResult
-    frame: _Frame
-    counts: dict[str, int]
+    counts: list[int]
+    label: IntArray
+    x: FloatArray
+    y: FloatArray
+    v: IntArray
+
+
+@dataclass
+class _Columns:
+    """The skeletons of one subset's images that hold nothing else, as columns.
+
+    ``blocks`` says where each run of them goes among the subset's object instances
+    (``len(instances)`` then, and how many): :meth:`CvatReader._finish` restores document
+    order from it when something depends on it.
+    """
+
+    image: list[str] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    attributes: dict[int, dict[str, Any]] = field(default_factory=dict)  # the few that have some
+    # per instance its number of points; per point its label code, x, y, v. Growing buffers,
+    # seen as arrays without a copy at the end: no document-sized copy is ever made.
+    counts: array = field(default_factory=lambda: array("q"))
+    label: array = field(default_factory=lambda: array("q"))
+    x: array = field(default_factory=lambda: array("d"))
+    y: array = field(default_factory=lambda: array("d"))
+    v: array = field(default_factory=lambda: array("q"))
+    blocks: list[tuple[int, int]] = field(default_factory=list)
+
+    def add(self, pts: _Points) -> None:
+        """The points of some instances."""
+        self.counts.extend(pts.counts)
+        self.label.frombytes(pts.label.tobytes())
+        self.x.frombytes(np.ascontiguousarray(pts.x).tobytes())
+        self.y.frombytes(np.ascontiguousarray(pts.y).tobytes())
+        self.v.frombytes(pts.v.tobytes())
+
+    def arrays(self, labels: list[str]) -> InstanceArrays:
+        """Every instance as one :class:`InstanceArrays` (``labels``: what the label codes name)."""
+        attributes = self.attributes
+        return InstanceArrays(
+            image=self.image,
+            category=self.category,
+            source=self.source,
+            counts=np.frombuffer(self.counts, dtype=np.int64),
+            labels=labels,
+            label=np.frombuffer(self.label, dtype=np.int64),
+            x=np.frombuffer(self.x, dtype=np.float64),
+            y=np.frombuffer(self.y, dtype=np.float64),
+            v=np.frombuffer(self.v, dtype=np.int64),
+            attributes=[attributes.get(i, {}) for i in range(len(self.image))]
+            if attributes
+            else None,
+        )
 
 
 class _Tally:
@@ -191,14 +242,14 @@ def _coords(text: str | None) -> list[float] | None:
 
 
 def _document_order(
-    objects: list[RawInstance], fast: list[RawInstance], blocks: list[tuple[int, int]]
+    objects: list[RawInstance], columns: list[RawInstance], blocks: list[tuple[int, int]]
 ) -> list[RawInstance]:
-    """Object instances with the fast lane's, each block where it was taken."""
+    """Object instances with the column ones, each block where it was read."""
     out: list[RawInstance] = []
     i = f = 0
     for at, n in blocks:
         out += objects[i:at]
-        out += fast[f : f + n]
+        out += columns[f : f + n]
         i, f = at, f + n
     out += objects[i:]
     return out
@@ -211,15 +262,17 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-def _ints(texts: list[str | None]) -> list[int | None]:
-    """:func:`_int` of each; ``int()`` alone when it reads them all and none is long (up to 15
-    characters a number is exact as a float, so ``int(float(t)) == int(t)``)."""
+def _bulk_xy(coords: list[str]) -> FloatArray | None:
+    """``points="x,y"`` of many points as an (n, 2) array at C speed; None when one is not
+    two finite numbers (as :func:`_xy` reads them)."""
+    parts = ",".join(coords).split(",")
+    if len(parts) != 2 * len(coords) or not all(map(contains, coords, repeat(","))):
+        return None  # some has no comma, or several
     try:
-        if max(map(len, texts)) <= 15:  # type: ignore[arg-type]
-            return list(map(int, texts))  # type: ignore[arg-type]
-    except (TypeError, ValueError):  # None, no texts, or not an integer
-        pass
-    return list(map(_int, texts))
+        xy = np.fromiter(map(float, parts), np.float64, len(parts)).reshape(-1, 2)
+    except ValueError:
+        return None
+    return xy if np.isfinite(xy).all() else None
 
 
 class CvatReader:
@@ -244,140 +297,66 @@ class CvatReader:
         self.numbered: list[tuple[ParseResult, RawInstance]] = []
         self.multi_sizes: dict[str, int] = {}
         self.singles_seen: dict[str, dict[str, str]] = {}  # category -> {keypoint: source label}
-        self.skeletons_unknown: dict[
-            str, list[str]
-        ] = {}  # skeleton label not in <meta> -> sublabels
+        # skeleton label not in <meta> -> sublabels
+        self.skeletons_unknown: dict[str, list[str]] = {}
         self.frames: dict[int, _Frame] = {}
         self.undecided: list[RawInstance] = []
         self.n_images = 0
         self.n_tracks = 0
         self.vis_attr = self.opts.visibility_attribute
         self._label_rank: dict[str, int] = {}
-        self._names: dict[str, str] = {}
-        # the fast lane (fastlane.py): what it took, per subset, and where expat last started
-        # and ended a depth-2 element (its CurrentByteIndex; equal for an empty element)
-        self.fast: dict[str, FastColumns] = {}
-        self.fast_labels: list[str] = []
-        self.opened_at = self.closed_at = -1
-        self.n_fast = 0
-        self._order_matters: set[str] = set()  # subsets whose instance order the lanes split
+        self._names: dict[str, str] = {}  # one string object per point label name
+        self._labels: list[str] = []  # point labels by code
+        self._kinds: dict[tuple[str, str | None, str | None], int] = {}  # see _kinds_of
+        self.columns: dict[str, _Columns] = {}  # per subset
+        self._codes: dict[str, int] = {}  # point label -> its code
+        self._order_matters: set[str] = set()  # subsets whose instance order the columns split
+        self._root: Element | None = None
+        self._queued: list[tuple[str, list[Element]]] = []  # images of skeletons, read together
+        self._queued_subset = ""
 
     # ----------------------------------------------------------------------------- streaming
-    # expat calls _start/_end for every element. Skeletons inside <image> (the bulk of a big
-    # export) are read straight from those calls; any other element below the root is built
-    # into a small ElementTree element (TreeBuilder) and handled when it ends. Nothing is kept
-    # once handled, so memory is one <image> or <track> plus the converted output.
     def read(self) -> CvatExport:
         """Stream the export once; returns the per-subset results and the export's spec."""
-        self._depth = 0
-        self._tb: TreeBuilder | None = None
-        self._tb_depth = 0
-        self._tb_src = ""
-        self._img: _ImageCtx | None = None
-        self._skipping = False
-        self._skel: _SkelCtx | None = None
-        self._last: RawPoint | None = None
-        self._text: list[str] | None = None
-        self._text_kind: tuple[str, str | None] = ("", None)
-        self._text_depth = 0
-        parser = self._parser = new_parser()
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
-        self._skel_handlers = (self._start_skel, self._end_skel)
-        lane = FastLane(self, parser) if fastlane.ENABLED else None
+        parser = new_parser()
+        builder = TreeBuilder()
+
+        def root_start(tag: str, attrs: dict[str, str]) -> Element:
+            self._root = builder.start(tag, attrs)
+            parser.StartElementHandler = builder.start
+            return self._root
+
+        parser.StartElementHandler = root_start
+        parser.EndElementHandler = builder.end
+        parser.CharacterDataHandler = builder.data
         with gc_paused():  # nothing read forms cycles; collections would rescan all of it
-            feed(self.source, parser, sink=lane)
-        if lane is not None:
-            self.fast_labels = lane.labels
+            feed(self.source, parser, after_chunk=self._drain)
+            self._drain(final=True)
         if self.frames:
             self._emit_frames()
         return self._finish()
 
-    def _start(self, tag: str, attrs: dict[str, str]) -> None:
-        depth = self._depth = self._depth + 1
-        tb = self._tb
-        if tb is not None:
-            tb.start(tag, attrs)
+    def _drain(self, final: bool = False) -> None:
+        """Read and drop the root's complete children (all of them once the document ended)."""
+        root = self._root
+        if root is None:
             return
-        if self._skipping:
+        done = list(root) if final else root[:-1]  # the last one may still be open
+        if not done:
             return
-        if depth == 3:
-            img = self._img
-            if img is None:  # pragma: no cover - depth 3 is always inside an <image> here
-                return
-            n = img.counts[tag] = img.counts.get(tag, 0) + 1
-            src = f"{img.loc}/{tag}[{n}]"
-            if tag == "skeleton":
-                self._skel = _SkelCtx(attrs.get("label") or "", _group(attrs.get("group_id")), src)
-                parser = self._parser
-                parser.StartElementHandler = self._skel_handlers[0]
-                parser.EndElementHandler = self._skel_handlers[1]
-            else:
-                self._capture(tag, attrs, depth, src)
-        elif depth == 2:
-            self.opened_at = self._parser.CurrentByteIndex
-            if tag == "image":
-                self._image_start(attrs)
-            else:
-                self._capture(tag, attrs, depth, f"{self.where}:<{tag}>")
+        del root[: len(done)]
+        for elem in done:
+            if not self._queue(elem):
+                self._flush()
+                if not self._queue(elem):
+                    self._element(elem)
+        self._flush()
 
-    def _end(self, tag: str) -> None:
-        depth = self._depth
-        self._depth = depth - 1
-        if depth == 2:  # the fast lane may start after this end tag
-            self.closed_at = self._parser.CurrentByteIndex
-        tb = self._tb
-        if tb is not None:
-            tb.end(tag)
-            if depth == self._tb_depth:
-                self._tb = None
-                self._parser.CharacterDataHandler = None
-                self._captured(tb.close(), depth)
-            return
-        if depth == 2:
-            if self._skipping:
-                self._skipping = False
-            elif self._img is not None:
-                img, self._img = self._img, None
-                self._assemble(img.name, img.frame, img.subset, img.res)
-
-    def _capture(self, tag: str, attrs: dict[str, str], depth: int, src: str) -> None:
-        tb = self._tb = TreeBuilder()
-        self._tb_depth, self._tb_src = depth, src
-        tb.start(tag, attrs)
-        self._parser.CharacterDataHandler = tb.data
-
-    def _text_begin(self, kind: str, name: str | None, depth: int) -> None:
-        self._text = []
-        self._text_kind, self._text_depth = (kind, name), depth
-        self._parser.CharacterDataHandler = self._text.append
-
-    def _text_end(self) -> None:
-        value = "".join(self._text or ())
-        self._text = None
-        self._parser.CharacterDataHandler = None
-        kind, name = self._text_kind
-        skel = self._skel
-        if skel is None:  # pragma: no cover - text is only captured inside skeletons
-            return
-        if kind == "skeleton" and name:
-            types = self.meta.attribute_types(skel.label)
-            skel.attributes[name] = typed_value(types.get(name), value)
-        elif kind == "visibility" and self._last is not None:
-            point = self._last
-            img = self._img
-            v = self._visibility_value(value, point.v, skel.src, img.subset if img else "")
-            point.v = v
-            if v == 0:
-                point.x = point.y = 0.0
-
-    def _captured(self, elem: Element, depth: int) -> None:
-        """A whole element below the root (other than a skeleton in an image) has been read."""
+    def _element(self, elem: Element) -> None:
+        """One element directly under the root."""
         tag = elem.tag
-        if depth == 3:
-            img = self._img
-            if img is not None:
-                self._shape(elem, tag, self._tb_src, img.name, img.frame, img.subset, img.res)
+        if tag == "image":
+            self._image(elem)
         elif tag == "track":
             self._track(elem)
         elif tag == "meta":
@@ -396,8 +375,9 @@ class CvatReader:
                 )
         else:
             self._tally(
-                "", "cvat.shape_ignored", f"<{tag}> element(s) at top level ignored", self._tb_src
-            )
+                "", "cvat.shape_ignored", f"<{tag}> element(s) at top level ignored",
+                f"{self.where}:<{tag}>",
+            )  # fmt: skip
 
     def _result(self, subset: str) -> ParseResult:
         res = self.results.get(subset)
@@ -412,29 +392,84 @@ class CvatReader:
         self.tallies[subset].add(code, what, source, n)
 
     # ----------------------------------------------------------------------------- images
-    def _image_start(self, a: dict[str, str]) -> None:
-        subset = a.get("subset") or ""
+    # An image that holds only skeletons is queued (its entry made at once), and the skeletons
+    # of a run of such images are read together (:meth:`_flush`) before anything else is read.
+    def _queue(self, img: Element) -> bool:
+        """Queue ``img`` when it is a first image of that name, holding only skeletons, of the
+        subset of the queue; False (nothing done) otherwise."""
+        if img.tag != "image":
+            return False
+        a = img.attrib
+        name, subset = a.get("name"), a.get("subset") or ""
+        if not name or (self._queued and subset != self._queued_subset):
+            return False
+        if self.opts.subset is not None and (subset or DEFAULT_SUBSET) != self.opts.subset:
+            return False
+        names = self.image_names.get(subset)
+        if names is not None and name in names:
+            return False  # merged, with a warning, by _image
+        skeletons = img.findall("skeleton")
+        if len(skeletons) != len(img):
+            return False
+        self._add_image(a, name, subset)
+        self._queued.append((name, skeletons))
+        self._queued_subset = subset
+        return True
+
+    def _flush(self) -> None:
+        """Read the skeletons of the queued images into their subset's columns."""
+        queued, subset = self._queued, self._queued_subset
+        if not queued:
+            return
+        self._queued = []
+        res = self.results[subset]
+        cols = self.columns.get(subset)
+        if cols is None:
+            cols = self.columns[subset] = _Columns()
+        where = self.where
+        images: list[str] = []
+        sources: list[str] = []
+        skeletons: list[Element] = []
+        for name, skels in queued:
+            n = len(skels)
+            images += [name] * n
+            loc = f'{where}:<image name="{name}">'
+            sources += [f"{loc}/skeleton[{i}]" for i in range(1, n + 1)]
+            skeletons += skels
+        if not skeletons:
+            return
+        labels = [sk.get("label") or "" for sk in skeletons]
+        pts = self._skeleton_points(skeletons, sources, subset, res)
+        at, n = len(res.instances), len(skeletons)
+        if cols.blocks and cols.blocks[-1][0] == at:
+            cols.blocks[-1] = (at, cols.blocks[-1][1] + n)
+        else:
+            cols.blocks.append((at, n))
+        if list(map(len, skeletons)) != pts.counts:  # something besides points: attributes?
+            first = len(cols.image)
+            for i, found in enumerate(self._skeleton_attributes(skeletons, labels)):
+                if found:
+                    cols.attributes[first + i] = found
+        cols.image += images
+        cols.category += labels
+        cols.source += sources
+        cols.add(pts)
+        if not self.meta.sublabels.keys() >= set(labels):
+            names = [self._labels[c] for c in pts.label.tolist()]
+            start = 0
+            for label, count in zip(labels, pts.counts, strict=True):
+                self._note_skeleton(label, names[start : start + count])
+                start += count
+
+    def _add_image(self, a: dict[str, str], name: str, subset: str) -> ParseResult:
+        """The image entry of a read ``<image>`` with a name (``a``: its attributes)."""
         self.subsets_seen.setdefault(subset, None)
-        if not self.reads_subset(subset):
-            self._skipping = True
-            return
         self.n_images += 1
-        name = a.get("name")
         res = self._result(subset)
-        if not name:
-            res.findings.append(
-                error(
-                    "cvat.image_without_name",
-                    f"<image id={a.get('id')!r}> has no name attribute; its shapes are skipped",
-                    source=f'{self.where}:<image id="{a.get("id")}">',
-                )
-            )
-            self._skipping = True
-            return
         loc = f'{self.where}:<image name="{name}">'
         names = self.image_names[subset]
         if name in names:
-            self._duplicate_of_fast(subset, name)
+            self._duplicate_of_columns(subset)
             res.findings.append(
                 warning(
                     "cvat.duplicate_image",
@@ -446,197 +481,186 @@ class CvatReader:
             )
         names.add(name)
         res.images.append(RawImage(name, _int(a.get("width")), _int(a.get("height")), source=loc))
-        self._img = _ImageCtx(name, loc, subset, res, _Frame(), {})
+        return res
 
-    # ----------------------------------------------------------------------------- fast lane
-    # fastlane.FastLane takes plain skeleton images without expat; these record them exactly as
-    # _image_start and the skeleton handlers would have (it never takes an image that would
-    # give a finding)
-    def reads_subset(self, subset: str) -> bool:
-        """Whether images of ``subset`` are read (``--subset``)."""
-        return self.opts.subset is None or (subset or DEFAULT_SUBSET) == self.opts.subset
-
-    def has_image(self, subset: str, name: str) -> bool:
-        """Whether an image ``name`` of ``subset`` was read already."""
-        names = self.image_names.get(subset)
-        return names is not None and name in names
-
-    def has_any_image(self, subset: str, names: list[str]) -> bool:
-        """Whether one of ``names`` is an image of ``subset`` read already."""
-        seen = self.image_names.get(subset)
-        return seen is not None and not seen.isdisjoint(names)
-
-    def add_fast(
-        self,
-        images: ImageRows,
-        read: list[bool],
-        sk_img: list[int],
-        categories: list[str],
-        counts: IntArray,
-        label: IntArray,
-        x: FloatArray,
-        y: FloatArray,
-        v: IntArray,
-    ) -> None:
-        """Record images the fast lane took.
-
-        ``images``: their attributes, in document order, and whether each is read (False: not
-        in the ``--subset`` read). Per skeleton: its image (an index into ``images``), category
-        and number of points. Per point (skeleton by skeleton): label code (into the lane's
-        labels), x, y and v.
-        """
-        n = len(read)
-        self.n_fast += n
-        subsets = images.subset
-        one = subsets[0] if n else ""
-        usual = subsets.count(one) == n and all(read)  # one subset, every image read
-        if usual:
-            locs = self._add_fast_images(one, images, range(n))
-        else:
-            locs = []
-            for j in range(n):
-                if read[j]:
-                    locs += self._add_fast_images(subsets[j], images, range(j, j + 1))
-                else:
-                    self.subsets_seen.setdefault(subsets[j], None)
-                    locs.append("")
-        sk = np.asarray(sk_img, dtype=np.int64)
-        # the n-th skeleton of its image, as the expat path counts them
-        nth = (np.arange(len(sk)) - np.searchsorted(sk, sk) + 1).tolist()
-        sources = list(map("{}/skeleton[{}]".format, map(locs.__getitem__, sk_img), nth))
-        on = cast("list[str]", list(map(images.name.__getitem__, sk_img)))
-        if usual:
-            self._add_fast_block(one, on, categories, sources, counts, label, x, y, v)
-            return
-        sk_subset = [subsets[j] if read[j] else None for j in sk_img]
-        for subset in dict.fromkeys(s for s, r in zip(subsets, read, strict=True) if r):
-            keep = np.array([s == subset for s in sk_subset], dtype=bool)
-            rows = np.repeat(keep, counts)
-            picked = np.flatnonzero(keep).tolist()
-            self._add_fast_block(
-                subset, [on[i] for i in picked], [categories[i] for i in picked],
-                [sources[i] for i in picked], counts[keep], label[rows], x[rows], y[rows], v[rows],
-            )  # fmt: skip
-
-    def _add_fast_images(self, subset: str, images: ImageRows, which: range) -> list[str]:
-        """Images of one subset the fast lane read, as :meth:`_image_start` records them;
-        returns their locations."""
+    def _image(self, img: Element) -> None:
+        """An image that was not queued: its shapes assembled into instances (objects)."""
+        a = img.attrib
+        subset = a.get("subset") or ""
         self.subsets_seen.setdefault(subset, None)
-        self.n_images += len(which)
-        res = self._result(subset)
-        names = cast("list[str]", images.name[which.start : which.stop])
-        where = self.where
-        locs = [f'{where}:<image name="{name}">' for name in names]
-        res.images += map(
-            RawImage,
-            names,
-            _ints(images.width[which.start : which.stop]),
-            _ints(images.height[which.start : which.stop]),
-            locs,
-        )
-        self.image_names[subset].update(names)
-        cols = self.fast.get(subset)
-        if cols is None:
-            cols = self.fast[subset] = FastColumns()
-        cols.names.update(names)
-        return locs
-
-    def _add_fast_block(
-        self,
-        subset: str,
-        images: list[str],
-        categories: list[str],
-        sources: list[str],
-        counts: IntArray,
-        label: IntArray,
-        x: FloatArray,
-        y: FloatArray,
-        v: IntArray,
-    ) -> None:
-        if not images:
+        if self.opts.subset is not None and (subset or DEFAULT_SUBSET) != self.opts.subset:
             return
-        cols = self.fast[subset]
-        cols.blocks.append((len(self.results[subset].instances), len(images)))
-        cols.image.extend(images)
-        cols.category.extend(categories)
-        cols.source.extend(sources)
-        cols.counts.append(counts)
-        cols.label.append(label)
-        cols.x.append(x)
-        cols.y.append(y)
-        cols.v.append(v)
-
-    def _duplicate_of_fast(self, subset: str, name: str) -> None:
-        """An image name repeats and the fast lane took an earlier one: document order (objects
-        and columns interleaved) then decides the order of the merged image's instances."""
-        cols = self.fast.get(subset)
-        if cols is not None and name in cols.names:
-            self._order_matters.add(subset)
-
-    # inside an image's <skeleton> expat calls these two instead (the hot path of a big export)
-    def _start_skel(self, tag: str, a: dict[str, str]) -> None:
-        depth = self._depth = self._depth + 1
-        if tag == "points" and depth == 4:
-            skel = self._skel
-            label = a.get("label", "")
-            # one string object per label name, not one per point: big exports keep millions
-            label = self._names.setdefault(label, label)
-            if a.get("outside") == "1":
-                skel.points.append(RawPoint(label, 0.0, 0.0, 0))  # type: ignore[union-attr]
-                self._last = None
-                return
-            xs, _, ys = (a.get("points") or "").partition(",")
-            try:
-                x, y = float(xs), float(ys)
-            except ValueError:
-                x = y = math.nan
-            if x - x or y - y:  # NaN (unparsable) or infinite
-                self._bad_skel_point(label, a)
-                return
-            point = RawPoint(label, x, y, 1 if a.get("occluded") == "1" else 2)
-            skel.points.append(point)  # type: ignore[union-attr]
-            self._last = point
-        elif tag == "attribute":
-            if depth == 4:
-                self._last = None
-                self._text_begin("skeleton", a.get("name"), depth)
-            elif depth == 5 and self._last is not None and a.get("name") == self.vis_attr:
-                self._text_begin("visibility", None, depth)
-
-    def _end_skel(self, tag: str) -> None:
-        depth = self._depth
-        self._depth = depth - 1
-        if depth == 3:
-            parser = self._parser
-            parser.StartElementHandler, parser.EndElementHandler = self._start, self._end
-            self._skel_end(self._skel)  # type: ignore[arg-type]
-        elif self._text is not None and depth == self._text_depth:
-            self._text_end()
-
-    def _bad_skel_point(self, label: str, a: dict[str, str]) -> None:
-        self._last = None
-        img, skel = self._img, self._skel
-        if img is not None and skel is not None:
-            img.res.findings.append(
+        name = a.get("name")
+        if not name:
+            self.n_images += 1
+            self._result(subset).findings.append(
                 error(
-                    "cvat.bad_points",
-                    f'skeleton point {label!r}: expected points="x,y", found '
-                    f"{a.get('points')!r}; point left out",
-                    source=f"{skel.src}/points[label={label!r}]",
+                    "cvat.image_without_name",
+                    f"<image id={a.get('id')!r}> has no name attribute; its shapes are skipped",
+                    source=f'{self.where}:<image id="{a.get("id")}">',
                 )
             )
-
-    def _skel_end(self, skel: _SkelCtx) -> None:
-        self._skel = self._last = None
-        img = self._img
-        if img is None:  # pragma: no cover - skeletons are only followed inside images
             return
-        if skel.label not in self.meta.sublabels:
-            self._note_skeleton(skel.label, skel.points)
-        inst = RawInstance(
-            img.name, skel.label, skel.points, source=skel.src, attributes=skel.attributes
+        res = self._add_image(a, name, subset)
+        loc = f'{self.where}:<image name="{name}">'
+        frame = _Frame()
+        counts: dict[str, int] = {}
+        for shape in img:
+            tag = shape.tag
+            n = counts[tag] = counts.get(tag, 0) + 1
+            src = f"{loc}/{tag}[{n}]"
+            if tag == "skeleton":
+                frame.whole.append(self._skeleton(shape, src, name, subset, res))
+            else:
+                self._shape(shape, tag, src, name, frame, subset, res)
+        self._assemble(name, frame, subset, res)
+
+    def _skeleton(
+        self, elem: Element, src: str, image: str, subset: str, res: ParseResult
+    ) -> tuple[RawInstance, str | None]:
+        """A skeleton of an image that holds other shapes too: an instance and its group."""
+        label = elem.get("label") or ""
+        pts = self._skeleton_points([elem], [src], subset, res)
+        labels = [self._labels[c] for c in pts.label.tolist()]
+        if label not in self.meta.sublabels:
+            self._note_skeleton(label, labels)
+        points = list(map(RawPoint, labels, pts.x.tolist(), pts.y.tolist(), pts.v.tolist()))
+        (attributes,) = self._skeleton_attributes([elem], [label])
+        inst = RawInstance(image, label, points, source=src, attributes=attributes)
+        return inst, _group(elem.get("group_id"))
+
+    def _skeleton_points(
+        self,
+        skeletons: list[Element],
+        sources: list[str],
+        subset: str,
+        res: ParseResult,
+    ) -> _Points:
+        """The element points (``<points>`` children) of ``skeletons``, in document order.
+
+        ``outside="1"`` is v=0 (x=y=0) whatever its coordinates, ``occluded="1"`` v=1, else v=2
+        (or what ``--visibility-attribute`` says). A point whose ``points`` is not two finite
+        numbers ``x,y`` is reported and left out. Read in bulk while every point is well formed;
+        the first that is not sends these skeletons through :meth:`_checked_points`.
+        """
+        groups = [sk.findall("points") for sk in skeletons]
+        if self.vis_attr is not None:
+            return self._checked_points(groups, sources, subset, res)
+        attrs = list(map(_ATTRIB, [p for g in groups for p in g]))
+        try:
+            coords = list(map(_COORDS, attrs))
+        except KeyError:  # a point without coordinates
+            return self._checked_points(groups, sources, subset, res)
+        xy = _bulk_xy(coords)
+        if xy is None:  # something to report (or outside points with odd coordinates)
+            return self._checked_points(groups, sources, subset, res)
+        kinds = self._kinds_of(attrs)
+        v = kinds & 3
+        xy[v == 0] = 0.0
+        return _Points(list(map(len, groups)), kinds >> 2, xy[:, 0], xy[:, 1], v)
+
+    def _kinds_of(self, attrs: list[dict[str, str]]) -> IntArray:
+        """Per point (``attrs``: its attributes) label code × 4 + v, from the point's label,
+        outside and occluded through a table of the combinations seen (a few per export)."""
+        try:
+            keys = list(map(_KIND, attrs))
+        except KeyError:  # outside or occluded left out (or the label: "")
+            keys = [(a.get("label", ""), a.get("outside"), a.get("occluded")) for a in attrs]
+        table = self._kinds
+        try:
+            return np.fromiter(map(table.__getitem__, keys), np.int64, len(keys))
+        except KeyError:
+            for key in dict.fromkeys(keys):  # new labels get codes in first-seen order
+                if key not in table:
+                    label, outside, occluded = key
+                    v = 0 if outside == "1" else 1 if occluded == "1" else 2
+                    table[key] = 4 * self._code(label) + v
+            return np.fromiter(map(table.__getitem__, keys), np.int64, len(keys))
+
+    def _code(self, label: str) -> int:
+        """The code of a point label (its index in ``self._labels``)."""
+        code = self._codes.get(label)
+        if code is None:
+            code = self._codes[label] = len(self._labels)
+            self._labels.append(label)
+        return code
+
+    def _checked_points(
+        self,
+        groups: list[list[Element]],
+        sources: list[str],
+        subset: str,
+        res: ParseResult,
+    ) -> _Points:
+        """:meth:`_skeleton_points` one point at a time (bad points reported, the visibility
+        attribute read)."""
+        counts: list[int] = []
+        labels: list[str] = []
+        xs: list[float] = []
+        ys: list[float] = []
+        vs: list[int] = []
+        for points, src in zip(groups, sources, strict=True):
+            n = len(labels)
+            for elem in points:
+                a = elem.attrib
+                label = a.get("label", "")
+                if a.get("outside") == "1":
+                    x = y = 0.0
+                    v = 0
+                else:
+                    xy = _xy(a.get("points"))
+                    if xy is None:
+                        res.findings.append(
+                            error(
+                                "cvat.bad_points",
+                                f'skeleton point {label!r}: expected points="x,y", found '
+                                f"{a.get('points')!r}; point left out",
+                                source=f"{src}/points[label={label!r}]",
+                            )
+                        )
+                        continue
+                    x, y = xy
+                    v = 1 if a.get("occluded") == "1" else 2
+                    if self.vis_attr is not None:
+                        for attr in elem.iterfind("attribute"):
+                            if attr.get("name") == self.vis_attr:
+                                text = "".join(attr.itertext())
+                                v = self._visibility_value(text, v, src, subset)
+                                if v == 0:
+                                    x = y = 0.0
+                labels.append(label)
+                xs.append(x)
+                ys.append(y)
+                vs.append(v)
+            counts.append(len(labels) - n)
+        return _Points(
+            counts,
+            np.array([self._code(label) for label in labels], dtype=np.int64),
+            np.array(xs, dtype=np.float64),
+            np.array(ys, dtype=np.float64),
+            np.array(vs, dtype=np.int64),
         )
-        img.frame.whole.append((inst, skel.group))
+
+    def _skeleton_attributes(
+        self, skeletons: list[Element], labels: list[str]
+    ) -> list[dict[str, Any]]:
+        """The ``<attribute>`` children of each skeleton, typed by ``<meta>``."""
+        out: list[dict[str, Any]] = []
+        for sk, label in zip(skeletons, labels, strict=True):
+            found: dict[str, Any] = {}
+            for attr in sk.iterfind("attribute"):
+                name = attr.get("name")
+                if name:
+                    types = self.meta.attribute_types(label)
+                    found[name] = typed_value(types.get(name), "".join(attr.itertext()))
+            out.append(found)
+        return out
+
+    def _duplicate_of_columns(self, subset: str) -> None:
+        """An image name repeats and the subset has columns: document order (objects and
+        columns interleaved) then decides the order of the merged image's instances."""
+        if subset in self.columns:
+            self._order_matters.add(subset)
 
     def _shape(
         self,
@@ -699,13 +723,14 @@ class CvatReader:
             return v
         return mapped
 
-    def _note_skeleton(self, label: str, points: Iterable[RawPoint]) -> None:
+    def _note_skeleton(self, label: str, points: Iterable[str]) -> None:
+        """Keypoints of a skeleton not in <meta>, in first-seen order (``points``: their labels)."""
         if label in self.meta.sublabels:
             return
         names = self.skeletons_unknown.setdefault(label, [])
         for p in points:
-            if p.label not in names:
-                names.append(p.label)
+            if p not in names:
+                names.append(p)
 
     def _points(
         self,
@@ -1132,7 +1157,7 @@ class CvatReader:
                 frame = self.frames[frame_no] = _Frame(task=task)
             image = self._frame_name(frame_no)
             if tag == "skeleton":
-                self._note_skeleton(label, points)
+                self._note_skeleton(label, [p.label for p in points])
                 attributes: dict[str, Any] = {"track_id": track_id if track_id is not None else tid}
                 attributes.update(self._attributes(shape, label))
                 inst = RawInstance(
@@ -1207,7 +1232,7 @@ class CvatReader:
             name = self._frame_name(frame_no)
             src = f"{self.where}:<frame {frame_no}>"
             if name in self.image_names[""]:
-                self._duplicate_of_fast("", name)
+                self._duplicate_of_columns("")
                 res.findings.append(
                     warning(
                         "cvat.duplicate_image",
@@ -1334,11 +1359,12 @@ class CvatReader:
                     f"--subset {wanted!r}: no such subset in {self.where}; subsets: "
                     + (", ".join(sorted(present)) or "none")
                 )
-        for key, cols in self.fast.items():
+        labels = self._labels
+        for key, cols in self.columns.items():
             if not cols.image:
                 continue
             res = self.results[key]
-            arrays = cols.arrays(self.fast_labels)
+            arrays = cols.arrays(labels)
             if spec is None or key in self._order_matters:
                 # the builder reads object instances before columns; here instance order is
                 # seen (a merged duplicate image, labels inferred in first-seen order):
@@ -1375,5 +1401,4 @@ class CvatReader:
             mode=mode,
             numbered=self.numbered,
             subsets_seen=[s or DEFAULT_SUBSET for s in seen],
-            fast_images=self.n_fast,
         )

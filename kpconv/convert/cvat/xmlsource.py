@@ -1,21 +1,22 @@
 """Opening a CVAT export (``annotations.xml``, CVAT's ``.zip`` or an unzipped folder) and streaming it.
 
-The XML is read in chunks and fed to an expat parser whose handlers (the reader's) keep only
-what they need, so memory stays bounded by one ``<image>`` plus the converted output. Hostile
+The XML is read in chunks and fed to an expat parser; the reader takes what each chunk completed,
+so memory stays bounded by about one chunk plus the converted output. Hostile
 XML is refused before the parser sees it: the prolog (everything before the root element, the
 only place a DTD and its entity declarations can appear) is first fed to :mod:`defusedxml`'s
 parser, which raises on entity declarations and external references; a DOCTYPE of any kind is
-refused too (CVAT never writes one). Expat's own billion-laughs amplification limit stays on as a second line of defence.
+refused too (CVAT never writes one). Expat's own billion-laughs amplification limit stays on as
+a second line of defence.
 """
 
 from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ErrorString, ExpatError, ParserCreate, XMLParserType
 
@@ -203,9 +204,7 @@ def _chunks(fh: IO[bytes], chunk_size: int) -> Iterator[bytes]:
 def new_parser() -> XMLParserType:
     """An expat parser for the document body: attributes as dicts, text buffered.
 
-    The caller installs Start/End/CharacterData handlers; :func:`feed` drives it. Handlers get
-    called straight from C, with no element tree and no event queue in between: this is what
-    makes the reader fast, and memory is whatever the handlers keep.
+    The caller installs Start/End/CharacterData handlers; :func:`feed` drives it.
     """
     parser = ParserCreate()
     parser.buffer_text = True
@@ -213,27 +212,19 @@ def new_parser() -> XMLParserType:
     return parser
 
 
-class ChunkSink(Protocol):
-    """Takes the chunks in place of ``parser`` and feeds it (the reader's fast lane)."""
-
-    def feed(self, chunk: bytes) -> None: ...
-
-    def finish(self) -> None: ...
-
-
 def feed(
     source: XmlSource,
     parser: XMLParserType,
     root: str = "annotations",
     chunk_size: int | None = None,
-    sink: ChunkSink | None = None,
+    after_chunk: Callable[[], None] | None = None,
 ) -> None:
     """Stream the XML of ``source`` into ``parser`` in chunks (progress bar on the CLI).
 
     Before a byte reaches ``parser``, the prolog is checked by the defusedxml guard: entities,
     external references, DOCTYPEs and a root element other than ``root`` are refused with a
     located :class:`DataError`; broken XML (truncated, not XML) is a located DataError too.
-    With a ``sink``, the chunks (checked the same way) go to it, and it feeds ``parser``.
+    ``after_chunk`` is called each time a chunk has been parsed.
     """
     where = source.display
     chunk_size = chunk_size or CHUNK_SIZE
@@ -252,12 +243,9 @@ def feed(
             ):
                 if guard is not None and _check_prolog(guard, chunk, where, root):
                     guard = None
-                if sink is None:
-                    parse_bytes(parser, chunk, where)
-                else:
-                    sink.feed(chunk)
-            if sink is not None:
-                sink.finish()
+                parse_bytes(parser, chunk, where)
+                if after_chunk is not None:
+                    after_chunk()
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise refused("cvat.bad_zip", f"cannot read the zip member: {exc}", where) from None
     except OSError as exc:
