@@ -32,9 +32,13 @@ class OpenedPage:
         return [u for u in self.requests if not u.startswith(("file://", "data:", "about:"))]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A headless Chromium; the test is skipped when Chromium or Playwright is absent."""
+    """A headless Chromium; the test is skipped when Chromium or Playwright is absent.
+
+    Module-scoped, not session-scoped: a live Playwright session (its event loop and driver
+    threads) left open while later tests fork DataLoader workers (tests/train) deadlocked them.
+    """
     sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need playwright")
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
