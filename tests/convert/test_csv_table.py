@@ -5,15 +5,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from kpconv.convert.csv.table import (
-    NotANumber,
-    parse_number,
-    parse_numbers,
-    read_table,
-    sniff_delimiter,
-)
+from kpconv.convert.csv.table import NotANumber, parse_number, read_table, sniff_delimiter
 from kpconv.errors import DataError, UsageError
 from tests.conftest import FIXTURES
 
@@ -69,15 +64,34 @@ def test_quoted_fields_and_line_numbers_across_a_multiline_cell() -> None:
     assert table.where(3, "x") == f"{MALFORMED / 'quoted.csv'}:5:x"
 
 
-def test_blank_lines_keep_record_indices_aligned_with_lines(tmp_path: Path) -> None:
-    table = read_table(write(tmp_path, b"a,b\n\n1,2\n"))
-    assert table.rows == [["a", "b"], [], ["1", "2"]]
-    assert table.line(2) == 3
+def test_blank_lines_are_no_records_and_lines_stay_right(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, b"\na,b\n\r\n\n1,2\n"))
+    assert table.rows == [["a", "b"], ["1", "2"]]
+    assert [table.line(0), table.line(1)] == [2, 5]
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+def test_lines_of_records_after_a_multiline_cell_and_blank_lines(tmp_path: Path, end: bytes) -> None:
+    data = b'a,b\n\n"x\ny\n\nz",1\n\n2,"3"\n4,5\n'.replace(b"\n", end)
+    table = read_table(write(tmp_path, data))
+    assert [row[0] for row in table.rows] == ["a", "x\ny\n\nz".replace("\n", end.decode()), "2", "4"]
+    assert table.lines(np.arange(4)).tolist() == [1, 3, 8, 9]
 
 
 def test_spaces_after_the_delimiter_are_dropped(tmp_path: Path) -> None:
     table = read_table(write(tmp_path, b"image, keypoint, x, y\na.png, nose, 1, 2\n"))
     assert table.rows[1] == ["a.png", "nose", "1", "2"]
+
+
+def test_a_space_before_a_quote_opens_a_quoted_cell(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, b'a, b, c\n  x, "y, z"," w"\n'))
+    assert table.rows == [["a", "b", "c"], ["x", "y, z", " w"]]
+
+
+def test_rows_of_another_width_keep_their_cells(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, b'a,b,c\n1,2\n"3\n4",5,6,7\n8,9,10\n'))
+    assert table.rows == [["a", "b", "c"], ["1", "2"], ["3\n4", "5", "6", "7"], ["8", "9", "10"]]
+    assert table.lines(np.arange(4)).tolist() == [1, 2, 3, 5]
 
 
 def test_utf16_with_bom(tmp_path: Path) -> None:
@@ -145,47 +159,26 @@ def test_parse_number_errors_are_located(text: str, comma: bool, message: str) -
     assert str(exc.value) == message
 
 
-def test_parse_numbers_fast_and_slow_paths(tmp_path: Path) -> None:
-    table = read_table(write(tmp_path, b"x\n1\n2\n\nabc\n-inf\n"))
-    values, findings = parse_numbers(table, ["1", "2"], 1, "x")
-    assert values == [1.0, 2.0] and findings == []
-    values, findings = parse_numbers(table, ["1", ""], 1, "x")  # empty cells stay on the fast path
-    assert values[0] == 1.0 and math.isnan(values[1]) and findings == []
-    values, findings = parse_numbers(table, ["1", "abc", "-inf"], [1, 4, 5], "x")
-    assert values[0] == 1.0 and math.isnan(values[1]) and math.isnan(values[2])
+def test_numbers_of_a_column_plain_and_odd(tmp_path: Path) -> None:
+    cells = ["1", "", "-2.5e1", "nan", " 3 ", "1_000", "abc", "-inf", "1e400", "NA", "+.5"]
+    table = read_table(write(tmp_path, ("x\n" + "\n".join(f'"{c}"' for c in cells) + "\n").encode()))
+    (values,), findings = table.body(1, 1).numbers([0], ["x"])
+    nan = math.nan
+    expected = [1.0, nan, -25.0, nan, 3.0, 1000.0, nan, nan, nan, nan, 0.5]
+    assert np.array_equal(values, np.array(expected), equal_nan=True)
     assert [(f.code, f.source, f.message) for f in findings] == [
-        ("csv.not_a_number", f"{tmp_path / 't.csv'}:5", 'column "x": "abc" is not a number'),
-        ("csv.not_a_number", f"{tmp_path / 't.csv'}:6", 'column "x": "-inf" is not a finite number'),
+        ("csv.not_a_number", f"{tmp_path / 't.csv'}:8", 'column "x": "abc" is not a number'),
+        ("csv.not_a_number", f"{tmp_path / 't.csv'}:9", 'column "x": "-inf" is not a finite number'),
+        ("csv.not_a_number", f"{tmp_path / 't.csv'}:10", 'column "x": "1e400" is not a finite number'),
     ]
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        b"a,b,c\n1,2,3\n4,,6\n",
-        b"a,b,c\r\n1,2,3\r\n4,5,6",  # CRLF, no final newline
-        b"a;b;c\n1,5;2;3\n",
-    ],
-)
-def test_split_columns_matches_the_csv_module_on_plain_text(tmp_path: Path, data: bytes) -> None:
-    table = read_table(write(tmp_path, data))
-    columns = table.split_columns(1, 3)
-    assert columns is not None
-    assert [list(c) for c in zip(*table.rows[1:], strict=True)] == columns
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        b'a,b,c\n"1",2,3\n',  # quotes: the csv module decides
-        b"a,b,c\n1, 2,3\n",  # a space after the delimiter is dropped by the csv module
-        b"a,b,c\n1,2\n",  # ragged
-        b"a,b,c\n\n1,2,3\n",  # blank line
-        b"a,b,c\r1,2,3\r",  # bare CR line ends
-    ],
-)
-def test_split_columns_declines_anything_not_plain(tmp_path: Path, data: bytes) -> None:
-    assert read_table(write(tmp_path, data)).split_columns(1, 3) is None
+def test_numbers_with_a_decimal_comma(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, b"x;y\n1,5;2\n-0,25;1.000,5\n"))
+    (x, y), findings = table.body(1, 2).numbers([0, 1], ["x", "y"])
+    assert x.tolist() == [1.5, -0.25]
+    assert y[0] == 2.0 and math.isnan(y[1])
+    assert [f.message for f in findings] == ['column "y": "1.000,5" is not a number']
 
 
 def test_head_reads_only_the_start(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Keypoint CSV files → :class:`~kpconv.convert.builder.ParseResult`, for the shared builder.
 
-Four layouts, one module each, all reading through :mod:`.table` (BOM, delimiter sniffing,
-quoted fields, located number errors) and finding images through :mod:`.imagefiles`:
+Four layouts, one module each, all reading through :mod:`.table` (pyarrow's CSV parser, with
+the BOM, delimiter sniffing, located number errors and the limits around it) and finding images
+through :mod:`.imagefiles`:
 
 * ``dlc`` — DeepLabCut ``CollectedData_<scorer>.csv`` (:mod:`.dlc`)
 * ``long`` — one row per keypoint (:mod:`.long`)
@@ -21,7 +22,7 @@ from ..builder import InstanceArrays, ParseResult, RawImage
 from . import dlc, long, sleap, wide
 from .imagefiles import ImageOptions, resolve_images
 from .options import DEFAULT_FRAME_PATTERN, CsvOptions, LayoutResult, header_record
-from .table import CsvTable, read_table
+from .table import CsvTable, read_table, release_memory
 
 __all__ = [
     "CsvOptions",
@@ -81,7 +82,11 @@ def parse_csv(path: Path, options: CsvOptions | None = None) -> ParseResult:
     """Read a keypoint CSV file and parse it (see the module docstring for the layouts)."""
     opts = options or CsvOptions()
     table = read_table(Path(path), delimiter=opts.delimiter)
-    return parse_table(table, opts)
+    try:
+        return parse_table(table, opts)
+    finally:
+        del table
+        release_memory()
 
 
 def attach_images(result: LayoutResult, options: ImageOptions, display: str) -> ParseResult:

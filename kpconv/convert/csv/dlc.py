@@ -26,11 +26,12 @@ import yaml
 from ...errors import DataError, UsageError
 from ...fileio import decode_utf8
 from ...finding import Finding, error, info, warning
+from ...memory import gc_paused
 from ...spec import KeypointSpec, spec_from_mapping
 from ..builder import ParseResult, RawInstance, RawPoint
 from .imagefiles import normalize_name
 from .options import CsvOptions, LayoutResult
-from .table import CsvTable, gc_paused
+from .table import CsvTable
 
 LEVELS = ("scorer", "individuals", "bodyparts", "coords")
 COORDS = ("x", "y", "likelihood")

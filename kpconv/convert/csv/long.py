@@ -12,8 +12,8 @@ another)::
 
 Rows with the same image (and instance, and category) form one instance; without an instance
 column every image holds one instance. An empty or NaN x/y, or visibility 0, is an unlabelled
-point. This is the layout for big files, so it works column by column: the common case (every
-cell a plain number) never runs Python code per cell.
+point. This is the layout for big files, so it works column by column (:class:`.table.Body`): the
+common case (every cell a plain number) never runs Python code per cell.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import numpy as np
 
 from ...errors import DataError, UsageError
 from ...finding import Finding, error
+from ...memory import gc_paused
 from ..builder import InstanceArrays, ParseResult
 from .imagefiles import normalize_names
 from .options import CsvOptions, LayoutResult, find_column, header_record
-from .table import Columns, CsvTable, IntArray, gc_paused
+from .table import Body, CsvTable, IntArray
 
 VISIBILITY_WORDS = {"true": 2, "false": 0, "yes": 2, "no": 0, "visible": 2, "occluded": 1, "hidden": 1}  # fmt: skip
 
@@ -66,27 +67,18 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     }
     # required=True above raises rather than return None
     xi, yi, ii, ki = (int(col[role] or 0) for role in ("x", "y", "image", "keypoint"))
-    width = len(header)
-    body: Columns | None = table.byte_columns(h + 1, width)
-    if body is None:  # quotes, ragged rows, blank lines: the csv module splits the records
-        body = table.list_columns(h + 1, width)
-        findings.extend(body.findings)
+    body = table.body(h + 1, len(header))
+    findings.extend(body.findings)
     n = len(body)
     if not n:
         return LayoutResult(ParseResult(findings=findings), {}, [table.path.parent])
 
     vi = col["visibility"]
     key_columns = [j for j in (ii, col["category"], col["instance"]) if j is not None]
-    # every whole column the layout needs, read in one pass over the rows
-    reads = body.read(
-        {xi: header[xi], yi: header[yi]}, [ki] if vi is None else [ki, vi], key_columns
-    )
-    xs, bad_x = reads.numbers[xi]
-    ys, bad_y = reads.numbers[yi]
-    findings.extend(bad_x)
-    findings.extend(bad_y)
+    (xs, ys), bad = body.numbers([xi, yi], header)
+    findings.extend(bad)
     if vi is not None:
-        vs, bad_v = _visibility(body, vi, header[vi], reads.codes[vi])
+        vs, bad_v = _visibility(body, vi, header[vi])
         findings.extend(bad_v)
     else:
         vs = np.full(n, 2, dtype=np.int64)
@@ -95,12 +87,12 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     # still names a spec entry
     np.maximum(vs, 0, out=vs)
     vs[np.isnan(xs + ys)] = 0
-    label, labels = reads.codes[ki]
+    label, labels = body.codes(ki)
     default_category = options.category_or("object")
 
     # Rows with the same (image, category, instance) cells form one instance. They usually
     # follow each other: find where the key changes, then work with one key per run of rows.
-    starts = np.flatnonzero(reads.changes)
+    starts = np.flatnonzero(body.changes(key_columns))
     image_code, image_texts = body.codes(ii, starts)
     image_names = normalize_names(image_texts)
     named = np.array([bool(name) for name in image_names], dtype=bool)[image_code]
@@ -161,12 +153,9 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     return LayoutResult(parsed, named_at, [table.path.parent])
 
 
-def _visibility(
-    body: Columns, j: int, column: str, coded: tuple[IntArray, list[str]]
-) -> tuple[IntArray, list[Finding]]:
-    """Visibility per row from the column's codes: 0/1/2 (empty = 2); a bad value is -1 (point
-    dropped) with an error."""
-    codes, texts = coded
+def _visibility(body: Body, j: int, column: str) -> tuple[IntArray, list[Finding]]:
+    """Visibility per row: 0/1/2 (empty = 2); a bad value is -1 (point dropped) with an error."""
+    codes, texts = body.codes(j)
     values = [_one_visibility(text) for text in texts]  # once per distinct text
     out = np.array([-1 if v is None else v for v in values] or [2], dtype=np.int64)[codes]
     findings: list[Finding] = []

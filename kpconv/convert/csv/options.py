@@ -97,10 +97,9 @@ def first_record(rows: list[list[str]]) -> int:
 
 
 def header_record(table: CsvTable) -> tuple[int, list[str]]:
-    """(index, stripped cells) of the header: the first non-blank record; (n, []) when none.
-
-    Reads only the start of the file unless it begins with many blank lines.
-    """
+    """(index, stripped cells) of the header: the first record with a non-blank cell; (n, [])
+    when none (records of blank cells only come first in few files: the first ones are looked
+    at, then all)."""
     rows = table.head(HEAD_RECORDS)
     h = first_record(rows)
     if h == len(rows) == HEAD_RECORDS:

@@ -18,13 +18,16 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ...errors import DataError, UsageError
 from ...finding import Finding, error, info
+from ...memory import gc_paused
 from ...spec import spec_from_mapping
 from ..builder import ParseResult, RawInstance, RawPoint
 from .imagefiles import normalize_name
-from .options import CsvOptions, LayoutResult, find_column, first_record
-from .table import CsvTable, gc_paused, parse_numbers, regularize_rows
+from .options import CsvOptions, LayoutResult, find_column, header_record
+from .table import CsvTable
 
 COORD_COLUMN = re.compile(r"^(?P<name>.+?)[_.\- ](?P<coord>x|y|v|vis|visibility)$", re.IGNORECASE)
 BBOX_FORMS: tuple[tuple[str, tuple[str, str, str, str]], ...] = (
@@ -151,48 +154,49 @@ def parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
 
 def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
     findings: list[Finding] = list(table.findings)
-    h = first_record(table.rows)
-    if h >= len(table.rows):
+    h, header = header_record(table)
+    if not header:
         raise DataError(f"{table.display}: the file is empty")
-    header = [c.strip() for c in table.rows[h]]
     line = table.line(h)
     cols = read_columns(table, header, line, options)
     if cols.ignored:
         findings.append(
             info("csv.ignored_columns", f"columns not used: {', '.join(cols.ignored)}", source=f"{table.display}:{line}")
         )
-    body, index, fitted = regularize_rows(table, table.rows[h + 1 :], h + 1, len(header))
-    findings.extend(fitted)
-    if not body:
+    body = table.body(h + 1, len(header))
+    findings.extend(body.findings)
+    if not len(body):
         return LayoutResult(ParseResult(findings=findings), {}, [table.path.parent])
-    columns = list(zip(*body, strict=True))
+    index = body.records(np.arange(len(body))).tolist()
+    texts = {c: body.cells(c, np.arange(len(body))) for c in (cols.image, cols.instance, cols.category) if c is not None}
 
-    def numbers(c: int) -> list[float]:
-        values, bad = parse_numbers(table, columns[c], index, header[c])
-        findings.extend(bad)
-        return values
-
+    # every number column at once: x, y (and v) of each keypoint, then the box
+    wanted = [c for _, xc, yc, vc in cols.keypoints for c in (xc, yc, vc) if c is not None]
+    wanted += list(cols.bbox[1]) if cols.bbox else []
+    values, bad = body.numbers(wanted, header)
+    findings.extend(bad)
+    by_column = dict(zip(wanted, values.tolist(), strict=True))
     kp_values = [
-        (name, numbers(xc), numbers(yc), numbers(vc) if vc is not None else None, header[vc] if vc is not None else "")
+        (name, by_column[xc], by_column[yc], by_column[vc] if vc is not None else None, header[vc] if vc is not None else "")
         for name, xc, yc, vc in cols.keypoints
     ]
-    box_values = [numbers(c) for c in cols.bbox[1]] if cols.bbox else None
+    box_values = [by_column[c] for c in cols.bbox[1]] if cols.bbox else None
     default_category = options.category_or("object")
     instances: list[RawInstance] = []
     image_names: dict[str, str] = {}
     seen: dict[tuple[str, str, str], int] = {}
-    for j, row in enumerate(body):
-        r = index[j]
-        where = table.where(r)
-        image = normalize_name(row[cols.image])
+    lines = table.lines(np.array(index, dtype=np.int64)).tolist()
+    for j, r in enumerate(index):
+        where = f"{table.display}:{lines[j]}"
+        image = normalize_name(texts[cols.image][j])
         if not image:
             findings.append(error("csv.missing_image_name", "the image cell is empty; row skipped", source=where))
             continue
         image_names.setdefault(image, where)
-        category = row[cols.category].strip() if cols.category is not None else ""
+        category = texts[cols.category][j].strip() if cols.category is not None else ""
         category = category or default_category
         if cols.instance is not None:
-            key = (image, category, row[cols.instance].strip())
+            key = (image, category, texts[cols.instance][j].strip())
             if key in seen:
                 findings.append(
                     error(
