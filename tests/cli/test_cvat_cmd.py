@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import struct
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +60,100 @@ def test_hostile_xml_exits_1_with_located_message(
     assert res.stderr.startswith(f"kpconv: error: {message}"), res.stderr
     assert "Traceback" not in res.stderr
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- zip limits (issue 14)
+
+
+def _zip(path: Path, data: bytes, flags: int = 0, declared: int | None = None) -> Path:
+    """A zip holding ``annotations.xml``; ``flags`` or-ed into its general purpose bits (0x1:
+    encrypted) and ``declared`` as its unzipped size, both patched into the written headers."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("annotations.xml", data)
+    raw = bytearray(path.read_bytes())
+    local, central = 0, raw.index(b"PK\x01\x02")
+    for at, flag_at, size_at in ((local, 6, 22), (central, 8, 24)):
+        flag = struct.unpack_from("<H", raw, at + flag_at)[0] | flags
+        struct.pack_into("<H", raw, at + flag_at, flag)
+        if declared is not None:
+            struct.pack_into("<I", raw, at + size_at, declared)
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _bomb(n: int) -> bytes:
+    """A valid export whose text is ``n`` bytes, nearly all spaces (compresses about 1,000 times)."""
+    head = b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>'
+    return head + b" " * (n - len(head) - 14) + b"</annotations>"
+
+
+def _refused(res: Any, out: Path, message: str) -> None:
+    assert res.exit_code == 1, res.stderr
+    assert res.stderr.startswith(f"kpconv: error: {message}"), res.stderr
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr
+    assert not out.exists()
+
+
+def test_a_zip_bomb_is_refused_by_its_declared_size(
+    run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bomb = _zip(tmp_path / "bomb.zip", _bomb(20 << 20))
+    assert bomb.stat().st_size < 100_000
+    monkeypatch.setenv("KPCONV_MAX_UNZIPPED_BYTES", "10_000_000")
+    out = tmp_path / "out.json"
+    res = run_cli("from-cvat", bomb, "-o", out)
+    _refused(
+        res,
+        out,
+        "bomb.zip/annotations.xml: the zip member declares 20,971,520 bytes unzipped, more than "
+        "the limit of 10,000,000; not read (a zip bomb? set KPCONV_MAX_UNZIPPED_BYTES",
+    )
+    monkeypatch.setenv("KPCONV_MAX_UNZIPPED_BYTES", str(30 << 20))
+    res = run_cli("from-cvat", bomb, "-o", out)
+    assert res.exit_code == 1 and "convert.no_keypoints" in res.stderr  # read: nothing in it
+    monkeypatch.setenv("KPCONV_MAX_UNZIPPED_BYTES", "2GB")
+    assert run_cli("from-cvat", bomb, "-o", out).exit_code == 2
+
+
+def test_the_default_unzip_limit() -> None:
+    from kpconv.convert.cvat.xmlsource import max_unzipped_bytes
+
+    assert max_unzipped_bytes(1000) == 2 << 30
+    assert max_unzipped_bytes(100 << 20) == 10_000 << 20  # 100 times the compressed size
+
+
+def test_a_member_is_not_read_past_the_limit(tmp_path: Path) -> None:
+    """The bytes read are counted too, whatever the zip's headers say."""
+    from kpconv.convert.cvat import XmlSource, parse_cvat
+    from kpconv.convert.cvat.reader import CvatReader
+    from kpconv.errors import DataError
+
+    bomb = _zip(tmp_path / "bomb.zip", _bomb(5 << 20))
+    with pytest.raises(DataError, match="the zip member expands past the limit of 1,000,000 bytes"):
+        CvatReader(XmlSource(bomb, "annotations.xml", max_bytes=1_000_000)).read()
+    liar = _zip(tmp_path / "liar.zip", _bomb(5 << 20), declared=1000)
+    with pytest.raises(DataError, match="liar.zip/annotations.xml: cannot read the zip member"):
+        parse_cvat(liar)
+
+
+def test_an_encrypted_member_is_refused(run_cli, tmp_path: Path) -> None:
+    locked = _zip(tmp_path / "locked.zip", (CVAT / "skeleton.xml").read_bytes(), flags=0x1)
+    out = tmp_path / "out.json"
+    res = run_cli("from-cvat", locked, "-o", out)
+    _refused(res, out, "locked.zip/annotations.xml: encrypted zip member")
+
+
+def test_a_truncated_or_fake_zip_is_not_a_zip_archive(run_cli, tmp_path: Path) -> None:
+    whole = (CVAT / "skeleton.zip").read_bytes()
+    out = tmp_path / "out.json"
+    for name, data in (
+        ("cut.zip", whole[: len(whole) // 2]),
+        ("fake.zip", b"<annotations></annotations>"),
+        ("cut.xml", whole[: len(whole) - 30]),  # a zip by its first bytes, whatever its name
+    ):
+        (tmp_path / name).write_bytes(data)
+        res = run_cli("from-cvat", tmp_path / name, "-o", out)
+        _refused(res, out, f"{tmp_path / name}: not a zip archive")
 
 
 USAGE = [

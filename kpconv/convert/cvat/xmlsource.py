@@ -7,10 +7,15 @@ only place a DTD and its entity declarations can appear) is first fed to :mod:`d
 parser, which raises on entity declarations and external references; a DOCTYPE of any kind is
 refused too (CVAT never writes one). Expat's own billion-laughs amplification limit stays on as
 a second line of defence.
+
+A zip is read in place, within limits: a ``.zip`` that is not a zip archive (truncated,
+damaged) and an encrypted member are refused, and so is a member that declares, or turns out
+while read, to expand past :func:`max_unzipped_bytes` (a zip bomb).
 """
 
 from __future__ import annotations
 
+import os
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -29,6 +34,13 @@ from ...progress import track
 
 CHUNK_SIZE = 1 << 20  # 1 MiB: large enough that Python overhead per chunk is negligible
 
+#: the environment variable that sets the limit on a zip member's unzipped size, in bytes
+MAX_UNZIPPED_ENV = "KPCONV_MAX_UNZIPPED_BYTES"
+#: the unzipped size a member may always reach (2 GiB: an export of several million skeletons)
+DEFAULT_MAX_UNZIPPED = 2 << 30
+#: how many times its compressed size a member may expand to, when that is more
+MAX_UNZIP_RATIO = 100
+
 
 @dataclass(frozen=True)
 class XmlSource:
@@ -36,6 +48,7 @@ class XmlSource:
 
     path: Path
     member: str | None = None
+    max_bytes: int | None = None  # a zip member: the most bytes it may expand to
 
     @property
     def display(self) -> str:
@@ -57,6 +70,44 @@ def refused(code: str, message: str, where: str) -> DataError:
     return DataError(text, [error(code, message, source=where)])
 
 
+def max_unzipped_bytes(compressed: int) -> int:
+    """The most bytes a zip member of ``compressed`` bytes may expand to.
+
+    ``$KPCONV_MAX_UNZIPPED_BYTES`` when set, else the larger of 2 GiB and 100 times the
+    compressed size (a CVAT XML export compresses 4 to 12 times; a zip bomb, about 1,000 times).
+    """
+    raw = os.environ.get(MAX_UNZIPPED_ENV, "")
+    text = raw.strip().replace("_", "")
+    if not text:
+        return max(DEFAULT_MAX_UNZIPPED, MAX_UNZIP_RATIO * compressed)
+    if not text.isdigit() or int(text) < 1 or len(text) > 18:
+        raise UsageError(f"{MAX_UNZIPPED_ENV}: expected a whole number of bytes, found {raw!r}")
+    return int(text)
+
+
+def _too_large(limit: int, where: str, declared: int | None = None) -> DataError:
+    found = (
+        f"declares {declared:,} bytes unzipped, more than the limit of {limit:,}; not read"
+        if declared is not None
+        else f"expands past the limit of {limit:,} bytes; read no further"
+    )
+    return refused(
+        "cvat.zip_too_large",
+        f"the zip member {found} (a zip bomb? set {MAX_UNZIPPED_ENV} to allow more)",
+        where,
+    )
+
+
+def _looks_like_zip(path: Path) -> bool:
+    """Named ``.zip``, or a regular file that starts as a zip does."""
+    if path.suffix.lower() == ".zip":
+        return True
+    if not path.is_file():
+        return False
+    with path.open("rb") as fh:
+        return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+
+
 def open_source(path: Path) -> XmlSource:
     """Find the annotations XML in ``path`` (an XML file, CVAT's zip, or an unzipped export folder)."""
     path = Path(path)
@@ -70,21 +121,44 @@ def open_source(path: Path) -> XmlSource:
     if not path.exists():
         raise UsageError(f"{path}: file not found")
     if not zipfile.is_zipfile(path):
+        if _looks_like_zip(path):
+            raise refused(
+                "cvat.bad_zip",
+                "not a zip archive (no zip directory at its end: truncated or damaged? "
+                "download the export again)",
+                str(path),
+            )
         return XmlSource(path)
     try:
         with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if not n.endswith("/")]
+            infos = {i.filename: i for i in zf.infolist() if not i.filename.endswith("/")}
     except (zipfile.BadZipFile, OSError) as exc:
         raise refused("cvat.bad_zip", f"not a readable zip archive: {exc}", str(path)) from None
+    member = _annotations_member(path, list(infos))
+    info, where = infos[member], f"{path.name}/{member}"
+    if info.flag_bits & 0x1:
+        raise refused(
+            "cvat.zip_encrypted",
+            "encrypted zip member: kpconv reads no password-protected archive (unzip it, "
+            "then give annotations.xml or the folder)",
+            where,
+        )
+    limit = max_unzipped_bytes(info.compress_size)
+    if info.file_size > limit:
+        raise _too_large(limit, where, declared=info.file_size)
+    return XmlSource(path, member, limit)
+
+
+def _annotations_member(path: Path, names: list[str]) -> str:
     xmls = [n for n in names if n.lower().endswith(".xml")]
     exact = [n for n in xmls if n == "annotations.xml"]
     nested = [n for n in xmls if n.rsplit("/", 1)[-1] == "annotations.xml"]
     if exact:
-        return XmlSource(path, exact[0])
+        return exact[0]
     if len(nested) == 1:
-        return XmlSource(path, nested[0])
+        return nested[0]
     if len(xmls) == 1:
-        return XmlSource(path, xmls[0])
+        return xmls[0]
     found = ", ".join(xmls[:10]) or "no XML file at all"
     raise refused(
         "cvat.zip_without_annotations",
@@ -193,11 +267,15 @@ def _syntax_error(exc: ParseError | ExpatError, where: str) -> DataError:
     return refused("cvat.xml_syntax", f"not well-formed XML: {reason}", f"{where}:{line}:{col}")
 
 
-def _chunks(fh: IO[bytes], chunk_size: int) -> Iterator[bytes]:
+def _chunks(fh: IO[bytes], chunk_size: int, limit: int | None, where: str) -> Iterator[bytes]:
+    read = 0
     while True:
         data = fh.read(chunk_size)
         if not data:
             return
+        read += len(data)
+        if limit is not None and read > limit:
+            raise _too_large(limit, where)
         yield data
 
 
@@ -239,14 +317,16 @@ def feed(
             fh = zf.open(source.member)
         with fh:
             for chunk in track(
-                _chunks(fh, chunk_size), total=total, description=f"reading {where} (MiB)"
+                _chunks(fh, chunk_size, source.max_bytes, where),
+                total=total,
+                description=f"reading {where} (MiB)",
             ):
                 if guard is not None and _check_prolog(guard, chunk, where, root):
                     guard = None
                 parse_bytes(parser, chunk, where)
                 if after_chunk is not None:
                     after_chunk()
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise refused("cvat.bad_zip", f"cannot read the zip member: {exc}", where) from None
     except OSError as exc:
         raise DataError(f"{source.path}: cannot read: {exc.strerror or exc}") from None
