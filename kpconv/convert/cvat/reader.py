@@ -215,6 +215,15 @@ def _group(value: str | None) -> str | None:
     return value
 
 
+def _bad_skeleton_point(label: str, points: str | None, source: str) -> Finding:
+    """The finding for a skeleton element point whose ``points`` is not ``x,y`` (left out)."""
+    return error(
+        "cvat.bad_points",
+        f'skeleton point {label!r}: expected points="x,y", found {points!r}; point left out',
+        source=source,
+    )
+
+
 def _xy(text: str | None) -> tuple[float, float] | None:
     if not text:
         return None
@@ -611,12 +620,7 @@ class CvatReader:
                     xy = _xy(a.get("points"))
                     if xy is None:
                         res.findings.append(
-                            error(
-                                "cvat.bad_points",
-                                f'skeleton point {label!r}: expected points="x,y", found '
-                                f"{a.get('points')!r}; point left out",
-                                source=f"{src}/points[label={label!r}]",
-                            )
+                            _bad_skeleton_point(label, a.get("points"), f"{src}/points[label={label!r}]")
                         )
                         continue
                     x, y = xy
@@ -1207,14 +1211,7 @@ class CvatReader:
             return RawPoint(label, 0.0, 0.0, 0)
         xy = _xy(a.get("points"))
         if xy is None:
-            res.findings.append(
-                error(
-                    "cvat.bad_points",
-                    f'skeleton point {label!r}: expected points="x,y", found '
-                    f"{a.get('points')!r}; point left out",
-                    source=src,
-                )
-            )
+            res.findings.append(_bad_skeleton_point(label, a.get("points"), src))
             return None
         v = 1 if a.get("occluded") == "1" else 2
         if self.vis_attr is not None:
