@@ -507,10 +507,7 @@ def check_area_too_small_for_oks(ctx: Context) -> None:
     match in keypoint AP. Typical cause: a box derived around a single point.
     """
     col, crowd = ctx.ann.area, ctx.ann.iscrowd
-    visible = np.zeros(len(ctx.ann), dtype=bool)
-    for blk in ctx.blocks:
-        visible[blk.rows] = (blk.v > 0).any(axis=1)
-    for r in np.nonzero(visible)[0].tolist():
+    for r in np.nonzero(ctx.visible_counts > 0)[0].tolist():
         a = col[r]
         if (type(a) is float or type(a) is int) and 0 <= a < MIN_OKS_AREA and not _crowd(crowd[r]):
             ctx.add(warning(
@@ -569,15 +566,12 @@ def training_roles_of(ctx: Context) -> list[str | None]:
     The one rule of :mod:`kpconv.validation.skips`, on this document's columns.
     """
     n = len(ctx.ann)
-    visible = np.full(n, -1, dtype=np.int64)
-    for blk in ctx.blocks:
-        visible[blk.rows] = (blk.v > 0).sum(axis=1)
     brows, found = ctx.bboxes
     boxes = np.full((n, 4), np.nan)
     boxes[brows] = found
     crowd = np.asarray([_crowd(v) for v in ctx.ann.iscrowd], dtype=bool)
     wh = ctx.image_wh
-    return training_roles(crowd, visible, boxes, wh[:, 0], wh[:, 1])
+    return training_roles(crowd, ctx.visible_counts, boxes, wh[:, 0], wh[:, 1])
 
 
 def training_skips(ctx: Context) -> dict[str, int]:

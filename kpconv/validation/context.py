@@ -375,6 +375,14 @@ class Context:
         return out
 
     @cached_property
+    def visible_counts(self) -> np.ndarray:
+        """Per annotation row: its points with v > 0, -1 when its keypoints are unusable."""
+        out = np.full(len(self.ann), -1, dtype=np.int64)
+        for blk in self.blocks:
+            out[blk.rows] = (blk.v > 0).sum(axis=1)
+        return out
+
+    @cached_property
     def bboxes(self) -> tuple[np.ndarray, np.ndarray]:
         """(rows, boxes[n, 4]) for annotation rows whose bbox is 4 finite numbers."""
         col = self.ann.bbox
