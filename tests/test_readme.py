@@ -105,5 +105,5 @@ def test_demo_script_runs_end_to_end(tmp_path: Path) -> None:
     proc = subprocess.run(["bash", str(REPO / "demo.sh"), str(out)], capture_output=True, text=True, env=env,
                           timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for name in ("labelme.json", "cvat.json", "dlc.json", "predictions.json", "run/last.pt", "vis/summary.png"):
+    for name in ("labelme.json", "cvat.json", "dlc.json", "predictions.json", "run/last.pt", "vis/summary.svg"):
         assert (out / name).exists(), name

@@ -53,7 +53,7 @@ def _id_set(ctx: click.Context, param: click.Parameter, value: str | None) -> se
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Output folder: images/ (one render per image), sheets/ (with --grid), summary.png.",
+    help="Output folder: images/ (one render per image), sheets/ (with --grid), summary.svg.",
 )
 @click.option(
     "--format",
@@ -91,7 +91,8 @@ def _id_set(ctx: click.Context, param: click.Parameter, value: str | None) -> se
     "--summary/--no-summary",
     default=True,
     show_default=True,
-    help="Write summary.png: per-keypoint visibility (v=0/1/2) and instances per image.",
+    help="Write summary.svg (the report's charts): per-keypoint visibility (v=0/1/2) and instances "
+    "per image.",
 )
 @click.option("--names", is_flag=True, help="Write each keypoint's name next to it.")
 @click.option(

@@ -3,7 +3,8 @@
 Each chart is one small function writing plain SVG (bars with a title per bar for the exact
 number, axis labels as text), so the page needs no plotting library, no script and no network.
 Heat maps are tiny PNGs (one pixel per bin, scaled up by the browser) so a 17-keypoint category
-stays a few kilobytes.
+stays a few kilobytes. :func:`summary_svg` puts the visibility and instances charts in one
+standalone SVG file (``kpconv visualize``'s ``summary.svg``): one chart code for both commands.
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ def keypoint_heat(ds: ReportDataset) -> dict[str, tuple[list[str], np.ndarray]]:
 
 
 # -- drawing -----------------------------------------------------------------------------------
+#: one chart before it is wrapped in its own ``<svg>``: (width, height, SVG elements)
+_Parts = tuple[int, int, list[str]]
+
+
 def _svg(width: int, height: int, body: Sequence[str], title: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
@@ -91,8 +96,7 @@ def _svg(width: int, height: int, body: Sequence[str], title: str) -> str:
     )
 
 
-def bar_chart(counts: Mapping[str, int], title: str, x_label: str, colour: str = "#3a6ea5") -> str:
-    """Vertical bars, one per key (in the given order), the count above each bar."""
+def _bar_parts(counts: Mapping[str, int], x_label: str, colour: str) -> _Parts:
     items = list(counts.items())
     bar, gap, top, bottom, left = 34, 10, 22, 40, 8
     width = max(160, left * 2 + len(items) * (bar + gap))
@@ -110,18 +114,26 @@ def bar_chart(counts: Mapping[str, int], title: str, x_label: str, colour: str =
             f'<text x="{x + bar / 2}" y="{top + plot + 14}" text-anchor="middle" font-size="10">{escape(str(key))}</text></g>'
         )
     body.append(f'<text x="{width / 2}" y="{height - 6}" text-anchor="middle" font-size="11">{escape(x_label)}</text>')
-    return _svg(width, height, body, title)
+    return width, height, body
 
 
-def visibility_chart(table: Mapping[str, Sequence[int]], title: str) -> str:
-    """One horizontal 100 % bar per keypoint split into v=0 / v=1 / v=2."""
+def bar_chart(counts: Mapping[str, int], title: str, x_label: str, colour: str = "#3a6ea5") -> str:
+    """Vertical bars, one per key (in the given order), the count above each bar."""
+    return _svg(*_bar_parts(counts, x_label, colour), title)
+
+
+def _visibility_parts(table: Mapping[str, Sequence[int]], show_counts: bool = False) -> _Parts:
     rows = list(table.items())
     label_w, bar_w, row_h, top = 130, 260, 16, 24
-    width, height = label_w + bar_w + 70, top + row_h * len(rows) + 8
+    # the right column: each row's total, or (show_counts) its v=0 / v=1 / v=2 counts
+    width, height = label_w + bar_w + (170 if show_counts else 70), top + row_h * len(rows) + 8
     body = []
     for j, (legend, colour) in enumerate(zip(("v=0", "v=1", "v=2"), _V_COLOURS, strict=True)):
         body.append(f'<rect x="{label_w + j * 60}" y="4" width="10" height="10" fill="{colour}"/>'
                     f'<text x="{label_w + j * 60 + 14}" y="13" font-size="10">{legend}</text>')
+        if show_counts:
+            body.append(f'<text x="{label_w + bar_w + 50 * (j + 1)}" y="13" text-anchor="end" '
+                        f'font-size="10" fill="#666">{legend}</text>')
     for i, (name, counts) in enumerate(rows):
         y = top + i * row_h
         total = sum(counts) or 1
@@ -132,8 +144,17 @@ def visibility_chart(table: Mapping[str, Sequence[int]], title: str) -> str:
             body.append(f'<rect x="{x:.1f}" y="{y}" width="{part:.1f}" height="{row_h - 3}" fill="{colour}">'
                         f'<title>{escape(name)} v={level}: {n}</title></rect>')
             x += part
-        body.append(f'<text x="{label_w + bar_w + 6}" y="{y + 11}" font-size="10">{sum(counts)}</text>')
-    return _svg(width, height, body, title)
+        if show_counts:
+            body.extend(f'<text x="{label_w + bar_w + 50 * (level + 1)}" y="{y + 11}" text-anchor="end" '
+                        f'font-size="10">{n}</text>' for level, n in enumerate(counts))
+        else:
+            body.append(f'<text x="{label_w + bar_w + 6}" y="{y + 11}" font-size="10">{sum(counts)}</text>')
+    return width, height, body
+
+
+def visibility_chart(table: Mapping[str, Sequence[int]], title: str) -> str:
+    """One horizontal 100 % bar per keypoint split into v=0 / v=1 / v=2."""
+    return _svg(*_visibility_parts(table), title)
 
 
 def heat_png(grid: np.ndarray) -> str:
@@ -145,11 +166,72 @@ def heat_png(grid: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii") if ok else ""
 
 
-def instances_chart(per_image: Mapping[str, int]) -> str:
-    """Images by their number of instances (the validator's ``instances_per_image``), 10+ pooled."""
+def _pooled_instances(per_image: Mapping[str, int]) -> dict[str, int]:
     pooled: Counter[str] = Counter()
     for key, n in per_image.items():
         k = int(key) if str(key).isdigit() else 0
         pooled[str(k) if k < 10 else "10+"] += n
     order = [str(k) for k in range(10)] + ["10+"]
-    return bar_chart({k: pooled[k] for k in order if k in pooled}, "images by instances per image", "instances per image")
+    return {k: pooled[k] for k in order if k in pooled}
+
+
+def instances_chart(per_image: Mapping[str, int]) -> str:
+    """Images by their number of instances (the validator's ``instances_per_image``), 10+ pooled."""
+    return bar_chart(_pooled_instances(per_image), "images by instances per image", "instances per image")
+
+
+# -- the standalone summary (``kpconv visualize``'s summary.svg) ----------------------------------
+_FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+
+
+def summary_svg(summary: Mapping[str, Any], title: str = "dataset summary") -> str:
+    """A standalone SVG document of a validation summary: the report's visibility chart per
+    category (with each keypoint's v=0 / v=1 / v=2 counts written out) and its instances per
+    image chart, on a white background, for any browser or image viewer.
+
+    ``summary`` is :attr:`kpconv.finding.Report.summary` (the validator's numbers, the ones the
+    report's page charts), so the file, the report and ``kpconv validate`` agree.
+    """
+    margin, gap = 16, 14
+    visibility: Mapping[str, Mapping[str, Sequence[int]]] = summary.get("visibility") or {}
+    per_image: Mapping[str, int] = summary.get("instances_per_image") or {}
+    body: list[str] = []
+    width = 0
+    y = margin + 18
+    body.append(f'<text x="{margin}" y="{y}" font-size="16" font-weight="bold">{escape(title)}</text>')
+    y += 18
+    body.append(f'<text x="{margin}" y="{y}" font-size="11" fill="#666">v=0 not labelled, v=1 labelled but '
+                "hidden, v=2 visible; the counts kpconv validate reports</text>")
+    y += gap
+
+    def chart(heading: str, parts: _Parts) -> None:
+        nonlocal y, width
+        w, h, elements = parts
+        y += 18
+        body.append(f'<text x="{margin}" y="{y}" font-size="13" font-weight="bold">{escape(heading)}</text>')
+        y += 4
+        body.append(f'<g transform="translate({margin},{y})">' + "".join(elements) + "</g>")
+        y += h + gap
+        width = max(width, w)
+
+    for cat, table in visibility.items():
+        first = next(iter(table.values()), [])
+        chart(f"keypoint visibility: {cat} ({sum(first)} instances)", _visibility_parts(table, show_counts=True))
+    if not visibility:
+        y += 18
+        body.append(f'<text x="{margin}" y="{y}" font-size="12" fill="#666">no keypoint annotations to count</text>')
+        y += gap
+    if per_image:
+        chart("images by number of instances", _bar_parts(_pooled_instances(per_image), "instances per image", "#3a6ea5"))
+    else:
+        y += 18
+        body.append(f'<text x="{margin}" y="{y}" font-size="12" fill="#666">no images</text>')
+        y += gap
+    width = max(width, 560) + 2 * margin
+    height = y + margin - gap
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        + _svg(width, height, [f'<rect width="100%" height="100%" fill="#fff"/><g font-family="{escape(_FONT)}" '
+                               f'fill="#222">', *body, "</g>"], title)
+        + "\n"
+    )

@@ -8,7 +8,7 @@ Library use (no CLI needed)::
     picture = annotator.annotate(load_image(path), annotations, categories_by_id)
 
 :func:`visualize` renders a whole dataset (selection, ``--issues`` mode, contact sheets, the
-summary figure) in parallel; ``kpconv visualize`` is a thin loop over it.
+summary.svg, the report's charts) in parallel; ``kpconv visualize`` is a thin loop over it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .render import (
     visualize,
 )
 from .sheet import compose_sheet, thumbnail
-from .summary import summary_figure
+from .summary import summary_svg
 
 __all__ = [
     "CocoView",
@@ -47,7 +47,7 @@ __all__ = [
     "name_side",
     "place_findings",
     "plan_jobs",
-    "summary_figure",
+    "summary_svg",
     "thumbnail",
     "to_bgr8",
     "view_from_document",

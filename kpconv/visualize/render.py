@@ -30,7 +30,7 @@ from .annotator import KeypointAnnotator, display_box, given_box, keypoint_array
 from .document import CocoView
 from .imagefile import encode_image, load_image
 from .sheet import SheetCell, compose_sheet, thumbnail
-from .summary import summary_figure
+from .summary import SUMMARY_FILE, summary_svg
 from .targets import parse_target
 
 T = TypeVar("T")
@@ -40,7 +40,6 @@ _DRAW_LOCK = threading.Lock()
 
 IMAGES_SUBDIR = "images"
 SHEETS_SUBDIR = "sheets"
-SUMMARY_NAME = "summary"
 
 
 # -- selection ---------------------------------------------------------------------------------
@@ -459,7 +458,7 @@ def visualize(
             _sheet_path(out_dir, n + 1, options.fmt) for n in range(-(-len(jobs) // options.grid))
         ]
     if options.summary:
-        planned.append(out_dir / f"{SUMMARY_NAME}.png")
+        planned.append(out_dir / SUMMARY_FILE)
     _refuse_overwriting_inputs(planned, view, images_root, out_dir, protected)
     findings = list(view.findings) + notes
     unplaced = placement.unplaced if placement is not None else []
@@ -509,8 +508,8 @@ def visualize(
         sheets.append(_write_sheet(cells, grid, out_dir, len(sheets) + 1, options.fmt))
     summary_path = None
     if options.summary:
-        summary_path = out_dir / f"{SUMMARY_NAME}.png"
-        atomic_write_bytes(summary_path, encode_image(_summary_image(view), "png"))
+        summary_path = out_dir / SUMMARY_FILE
+        atomic_write_bytes(summary_path, summary_svg(view).encode("utf-8"))
     return VisualizeResult(findings, rendered, sheets, summary_path, len(jobs), derived, unplaced)
 
 
@@ -522,30 +521,8 @@ def _write_sheet(
     return path
 
 
-def _summary_image(view: CocoView) -> np.ndarray:
-    from ..validation import validate
-
-    summary = validate(view.doc).summary
-    title = ", ".join(
-        _count(len(entries), noun)
-        for entries, noun in (
-            (view.images, "image"),
-            (view.annotations, "annotation"),
-            (view.categories, "category"),
-        )
-    )
-    return summary_figure(
-        summary.get("visibility") or {}, summary.get("instances_per_image") or {}, title
-    )
-
-
 def _sheet_path(out_dir: Path, number: int, fmt: str) -> Path:
     return out_dir / SHEETS_SUBDIR / f"sheet-{number:03d}.{fmt}"
-
-
-def _count(n: int, noun: str) -> str:
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{n} {noun if n == 1 else plural}"
 
 
 def _refuse_overwriting_inputs(

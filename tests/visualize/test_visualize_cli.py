@@ -545,10 +545,79 @@ def test_contact_sheets_and_summary(run_cli, tmp_path):
     assert [p.name for p in sheets] == ["sheet-001.png", "sheet-002.png"]
     a, b = (cv2.imread(str(p)) for p in sheets)
     assert a.shape == b.shape, "a partial last sheet keeps the grid"
-    summary = cv2.imread(str(out / "summary.png"))
-    assert summary is not None and summary.shape[1] == 900
+    assert f"wrote {out / 'summary.svg'}" in res.stderr
+    assert {p.name for p in out.iterdir()} == {"images", "sheets", "summary.svg"}
     res = run_cli("visualize", DATASET, "-o", tmp_path / "n", "--no-summary")
-    assert not (tmp_path / "n" / "summary.png").exists()
+    assert res.exit_code == 0 and "summary" not in res.stderr
+    assert not (tmp_path / "n" / "summary.svg").exists()
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _summary_numbers(svg_path: Path) -> tuple[dict[str, dict[str, list[int]]], dict[str, int], set[str]]:
+    """What summary.svg shows: {category: {keypoint: [v0, v1, v2]}} from each bar's title (and the
+    counts written beside it), {instances: images} from the histogram's bar titles, the bar fills."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(svg_path).getroot()  # well-formed standalone XML, or this raises
+    assert root.tag == f"{SVG}svg" and root.get("width") and root.get("height")
+    assert root.find(f"{SVG}rect").get("fill") == "#fff", "a white background for image viewers"
+    visibility: dict[str, dict[str, list[int]]] = {}
+    instances: dict[str, int] = {}
+    fills: set[str] = set()
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    cat = None
+    for el in root.iter():
+        if el.tag == f"{SVG}text" and el.text and el.text.startswith("keypoint visibility: "):
+            cat = re.fullmatch(r"keypoint visibility: (.+) \(\d+ instances\)", el.text).group(1)
+            visibility[cat] = {}
+        title = el.find(f"{SVG}title")
+        if el.tag == f"{SVG}rect" and title is not None:  # a visibility bar segment
+            name, level, n = re.fullmatch(r"(.+) v=(\d): (\d+)", title.text).groups()
+            visibility[cat].setdefault(name, [0, 0, 0])[int(level)] = int(n)
+            fills.add(el.get("fill"))
+        elif el.tag == f"{SVG}g" and title is not None:  # a histogram bar
+            key, n = title.text.rsplit(": ", 1)
+            instances[key] = int(n)
+            assert str(n) in texts
+    for table in visibility.values():  # the counts are also written out, for viewers without tooltips
+        for counts in table.values():
+            assert all(str(n) in texts for n in counts)
+    return visibility, instances, fills
+
+
+def test_summary_svg_charts_the_validators_numbers_with_the_reports_code(run_cli, tmp_path):
+    from kpconv.report import charts
+
+    out = tmp_path / "out"
+    res = run_cli("visualize", DATASET, "-o", out)
+    assert res.exit_code == 0 and f"wrote {out / 'summary.svg'}" in res.stderr
+    summary_file = out / "summary.svg"
+    assert summary_file.is_file(), "the summary is written by default"
+    expected = json.loads(run_cli("validate", DATASET, "--format", "json").stdout)["summary"]
+    visibility, instances, fills = _summary_numbers(summary_file)
+    assert visibility == expected["visibility"] and visibility["figure"]["left_foot"] == [1, 2, 3]
+    assert instances == expected["instances_per_image"] == {"1": 2, "2": 2}
+    assert fills == set(charts._V_COLOURS), "the report's colours"
+    # one chart code: the report's page draws the same visibility bars
+    page_chart = charts.visibility_chart(expected["visibility"]["figure"], "x")
+    for name, counts in expected["visibility"]["figure"].items():
+        for level, n in enumerate(counts):
+            assert f"<title>{name} v={level}: {n}</title>" in page_chart
+            assert f"<title>{name} v={level}: {n}</title>" in summary_file.read_text()
+
+
+def test_summary_of_a_dataset_without_keypoints_or_images(run_cli, tmp_path):
+    doc = {"images": [], "annotations": [], "categories": [{"id": 1, "name": "thing"}]}
+    (tmp_path / "d.json").write_text(json.dumps(doc))
+    res = run_cli("visualize", tmp_path / "d.json", "-o", tmp_path / "o")
+    assert res.exit_code == 0, res.stderr
+    visibility, instances, _ = _summary_numbers(tmp_path / "o" / "summary.svg")
+    assert visibility == {} and instances == {}
+    text = (tmp_path / "o" / "summary.svg").read_text()
+    assert "no keypoint annotations to count" in text and "no images" in text
 
 
 def test_missing_image_is_a_finding_the_rest_still_render(run_cli, fixture_copy, tmp_path):
@@ -558,7 +627,7 @@ def test_missing_image_is_a_finding_the_rest_still_render(run_cli, fixture_copy,
     assert res.exit_code == 1
     assert "visualize.image_missing" in res.stderr and "gray.png" in res.stderr
     assert {p.stem for p in (out / "images" / "images").iterdir()} == {"scene", "rgba", "depth16"}
-    assert (out / "sheets" / "sheet-001.png").is_file() and (out / "summary.png").is_file()
+    assert (out / "sheets" / "sheet-001.png").is_file() and (out / "summary.svg").is_file()
 
 
 def test_unreadable_image_is_a_finding(run_cli, fixture_copy, tmp_path):

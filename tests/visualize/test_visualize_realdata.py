@@ -35,7 +35,7 @@ def test_mmpose_coco_people(run_cli, tmp_path):
     assert code == 0, err
     assert len(images) == 4
     _sizes_match(ds, images)
-    assert (tmp_path / "o" / "summary.png").is_file()
+    assert (tmp_path / "o" / "summary.svg").is_file()
     assert "no bbox" not in err  # every annotation has a box
 
 
