@@ -188,7 +188,7 @@ def phases(src: Path, out: Path) -> dict[str, tuple[float, float]]:
     import pyarrow.csv
 
     from kpconv.convert.builder import convert
-    from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
+    from kpconv.formats.csv import CsvOptions, ImageOptions, parse_csv
     from kpconv.memory import gc_paused
 
     def now() -> tuple[float, float]:

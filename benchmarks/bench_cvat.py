@@ -100,8 +100,8 @@ def stream_only_rss(xml: Path) -> int:
     with handlers that keep nothing: the memory the streaming itself needs."""
     code = (
         "import resource, sys\n"
-        "from kpconv.convert.cvat import open_source\n"
-        "from kpconv.convert.cvat.xmlsource import feed, new_parser\n"
+        "from kpconv.formats.cvat import open_source\n"
+        "from kpconv.formats.cvat.xmlsource import feed, new_parser\n"
         "p = new_parser()\n"
         "p.StartElementHandler = lambda tag, attrs: None\n"
         "p.EndElementHandler = lambda tag: None\n"
@@ -135,7 +135,8 @@ def _expat_alone(xml: Path) -> float:
 def profile_parse(xml: Path) -> None:
     """In-process CPU time of each phase for one file (parse, build + validate, write; best of
     3), and expat alone on the same bytes."""
-    from kpconv.convert.cvat import convert_export, parse_cvat
+    from kpconv.convert.pipeline import convert
+    from kpconv.formats.cvat import as_parsed, parse_cvat
 
     best = [float("inf")] * 4
     n = 0
@@ -143,7 +144,7 @@ def profile_parse(xml: Path) -> None:
         t0 = time.process_time()
         export = parse_cvat(xml)
         t1 = time.process_time()
-        convs = convert_export(export, None)
+        convs = convert(as_parsed(export), None)
         t2 = time.process_time()
         with tempfile.TemporaryDirectory() as tmp:
             convs[""].write(Path(tmp) / "o.json")

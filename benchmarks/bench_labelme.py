@@ -81,7 +81,8 @@ def generate(folder: Path, n: int, with_images: bool, seed: int = 0) -> int:
 def child_kpconv(folder: Path, out: Path, profile: bool) -> dict[str, float]:
     """In a fresh process: parse + build + validate + write, exactly what the command does."""
     from kpconv.convert.builder import BuildOptions, convert
-    from kpconv.convert.labelme import LabelmeOptions, gc_paused, parse_paths
+    from kpconv.formats.labelme import LabelmeOptions, parse_paths
+    from kpconv.memory import gc_paused
     from kpconv.model import save
     from kpconv.spec import get_preset
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,6 +18,7 @@ from .render import emit_json, render_text
 
 if TYPE_CHECKING:  # the builder (numpy) loads with the converters, not with `kpconv validate`
     from ..convert.builder import BuildOptions, Conversion
+    from ..convert.pipeline import Parsed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,6 +129,76 @@ def output_options(func: F) -> F:
     return func
 
 
+def convert_and_finish(
+    parsed: Parsed,
+    user_spec: KeypointSpec | None,
+    options: BuildOptions,
+    output: Path,
+    *,
+    inputs: Sequence[Path],
+    strict: bool,
+    fmt: str,
+) -> int:
+    """The end of every ``from-*`` command: run the pipeline, write, report, exit code."""
+    from ..convert.pipeline import convert
+
+    convs = convert(parsed, user_spec, options)
+    title = f"kpconv from-{parsed.format}: {parsed.title}"
+    if len(convs) == 1:
+        return finish_conversion(
+            next(iter(convs.values())), output, inputs=inputs, strict=strict, fmt=fmt, title=title, parsed=parsed
+        )
+    return finish_subsets(convs, output, inputs=inputs, strict=strict, fmt=fmt, title=title)
+
+
+def subset_output(output: Path, subset: str) -> Path:
+    """``OUT.json`` for subset ``Train`` → ``OUT-Train.json`` (unsafe characters become ``_``)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", subset) or "default"
+    return output.with_name(f"{output.stem}-{safe}{output.suffix or '.json'}")
+
+
+def finish_subsets(
+    convs: dict[str, Conversion], output: Path, *, inputs: Sequence[Path], strict: bool, fmt: str, title: str
+) -> int:
+    """Like :func:`finish_conversion` for several subsets: all outputs are written, or none (--strict)."""
+    if is_stdout(output):
+        raise UsageError(f"-o -: the export has {len(convs)} subsets, one file each; give -o FILE, or --subset NAME")
+    paths = {name: subset_output(output, name) for name in convs}
+    for path in paths.values():
+        ensure_not_input(path, inputs)
+    has_errors = not all(conv.report.ok for conv in convs.values())
+    written = not (strict and has_errors)
+    if written:
+        for name, conv in convs.items():
+            conv.write(paths[name])
+    spec = next(iter(convs.values())).spec
+    if fmt == "json":
+        doc: dict[str, Any] = {
+            "ok": not has_errors,
+            "subsets": {},
+            "spec": spec.to_file() if spec is not None else None,
+        }
+        for name, conv in convs.items():
+            entry = conv.report.to_dict()
+            entry["output"] = str(paths[name]) if written else None
+            doc["subsets"][name] = entry
+        emit_json(doc)
+    else:
+        for name, conv in convs.items():
+            click.echo(
+                render_text(conv.report, title=f"{title} [subset {name} -> {paths[name]}]"),
+                err=True,
+            )
+            click.echo("", err=True)
+        echo_inferred_spec(spec, any(c.spec_inferred for c in convs.values()))
+        for name in convs:
+            if written:
+                click.echo(f"wrote {paths[name]}", err=True)
+        if not written:
+            click.echo(f"--strict: errors found, nothing written ({len(paths)} subsets)", err=True)
+    return 1 if has_errors else 0
+
+
 def finish_conversion(
     conv: Conversion,
     output: Path,
@@ -135,12 +207,14 @@ def finish_conversion(
     strict: bool,
     fmt: str,
     title: str,
+    parsed: Parsed | None = None,
 ) -> int:
     """Write the output (unless --strict and errors), print the report, return the exit code.
 
     Exit code: 0 when no error findings; 1 when there are errors (the output is still written
     without --strict, holding everything that converted; with --strict nothing is written). When
-    nothing converted (no image read from any input) nothing is written either: exit 1.
+    nothing converted (no image read from any input) nothing is written either: exit 1. Files the
+    source carries beside the annotations (``parsed.extra_files``) are written with the output.
     """
     ensure_not_input(output, inputs)
     report = conv.report
@@ -150,6 +224,11 @@ def finish_conversion(
     written = converted and not (strict and has_errors)
     if written:
         conv.write(output)
+        if parsed is not None and parsed.extra_files is not None:
+            facts, problems = parsed.extra_files()
+            report.findings.extend(problems)
+            report.summary.setdefault(parsed.format, {}).update(facts)
+            has_errors = not report.ok
     if fmt == "json":
         doc: dict[str, Any] = report.to_dict()
         doc["output"] = shown_output(output) if written else None

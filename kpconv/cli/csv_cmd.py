@@ -9,15 +9,15 @@ from typing import Any, TypeVar
 import click
 
 from .. import progress
-from ..convert.builder import convert
-from ..convert.csv import DEFAULT_FRAME_PATTERN, LAYOUTS, CsvOptions, ImageOptions, parse_csv
-from ..convert.csv.sleap import check_pattern
-from ..convert.csv.table import gc_paused
+from ..formats import csv
+from ..formats.csv import DEFAULT_FRAME_PATTERN, LAYOUTS, CsvOptions, ImageOptions
+from ..formats.csv.sleap import check_pattern
+from ..memory import gc_paused
 from .common import (
     bbox_options,
     build_options,
     check_output,
-    finish_conversion,
+    convert_and_finish,
     output_options,
     resolve_spec,
     spec_options,
@@ -164,7 +164,14 @@ def command(
     )
     progress.enable()
     with gc_paused():  # millions of small objects, no cycles: see gc_paused
-        parsed = parse_csv(src, options)
-        conv = convert(parsed, spec, build_options(bbox_from, bbox_margin, f"converted by kpconv from-csv from {src.name}", compact=compact))
+        parsed = csv.read(src, options)
         inputs = [src] + ([config_path] if config_path is not None else [])
-        return finish_conversion(conv, output, inputs=inputs, strict=strict, fmt=fmt, title=f"kpconv from-csv: {src}")
+        return convert_and_finish(
+            parsed,
+            spec,
+            build_options(bbox_from, bbox_margin, f"converted by kpconv from-csv from {src.name}", compact=compact),
+            output,
+            inputs=inputs,
+            strict=strict,
+            fmt=fmt,
+        )

@@ -2,84 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any
 
 import click
 
 from .. import progress
-from ..convert.builder import Conversion
-from ..convert.cvat import (
-    DEFAULT_FRAME_PATTERN,
-    CvatOptions,
-    check_frame_pattern,
-    convert_export,
-    parse_cvat,
-)
-from ..errors import UsageError
-from ..fileio import ensure_not_input
+from ..formats import cvat
+from ..formats.cvat import DEFAULT_FRAME_PATTERN, CvatOptions, check_frame_pattern
 from ..spec import KeypointSpec
 from .common import (
     bbox_options,
     build_options,
     check_output,
-    echo_inferred_spec,
-    finish_conversion,
-    is_stdout,
+    convert_and_finish,
     output_options,
     resolve_spec,
     spec_options,
 )
-from .render import emit_json, render_text
-
-
-def subset_output(output: Path, subset: str) -> Path:
-    """``OUT.json`` for subset ``Train`` → ``OUT-Train.json`` (unsafe characters become ``_``)."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", subset) or "default"
-    return output.with_name(f"{output.stem}-{safe}{output.suffix or '.json'}")
-
-
-def _finish_subsets(
-    convs: dict[str, Conversion], output: Path, *, src: Path, strict: bool, fmt: str, title: str
-) -> int:
-    """Like :func:`finish_conversion` for several subsets: all outputs are written, or none (--strict)."""
-    if is_stdout(output):
-        raise UsageError(f"-o -: the export has {len(convs)} subsets, one file each; give -o FILE, or --subset NAME")
-    paths = {name: subset_output(output, name) for name in convs}
-    for path in paths.values():
-        ensure_not_input(path, [src])
-    has_errors = not all(conv.report.ok for conv in convs.values())
-    written = not (strict and has_errors)
-    if written:
-        for name, conv in convs.items():
-            conv.write(paths[name])
-    spec = next(iter(convs.values())).spec
-    if fmt == "json":
-        doc: dict[str, Any] = {
-            "ok": not has_errors,
-            "subsets": {},
-            "spec": spec.to_file() if spec is not None else None,
-        }
-        for name, conv in convs.items():
-            entry = conv.report.to_dict()
-            entry["output"] = str(paths[name]) if written else None
-            doc["subsets"][name] = entry
-        emit_json(doc)
-    else:
-        for name, conv in convs.items():
-            click.echo(
-                render_text(conv.report, title=f"{title} [subset {name} -> {paths[name]}]"),
-                err=True,
-            )
-            click.echo("", err=True)
-        echo_inferred_spec(spec, any(c.spec_inferred for c in convs.values()))
-        for name in convs:
-            if written:
-                click.echo(f"wrote {paths[name]}", err=True)
-        if not written:
-            click.echo(f"--strict: errors found, nothing written ({len(paths)} subsets)", err=True)
-    return 1 if has_errors else 0
 
 
 @click.command(
@@ -152,18 +91,16 @@ def command(
         subset=subset,
         default_category=category_name,
     )
-    export = parse_cvat(src, options, None if name_later else spec)
+    parsed = cvat.read(src, options, None if name_later else spec)
     if name_later and keypoints:
-        found = export.keypoint_categories()
+        found = parsed.spec.names() if parsed.spec is not None else []
         spec = resolve_spec(None, None, keypoints, found[0] if len(found) == 1 else "object")
-    convs = convert_export(
-        export,
+    return convert_and_finish(
+        parsed,
         spec,
         build_options(bbox_from, bbox_margin, f"converted by kpconv from-cvat from {src.name}", compact=compact),
+        output,
+        inputs=[src],
+        strict=strict,
+        fmt=fmt,
     )
-    title = f"kpconv from-cvat: {export.source.display} ({export.mode})"
-    if len(convs) == 1:
-        return finish_conversion(
-            next(iter(convs.values())), output, inputs=[src], strict=strict, fmt=fmt, title=title
-        )
-    return _finish_subsets(convs, output, src=src, strict=strict, fmt=fmt, title=title)

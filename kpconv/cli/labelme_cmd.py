@@ -7,23 +7,15 @@ from pathlib import Path
 import click
 
 from .. import progress
-from ..convert.builder import convert
-from ..convert.labelme import (
-    DEFAULT_OCCLUDED_SUFFIXES,
-    DESCRIPTION,
-    LabelmeOptions,
-    gc_paused,
-    parse_paths,
-    write_extractions,
-)
 from ..errors import UsageError
-from ..finding import Severity
+from ..formats import labelme
+from ..memory import gc_paused
 from ..spec import KeypointSpec
 from .common import (
     bbox_options,
     build_options,
     check_output,
-    finish_conversion,
+    convert_and_finish,
     output_options,
     resolve_spec,
     spec_options,
@@ -75,7 +67,7 @@ def _check_categories(mapping: dict[str, str], spec: KeypointSpec | None) -> Non
     "occluded_suffixes",
     multiple=True,
     metavar="S",
-    help=f"Point-label suffix meaning v=1, e.g. _occ (repeatable; replaces the default {DEFAULT_OCCLUDED_SUFFIXES[0]!r}).",
+    help=f"Point-label suffix meaning v=1, e.g. _occ (repeatable; replaces the default {labelme.DEFAULT_OCCLUDED_SUFFIXES[0]!r}).",
 )
 @click.option(
     "--images",
@@ -124,32 +116,23 @@ def command(
     check_output(output, named_files, fmt)
     progress.enable()
 
-    options = LabelmeOptions(
+    options = labelme.LabelmeOptions(
         categories=mapping,
-        occluded_suffixes=tuple(occluded_suffixes) or DEFAULT_OCCLUDED_SUFFIXES,
+        occluded_suffixes=tuple(occluded_suffixes) or labelme.DEFAULT_OCCLUDED_SUFFIXES,
         images_dir=images_dir,
         extract_dir=extract_dir,
         spec=spec,
     )
-    parsed = parse_paths(list(sources), options, exclude=[output])
     with gc_paused():
-        conv = convert(parsed.result, spec, build_options(bbox_from, bbox_margin, DESCRIPTION, compact=compact))
-    summary = parsed.summary()
-    has_errors = any(f.severity is Severity.ERROR for f in conv.report.findings)
-    if parsed.extractions and not (strict and has_errors):
-        written, problems = write_extractions(parsed.extractions)
-        conv.report.findings.extend(problems)
-        summary["images_extracted"] = written
-    conv.report.summary["labelme"] = summary
-    n = len(parsed.files)
-    return finish_conversion(
-        conv,
-        output,
-        # files found in folders never include the output (parse_paths excludes it): checking the
-        # named files is enough, and resolving thousands of paths again is not free
-        inputs=named_files,
-        strict=strict,
-        fmt=fmt,
-        title=f"kpconv from-labelme: {n} file{'s' if n != 1 else ''}"
-        + (f" ({parsed.files_failed} skipped)" if parsed.files_failed else ""),
-    )
+        parsed = labelme.read(list(sources), options, exclude=[output])
+        return convert_and_finish(
+            parsed,
+            spec,
+            build_options(bbox_from, bbox_margin, labelme.DESCRIPTION, compact=compact),
+            output,
+            # files found in folders never include the output (read excludes it): checking the
+            # named files is enough, and resolving thousands of paths again is not free
+            inputs=named_files,
+            strict=strict,
+            fmt=fmt,
+        )

@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from .. import progress
-from ..convert.builder import convert
 from ..errors import UsageError
 from ..fileio import loads_json, read_input_bytes
 from ..finding import Report
@@ -20,7 +19,7 @@ from .common import (
     bbox_options,
     build_options,
     check_output,
-    finish_conversion,
+    convert_and_finish,
     output_options,
     resolve_spec,
     spec_options,
@@ -72,22 +71,14 @@ def from_yolo_command(
         category = names[0]
     spec = resolve_spec(spec_path, preset, keypoints, category)
     progress.enable()
-    parsed, _root = yolo.read(data_yaml, split, spec)
+    parsed = yolo.read(data_yaml, split, spec)
     options = build_options(
         bbox_from,
         bbox_margin,
         f"converted by kpconv from-yolo from {data_yaml.name} ({split})",
         compact=compact,
     )
-    conv = convert(parsed, spec, options)
-    return finish_conversion(
-        conv,
-        output,
-        inputs=[data_yaml],
-        strict=strict,
-        fmt=fmt,
-        title=f"kpconv from-yolo: {data_yaml} ({split})",
-    )
+    return convert_and_finish(parsed, spec, options, output, inputs=[data_yaml], strict=strict, fmt=fmt)
 
 
 def _split_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

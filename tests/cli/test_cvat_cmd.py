@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kpconv.cli.cvat_cmd import subset_output
+from kpconv.cli.common import subset_output
 from kpconv.model import load
 from kpconv.validation import validate
 from tests.conftest import FIXTURES, realdata_file
@@ -116,7 +116,7 @@ def test_a_zip_bomb_is_refused_by_its_declared_size(
 
 
 def test_the_default_unzip_limit() -> None:
-    from kpconv.convert.cvat.xmlsource import max_unzipped_bytes
+    from kpconv.formats.cvat.xmlsource import max_unzipped_bytes
 
     assert max_unzipped_bytes(1000) == 2 << 30
     assert max_unzipped_bytes(100 << 20) == 10_000 << 20  # 100 times the compressed size
@@ -124,8 +124,8 @@ def test_the_default_unzip_limit() -> None:
 
 def test_a_member_is_not_read_past_the_limit(tmp_path: Path) -> None:
     """The bytes read are counted too, whatever the zip's headers say."""
-    from kpconv.convert.cvat import XmlSource, parse_cvat
-    from kpconv.convert.cvat.reader import CvatReader
+    from kpconv.formats.cvat import XmlSource, parse_cvat
+    from kpconv.formats.cvat.reader import CvatReader
     from kpconv.errors import DataError
 
     bomb = _zip(tmp_path / "bomb.zip", _bomb(5 << 20))

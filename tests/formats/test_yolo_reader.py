@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.convert.builder import convert
+from kpconv.convert.pipeline import convert
 from kpconv.errors import DataError, UsageError
 from kpconv.formats.yolo import read
 from kpconv.formats.yolo.datafile import load_data_file
@@ -16,8 +16,8 @@ from tests.formats.yolo_support import YOLO, good_line, make_dataset
 
 
 def _convert(data_yaml: Path, split: str = "train", spec=None):
-    parsed, root = read(data_yaml, split, spec)
-    return convert(parsed, spec), root
+    parsed = read(data_yaml, split, spec)
+    return convert(parsed, spec)[""], Path(parsed.summary["images_root"])
 
 
 def test_hands_fixture(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.convert.builder import convert
+from kpconv.convert.pipeline import convert
 from kpconv.formats.yolo import lint, read
 from kpconv.validation import validate
 from tests.conftest import realdata_file
@@ -42,8 +42,9 @@ def test_dog_dataset_lint() -> None:
 
 def test_dog_dataset_converts_the_good_lines() -> None:
     data_yaml = realdata_file(DOG)
-    parsed, root = read(data_yaml, "test")
-    conv = convert(parsed, None)
+    parsed = read(data_yaml, "test")
+    root = Path(parsed.summary["images_root"])
+    conv = convert(parsed, None)[""]
     doc = conv.document
     assert len(doc["images"]) == 142  # background images (no label file) kept
     assert doc["categories"][0]["keypoints"] == [
@@ -78,8 +79,9 @@ def test_datumaro_assets(variant: str, ndim: int) -> None:
         report.codes()["yolo.kpt_names_missing"] == 1
         and report.codes()["yolo.flip_idx_missing"] == 1
     )
-    parsed, root = read(data_yaml, "train")
-    conv = convert(parsed, None)
+    parsed = read(data_yaml, "train")
+    root = Path(parsed.summary["images_root"])
+    conv = convert(parsed, None)[""]
     (ann,) = conv.document["annotations"]
     image = conv.document["images"][0]
     assert (image["width"], image["height"]) == (15, 10)

@@ -96,7 +96,7 @@ def _back(out: Path, splits: list[str]) -> dict[str, Any]:
     """from-yolo of every split, one document (file names reduced to the original ones)."""
     parsed, spec = ParseResult(), None
     for split in splits:
-        part, _ = read(out / "data.yaml", split)
+        part = read(out / "data.yaml", split).subsets[""]
         parsed.extend(part)
         spec = part.spec
     conv = convert(parsed, spec)

@@ -3,7 +3,7 @@ unclosed quote, a trailing delimiter) is a located error, not points silently tu
 
 Both readers are covered: the numpy byte tokenizer (a plain long-layout file) and the csv module
 (quoted cells; the wide and DeepLabCut layouts), because the cut is found where every table is
-read (:func:`kpconv.convert.csv.table.read_table`).
+read (:func:`kpconv.formats.csv.table.read_table`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kpconv.convert.builder import BuildOptions, convert
-from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
+from kpconv.formats.csv import CsvOptions, ImageOptions, parse_csv
 from kpconv.errors import KpconvError
 from tests.conftest import FIXTURES
 from tests.hostile.support import LONG_CSV, one_report

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.convert.csv.table import Limits
+from kpconv.formats.csv.table import Limits
 from tests.conftest import REPO
 from tests.hostile.support import LONG_CSV, MEMORY_LIMIT, one_report
 

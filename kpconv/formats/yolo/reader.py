@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...convert.builder import InstanceArrays, ParseResult, RawImage
+from ...convert.pipeline import Parsed
 from ...errors import DataError, UsageError
 from ...finding import Finding, Severity, error, info, warning
 from ...images import ImageReadError, read_image_size
@@ -214,11 +215,11 @@ def _file_names(images: list[str], root: Path) -> tuple[Path, list[str]]:
 
 def read(
     data_yaml: Path, split: str = "train", spec: KeypointSpec | None = None
-) -> tuple[ParseResult, Path]:
-    """``data.yaml`` and one split's labels → (ParseResult for the builder, images root).
+) -> Parsed:
+    """``data.yaml`` and one split's labels → the pipeline's :class:`Parsed`.
 
-    The COCO ``file_name`` values are relative to the returned root: pass it as ``--images`` to
-    ``kpconv validate`` and ``kpconv visualize``.
+    The COCO ``file_name`` values are relative to ``summary["images_root"]``: pass it as
+    ``--images`` to ``kpconv validate`` and ``kpconv visualize``.
     """
     data = load_data_file(Path(data_yaml))
     blocking = [
@@ -254,7 +255,9 @@ def read(
         "yolo.images_root", f"file_name values are relative to {shown}: pass --images {shown} to "
         "kpconv validate / kpconv visualize", source=data.where(split),
     ))  # fmt: skip
-    return parsed, root
+    return Parsed.single(
+        "yolo", f"{data_yaml} ({split})", parsed, summary={"split": split, "images_root": str(root)}
+    )
 
 
 def _instances(

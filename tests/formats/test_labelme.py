@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from kpconv.convert.builder import BuildOptions, Conversion, convert
-from kpconv.convert.labelme import (
+from kpconv.formats.labelme import (
     DESCRIPTION,
     LabelmeOptions,
     LabelmeParse,

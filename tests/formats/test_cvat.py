@@ -11,17 +11,18 @@ from typing import Any
 import pytest
 
 from kpconv.convert.builder import BuildOptions, RawInstance
-from kpconv.convert.cvat import (
+from kpconv.convert.pipeline import convert
+from kpconv.formats.cvat import (
     CvatOptions,
     bind_spec,
     check_frame_pattern,
-    convert_export,
+    as_parsed,
     open_source,
     parse_cvat,
     xmlsource,
 )
-from kpconv.convert.cvat.grouping import Region, containing, holders, rotated_box
-from kpconv.convert.cvat.xmlsource import feed, new_parser
+from kpconv.formats.cvat.grouping import Region, containing, holders, rotated_box
+from kpconv.formats.cvat.xmlsource import feed, new_parser
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
 from kpconv.geometry import point_in_polygon
@@ -461,7 +462,7 @@ def test_a_merged_duplicate_image_keeps_document_order(tmp_path: Path) -> None:
         '<image name="img_000.jpg">/skeleton[1]',
         '<image name="img_000.jpg">/skeleton[2]',
     ]
-    coco = convert_export(export, None)[""].document
+    coco = convert(as_parsed(export), None)[""].document
     assert [a["image_id"] for a in coco["annotations"]] == [1, 1, 1, 1, 2, 2]
 
 
@@ -685,7 +686,7 @@ def test_two_frames_in_cvats_layout_give_two_instances(tmp_path: Path) -> None:
         "tail": (0.0, 0.0, 0),
     }
     assert "cvat.frame_outside" not in _codes(export)
-    conv = convert_export(export, None)[""]
+    conv = convert(as_parsed(export), None)[""]
     assert len(conv.dataset.annotations) == 2 and conv.report.ok
     assert conv.dataset.annotations[1].keypoints == [12.5, 21.0, 2, 16.0, 26.0, 1, 0, 0, 0]
     assert conv.dataset.annotations[1].num_keypoints == 2
@@ -716,7 +717,7 @@ def test_a_frame_with_every_element_outside_is_left_out_and_counted(tmp_path: Pa
 def test_both_track_layouts_give_the_same_coco(tmp_path: Path) -> None:
     docs = []
     for name, text in (("real.xml", VIDEO_TWO_FRAMES), ("nested.xml", VIDEO_TWO_FRAMES_NESTED)):
-        conv = convert_export(parse_cvat(_video(tmp_path, text, name)), None)[""]
+        conv = convert(as_parsed(parse_cvat(_video(tmp_path, text, name))), None)[""]
         doc = {k: v for k, v in conv.document.items() if k != "info"}
         docs.append((doc, sorted(f.code for f in conv.report.findings)))
     assert docs[0] == docs[1]
@@ -913,7 +914,7 @@ def test_real_file_converts_and_validates(
     rel: str, sizes: dict, codes: list[str], errors: int
 ) -> None:
     export = parse_cvat(realdata_file(rel))
-    convs = convert_export(export, None, BuildOptions())
+    convs = convert(as_parsed(export), None, BuildOptions())
     assert {
         k: (len(c.dataset.images), len(c.dataset.annotations)) for k, c in convs.items()
     } == sizes
@@ -932,7 +933,7 @@ def test_real_skeleton_export_keeps_outside_as_v0_and_svg_edges() -> None:
     export = parse_cvat(
         realdata_file("datumaro-cvat-ai/tests/assets/cvat_dataset/for_images/train.xml")
     )
-    conv = convert_export(export, None)[""]
+    conv = convert(as_parsed(export), None)[""]
     cat = next(c for c in conv.dataset.categories if c.name == "skeleton")
     assert cat.keypoints == ["1", "2", "3", "4"] and cat.skeleton == [[3, 2], [1, 4]]
     ann = next(a for a in conv.dataset.annotations if a.category_id == cat.id)
@@ -942,7 +943,7 @@ def test_real_skeleton_export_keeps_outside_as_v0_and_svg_edges() -> None:
 @pytest.mark.realdata
 def test_real_forklifts_are_separated_by_their_boxes() -> None:
     export = parse_cvat(realdata_file("cvat-to-coco-duytue/annotations.xml"))
-    conv = convert_export(export, None)[""]
+    conv = convert(as_parsed(export), None)[""]
     by_name = {i.id: i.file_name for i in conv.dataset.images}
     big = [a for a in conv.dataset.annotations if by_name[a.image_id] == "forklift annotations.jpg"]
     assert sorted(a.bbox for a in big) == [
@@ -961,6 +962,6 @@ def test_real_forklifts_are_separated_by_their_boxes() -> None:
 def test_real_estop_with_user_keypoints() -> None:
     export = parse_cvat(realdata_file("estop-keypoints-rrl/data/annotations.xml"))
     spec = spec_from_mapping({"name": "estop", "keypoints": ["tl", "tr", "bl", "br", "centre"]})
-    conv = convert_export(export, spec)[""]
+    conv = convert(as_parsed(export), spec)[""]
     assert conv.report.ok and "cvat.points_unnamed" not in conv.report.codes()
     assert conv.dataset.categories[0].keypoints == ["tl", "tr", "bl", "br", "centre"]

@@ -1,9 +1,11 @@
 """CVAT for images 1.1 / CVAT for video 1.1 XML (file, folder or CVAT's zip) → COCO keypoints.
 
-Parsing only: :func:`parse_cvat` streams the XML into one :class:`~kpconv.convert.builder.ParseResult`
-per subset plus the spec the export defines (skeleton sublabels and SVG edges from ``<meta>``,
-else categories derived from the labels); :func:`convert_export` names positional keypoints
-from the chosen spec and runs the shared builder on each subset.
+Reading only: :func:`read` streams the XML (:func:`parse_cvat`) into one
+:class:`~kpconv.convert.builder.ParseResult` per subset plus the spec the export defines
+(skeleton sublabels and SVG edges from ``<meta>``, else categories derived from the labels), as
+the :class:`~kpconv.convert.pipeline.Parsed` every format returns; once the spec is chosen,
+:func:`bind_spec` names the positional keypoints of multi-point ``<points>``. The shared
+pipeline (:func:`kpconv.convert.pipeline.convert`) builds each subset.
 
 Finding codes (all prefixed ``cvat.``) are listed in :data:`FINDING_CODES`.
 """
@@ -16,7 +18,8 @@ from pathlib import Path
 from ...errors import UsageError
 from ...finding import error, warning
 from ...spec import KeypointSpec
-from ..builder import BuildOptions, Conversion, ParseResult, RawInstance, convert
+from ...convert.builder import ParseResult, RawInstance
+from ...convert.pipeline import Parsed
 from .reader import (
     DEFAULT_FRAME_PATTERN,
     DEFAULT_SUBSET,
@@ -32,14 +35,15 @@ __all__ = [
     "DEFAULT_SUBSET",
     "FINDING_CODES",
     "VISIBILITY_WORDS",
+    "as_parsed",
     "CvatExport",
     "CvatOptions",
     "XmlSource",
     "bind_spec",
     "check_frame_pattern",
-    "convert_export",
     "open_source",
     "parse_cvat",
+    "read",
 ]
 
 #: code -> what it means (documented in docs/readme/from-cvat.md)
@@ -168,16 +172,18 @@ def bind_spec(export: CvatExport, spec: KeypointSpec | None) -> None:
         )
 
 
-def convert_export(
-    export: CvatExport, user_spec: KeypointSpec | None, options: BuildOptions | None = None
-) -> dict[str, Conversion]:
-    """Build and validate one COCO dataset per subset (same categories and ids in each)."""
-    bind_spec(export, user_spec)
-    out: dict[str, Conversion] = {}
-    for name, parsed in export.subsets.items():
-        parsed.spec = export.spec
-        conv = convert(parsed, user_spec, options)
-        if user_spec is None and export.spec_from_labels:
-            conv.spec_inferred = True
-        out[name] = conv
-    return out
+def read(path: str | Path, options: CvatOptions | None = None, spec: KeypointSpec | None = None) -> Parsed:
+    """A CVAT export as the pipeline's :class:`Parsed` (one entry per subset; see :func:`parse_cvat`)."""
+    return as_parsed(parse_cvat(path, options, spec))
+
+
+def as_parsed(export: CvatExport) -> Parsed:
+    """A parsed export as the pipeline's :class:`Parsed`."""
+    return Parsed(
+        format="cvat",
+        title=f"{export.source.display} ({export.mode})",
+        subsets=export.subsets,
+        spec=export.spec,
+        spec_from_labels=export.spec_from_labels,
+        bind_spec=lambda chosen: bind_spec(export, chosen),
+    )

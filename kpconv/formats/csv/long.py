@@ -23,7 +23,7 @@ import numpy as np
 from ...errors import DataError, UsageError
 from ...finding import Finding, error
 from ...memory import gc_paused
-from ..builder import InstanceArrays, ParseResult
+from ...convert.builder import InstanceArrays, ParseResult
 from .imagefiles import normalize_names
 from .options import CsvOptions, LayoutResult, find_column, header_record
 from .table import Body, CsvTable, IntArray

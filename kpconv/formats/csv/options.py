@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import DataError, UsageError
-from ..builder import ParseResult
+from ...convert.builder import ParseResult
 from .imagefiles import ImageOptions
 from .table import CsvTable
 

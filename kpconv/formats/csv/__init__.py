@@ -1,4 +1,4 @@
-"""Keypoint CSV files → :class:`~kpconv.convert.builder.ParseResult`, for the shared builder.
+"""Keypoint CSV files → the pipeline's :class:`~kpconv.convert.pipeline.Parsed` (:func:`read`).
 
 Four layouts, one module each, all reading through :mod:`.table` (pyarrow's CSV parser, with
 the BOM, delimiter sniffing, located number errors and the limits around it) and finding images
@@ -18,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...errors import DataError, UsageError
-from ..builder import InstanceArrays, ParseResult, RawImage
+from ...convert.builder import InstanceArrays, ParseResult, RawImage
+from ...convert.pipeline import Parsed
 from . import dlc, long, sleap, wide
 from .imagefiles import ImageOptions, resolve_images
 from .options import DEFAULT_FRAME_PATTERN, CsvOptions, LayoutResult, header_record
@@ -32,6 +33,7 @@ __all__ = [
     "detect_layout",
     "parse_csv",
     "parse_table",
+    "read",
     "read_table",
 ]
 
@@ -87,6 +89,11 @@ def parse_csv(path: Path, options: CsvOptions | None = None) -> ParseResult:
     finally:
         del table
         release_memory()
+
+
+def read(path: Path, options: CsvOptions | None = None) -> Parsed:
+    """A keypoint CSV file as the pipeline's :class:`Parsed` (see :func:`parse_csv`)."""
+    return Parsed.single("csv", str(path), parse_csv(path, options))
 
 
 def attach_images(result: LayoutResult, options: ImageOptions, display: str) -> ParseResult:

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from kpconv.convert.builder import Conversion
-from kpconv.convert.csv import ImageOptions
+from kpconv.formats.csv import ImageOptions
 from kpconv.errors import DataError
 from kpconv.finding import Severity
 from kpconv.validation import validate
 from tests.conftest import realdata_file
-from tests.convert.csv_support import run
+from tests.formats.csv_support import run
 
 OPENFIELD = "deeplabcut/examples/openfield-Pranav-2018-10-30"
 OPENFIELD_CSV = f"{OPENFIELD}/labeled-data/m4s1/CollectedData_Pranav.csv"

@@ -1,4 +1,4 @@
-"""DeepLabCut CollectedData CSV (kpconv.convert.csv.dlc) on the bundled fixtures."""
+"""DeepLabCut CollectedData CSV (kpconv.formats.csv.dlc) on the bundled fixtures."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from kpconv.convert.builder import Conversion
-from kpconv.convert.csv import ImageOptions, detect_layout, read_table
+from kpconv.formats.csv import ImageOptions, detect_layout, read_table
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
 from kpconv.validation import validate
-from tests.convert.csv_support import CSV, errors, run
+from tests.formats.csv_support import CSV, errors, run
 
 SINGLE = CSV / "dlc-project" / "labeled-data" / "mouse1" / "CollectedData_kp.csv"
 MULTI = CSV / "dlc-ma-project" / "labeled-data" / "pair" / "CollectedData_kp.csv"

@@ -8,7 +8,7 @@ import pytest
 
 from kpconv.errors import DataError, UsageError
 from kpconv.validation import validate
-from tests.convert.csv_support import CSV, MALFORMED, SIZED, errors, run, write_csv
+from tests.formats.csv_support import CSV, MALFORMED, SIZED, errors, run, write_csv
 
 
 def write(tmp_path: Path, text: str, name: str = "wide.csv") -> Path:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.convert.csv import CsvOptions, detect_layout, read_table
+from kpconv.formats.csv import CsvOptions, detect_layout, read_table
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
 from kpconv.validation import validate
-from tests.convert.csv_support import CSV, MALFORMED, SIZED, errors, run, write_csv
+from tests.formats.csv_support import CSV, MALFORMED, SIZED, errors, run, write_csv
 
 
 def write(tmp_path: Path, text: str, name: str = "points.csv") -> Path:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.convert.csv.sleap import frame_name, video_name
+from kpconv.formats.csv.sleap import frame_name, video_name
 from kpconv.errors import UsageError
 from kpconv.finding import Severity
 from kpconv.validation import validate
-from tests.convert.csv_support import CSV, SIZED, errors, run, write_csv
+from tests.formats.csv_support import CSV, SIZED, errors, run, write_csv
 
 
 def write(tmp_path: Path, text: str, name: str = "wide.csv") -> Path:

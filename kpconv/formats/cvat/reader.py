@@ -42,7 +42,7 @@ from ...errors import DataError
 from ...finding import Finding, error, info, warning
 from ...memory import gc_paused
 from ...spec import KeypointSpec, spec_from_mapping
-from ..builder import InstanceArrays, ParseResult, RawImage, RawInstance, RawPoint
+from ...convert.builder import InstanceArrays, ParseResult, RawImage, RawInstance, RawPoint
 from .grouping import Region, containing, enclosing_box, holders, rotated_box
 from .meta import Meta, read_meta, typed_value
 from .xmlsource import XmlSource, feed, new_parser

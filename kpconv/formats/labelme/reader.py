@@ -45,14 +45,14 @@ from typing import Any
 
 import orjson
 
-from ..errors import DataError, UsageError
-from ..fileio import atomic_write_bytes, loads_json
-from ..finding import Finding, error, info, warning
-from ..geometry import point_in_polygon
-from ..memory import gc_paused
-from ..progress import track
-from ..spec import KeypointSpec
-from .builder import ParseResult, RawImage, RawInstance, RawPoint
+from ...errors import DataError, UsageError
+from ...fileio import atomic_write_bytes, loads_json
+from ...finding import Finding, error, info, warning
+from ...geometry import point_in_polygon
+from ...memory import gc_paused
+from ...progress import track
+from ...spec import KeypointSpec
+from ...convert.builder import ParseResult, RawImage, RawInstance, RawPoint
 
 #: ``flags`` keys (case-insensitive) that mark a point as labelled but occluded (v=1) when true.
 OCCLUDED_FLAGS = frozenset({"occluded", "occlusion", "difficult", "hidden", "invisible", "not_visible"})
@@ -737,7 +737,7 @@ class _Reader:
 
 def _probe_image(target: str | io.BytesIO) -> tuple[int, int, int, str] | str:
     """(width, height, EXIF orientation, format) from an image header, or why it cannot be read."""
-    from ..images import pil
+    from ...images import pil
 
     Image = pil()  # noqa: N806 - PIL.Image, with kpconv's decompression-bomb setting
 

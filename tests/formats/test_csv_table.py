@@ -1,4 +1,4 @@
-"""Reading CSV text: encodings, delimiters, quotes, located numbers (kpconv.convert.csv.table)."""
+"""Reading CSV text: encodings, delimiters, quotes, located numbers (kpconv.formats.csv.table)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kpconv.convert.csv.table import NotANumber, parse_number, read_table, sniff_delimiter
+from kpconv.formats.csv.table import NotANumber, parse_number, read_table, sniff_delimiter
 from kpconv.errors import DataError, UsageError
 from tests.conftest import FIXTURES
 

@@ -18,7 +18,7 @@ from ...errors import DataError, UsageError
 from ...finding import Finding, error
 from ...memory import gc_paused
 from ...spec import spec_from_mapping
-from ..builder import ParseResult, RawInstance, RawPoint
+from ...convert.builder import ParseResult, RawInstance, RawPoint
 from .imagefiles import normalize_name
 from .options import CsvOptions, LayoutResult, first_record
 from .table import CsvTable

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kpconv.convert.builder import Conversion, convert
-from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
+from kpconv.formats.csv import CsvOptions, ImageOptions, parse_csv
 from kpconv.finding import Severity
 from tests.conftest import FIXTURES
 

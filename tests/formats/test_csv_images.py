@@ -1,4 +1,4 @@
-"""Finding images and their sizes for CSV sources (kpconv.convert.csv.imagefiles)."""
+"""Finding images and their sizes for CSV sources (kpconv.formats.csv.imagefiles)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.convert.csv import CsvOptions, ImageOptions, parse_csv
-from kpconv.convert.csv.imagefiles import normalize_name, normalize_names, resolve_images
+from kpconv.formats.csv import CsvOptions, ImageOptions, parse_csv
+from kpconv.formats.csv.imagefiles import normalize_name, normalize_names, resolve_images
 from kpconv.errors import DataError
 from kpconv.finding import Severity
 from tests.conftest import FIXTURES
