@@ -57,30 +57,3 @@ def invoke_cli(*args: str | Path) -> CliResult:
 def run_cli() -> Callable[..., CliResult]:
     """:func:`invoke_cli` as a fixture."""
     return invoke_cli
-
-
-@pytest.fixture(autouse=True)
-def _both_validation_routes(monkeypatch: pytest.MonkeyPatch) -> object:
-    """Every conversion in every test is validated both ways, and the two reports must agree.
-
-    The builder validates its output from the columns it built it with; this checks that route
-    against decoding the written JSON (``validate_bytes``, the route ``kpconv validate`` takes), on
-    every fixture and real file the tests convert.
-    """
-    from kpconv.convert import builder
-    from kpconv.fileio import dumps_json
-    from kpconv.validation import validate_bytes
-
-    real = builder.validate_columns
-    mismatches: list[str] = []
-
-    def both(doc, *columns, **kw):  # type: ignore[no-untyped-def]
-        fast = real(doc, *columns, **kw)
-        slow = validate_bytes(dumps_json(doc))
-        if fast.findings != slow.findings or fast.summary != slow.summary:
-            mismatches.append(f"columns route: {fast.findings} {fast.summary}\nbytes route: {slow.findings} {slow.summary}")
-        return fast
-
-    monkeypatch.setattr(builder, "validate_columns", both)
-    yield
-    assert not mismatches, "validation routes disagree:\n" + "\n".join(mismatches)

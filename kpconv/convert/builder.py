@@ -32,8 +32,7 @@ from ..finding import Finding, Report, Severity, error, info, warning
 from ..geometry import boxes_from_points, polygon_area, round_px, round_px_array
 from ..memory import gc_paused
 from ..spec import CategorySpec, KeypointSpec, spec_from_mapping
-from ..validation import validate_bytes, validate_columns
-from ..validation.context import AnnotationColumns, KeypointBlock
+from ..validation import validate_bytes
 
 if TYPE_CHECKING:
     from ..model import Dataset
@@ -325,15 +324,8 @@ class BuildOptions:
     bbox_margin: float = 0.1
     min_box_size: float = 2.0
     description: str = "converted by kpconv"
-    #: validate the written JSON bytes by decoding them again (the independent route; slower)
-    #: instead of from the columns the annotations were built from. Both give the same report.
-    check_bytes: bool = False
     #: write the JSON without indentation: about 40 % of the size, same content
     compact: bool = False
-
-
-#: what the validator needs from a build to check it without decoding the JSON again
-_CheckColumns = tuple[AnnotationColumns, list[KeypointBlock], tuple[IntArray, FloatArray]]
 
 
 @dataclass
@@ -445,7 +437,7 @@ def _build(
         out_images.append(entry)
 
     cols = columns if columns is not None else parsed.columns()
-    out_anns, ann_findings, check_columns = _annotations(cols, spec, cat_ids, out_images, opts)
+    out_anns, ann_findings = _annotations(cols, spec, cat_ids, out_images, opts)
     findings.extend(ann_findings)
     findings.extend(_unknown_images(cols, images))
 
@@ -456,15 +448,10 @@ def _build(
         "annotations": out_anns,
         "categories": categories,
     }
-    # The output is validated by the same rules as `kpconv validate`. By default from the arrays
-    # the annotations were just built from (decoding 60 MB of JSON again would cost more than
-    # the whole build); `check_bytes` decodes the written bytes instead. Tests hold both routes
-    # to the same report on every fixture and real file.
+    # The output is validated by the same route as `kpconv validate` on a file: the exact bytes
+    # that get written, decoded again (strict decode, keypoints parsed in bulk).
     data = dumps_json(doc, compact=opts.compact)
-    if check_columns is None or opts.check_bytes:
-        checked = validate_bytes(data)
-    else:
-        checked = validate_columns(doc, *check_columns)
+    checked = validate_bytes(data)
     report = Report(findings=findings + checked.findings, summary=dict(checked.summary))
     report.summary["converted"] = {
         "images": len(out_images),
@@ -554,10 +541,8 @@ def _annotations(
     cat_ids: dict[str, int],
     out_images: list[dict[str, Any]],
     opts: BuildOptions,
-) -> tuple[list[dict[str, Any]], list[Finding], _CheckColumns | None]:
-    """The COCO annotations of every instance, the findings about them in document order, and
-    the columns to validate them from (None when some value is not finite: then the JSON is
-    decoded and checked instead, as for any file).
+) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """The COCO annotations of every instance and the findings about them in document order.
 
     Whole columns at a time: resolve each (category, label) pair once, scatter the point rows
     into dense ``(instances, keypoints)`` arrays, derive counts and boxes from those.
@@ -672,7 +657,7 @@ def _annotations(
     final = order[active[order] & (num[order] > 0)]
     m = len(final)
     if m == 0:
-        return [], findings, None
+        return [], findings
     if m == n and bool((final[1:] > final[:-1]).all()):  # all of them, in source order
         grid: IntArray | slice = slice(None)
     else:
@@ -742,39 +727,7 @@ def _annotations(
         for ann, i in zip(anns, final_list, strict=True):
             if cols.attributes[i]:
                 ann["attributes"] = dict(cols.attributes[i])
-    return anns, findings, _check_columns(anns, fx, fy, fv, boxes, [cats[c].num_keypoints for c in final_cat])
-
-
-def _check_columns(
-    anns: list[dict[str, Any]], fx: FloatArray, fy: FloatArray, fv: npt.NDArray[np.int8], boxes: FloatArray,
-    ks: list[int],
-) -> _CheckColumns | None:
-    """The validator's columns of just-built annotations (see ``Context.from_columns``)."""
-    m = len(anns)
-    areas = [a["area"] for a in anns]
-    if not (np.isfinite(fx).all() and np.isfinite(fy).all() and np.isfinite(boxes).all()
-            and np.isfinite(np.array(areas, dtype=np.float64)).all()):  # fmt: skip
-        return None
-    rows_all = np.arange(m, dtype=np.int64)
-    cols = AnnotationColumns(
-        pos=rows_all,
-        id=np.fromiter((a["id"] for a in anns), np.int64, m),
-        image_id=np.fromiter((a["image_id"] for a in anns), np.int64, m),
-        category_id=np.fromiter((a["category_id"] for a in anns), np.int64, m),
-        keypoints=[a["keypoints"] for a in anns],
-        num_keypoints=[a["num_keypoints"] for a in anns],
-        bbox=[a["bbox"] for a in anns],
-        area=areas,
-        iscrowd=[a["iscrowd"] for a in anns],
-    )
-    kp = np.stack([fx, fy, fv.astype(np.float64)], axis=-1)  # (m, k_max, 3)
-    k_of = np.asarray(ks, dtype=np.int64)
-    blocks = []
-    for k in sorted(set(ks)):
-        rows = np.flatnonzero(k_of == k)
-        whole = len(rows) == m and k == kp.shape[1]  # the usual case: no copy
-        blocks.append(KeypointBlock(k=k, rows=rows, kp=kp if whole else kp[rows, :k]))
-    return cols, blocks, (rows_all, boxes)
+    return anns, findings
 
 
 def _category_index(spec: KeypointSpec, name: str) -> int:

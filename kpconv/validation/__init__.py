@@ -1,8 +1,9 @@
 """``kpconv.validation`` (``kpconv.validate`` is its main function): check a COCO keypoint dataset and report every problem with its location.
 
 The rules are small functions listed in :mod:`kpconv.validation.checks`; this module runs them and
-assembles the report. :func:`validate_bytes` is the fast path for files (strict typed decode,
-falling back to the located slow path when the file does not fit the strict types).
+assembles the report. :func:`validate_bytes` is the one route for bytes, a file's or a converter's
+output (strict typed decode with keypoints parsed in bulk, falling back to the located slow path
+when the file does not fit the strict types).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from ..fileio import loads_json
 from ..finding import Report, error
 from ..progress import track
 from .checks import CHECKS, STRUCTURAL_CHECKS, TRAINING_CHECKS, training_skips
-from .context import MAX_PER_CODE, AnnotationColumns, Context, KeypointBlock, decode_fast
+from .context import MAX_PER_CODE, Context, decode_checked
 from .files import check_image_files
 from .summary import summarize
 
 if TYPE_CHECKING:
     from ..model import Dataset
 
-__all__ = ["validate", "validate_document", "validate_bytes", "validate_columns", "CHECKS", "STRUCTURAL_CHECKS", "TRAINING_CHECKS"]
+__all__ = ["validate", "validate_document", "validate_bytes", "CHECKS", "STRUCTURAL_CHECKS", "TRAINING_CHECKS"]
 
 
 def _not_object(doc: Any) -> Report:
@@ -69,7 +70,7 @@ def validate_bytes(
         raw = data.pop()
     else:
         raw = data
-    fast = decode_fast(raw)
+    fast = decode_checked(raw)
     if fast is not None:
         del raw, data
         return _run(Context.from_fast(fast, images_dir=images, for_training=for_training, max_per_code=max_per_code))
@@ -79,21 +80,6 @@ def validate_bytes(
     except DataError as exc:
         return Report(findings=exc.findings or [error("document.not_json", exc.message)])
     return validate_document(doc, images, for_training, max_per_code)
-
-
-def validate_columns(
-    doc: dict[str, Any],
-    ann: AnnotationColumns,
-    blocks: list[KeypointBlock],
-    bboxes: tuple[Any, Any],
-    max_per_code: int = MAX_PER_CODE,
-) -> Report:
-    """Validate a document a converter has just built, from the columns it built it with.
-
-    The same semantic rules and the same report as :func:`validate_bytes` on the written JSON
-    (see :meth:`Context.from_columns`), without decoding that JSON again.
-    """
-    return _run(Context.from_columns(doc, ann, blocks, bboxes, max_per_code=max_per_code))
 
 
 def validate(

@@ -2,9 +2,13 @@
 
 Two ways in, one set of semantic checks:
 
-* **fast path** (the CLI on a file): ``msgspec`` decodes the bytes straight into typed records
-  holding only the fields the rules read (segmentations are skipped, not built). If that strict
-  decode succeeds, every structural rule is proven to hold and only the semantic rules run.
+* **fast path** (the CLI on a file, and every converter on the bytes it writes): ``msgspec``
+  decodes the bytes straight into typed records holding only the fields the rules read
+  (segmentations are skipped, not built; each ``keypoints`` array is kept as its raw JSON text).
+  All keypoint arrays are then parsed in one pass into one float64 array
+  (:func:`parse_number_lists`), not number by number into Python objects. If the strict decode
+  succeeds and every ``keypoints`` is a flat array of numbers, every structural rule is proven to
+  hold and only the semantic rules run.
 * **slow path** (a file that does not fit the strict types, or a document given as dicts): the
   plain JSON document; structural rules run first, field by field, with exact pointers.
 
@@ -15,11 +19,12 @@ the whole time budget on a COCO-scale file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import msgspec
 import numpy as np
@@ -85,11 +90,181 @@ _FAST_DECODER = msgspec.json.Decoder(FastDocument)
 
 
 def decode_fast(data: bytes) -> FastDocument | None:
-    """Strictly typed decode; None when the document does not fit (then use the slow path)."""
+    """Strictly typed decode, keypoints as Python lists; None when the document does not fit.
+
+    The report's reader; the validator uses :func:`decode_checked` (keypoints parsed in bulk).
+    """
     try:
         return _FAST_DECODER.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
+
+
+class RawAnnotation(msgspec.Struct):
+    """:class:`FastAnnotation` with ``keypoints`` left as its JSON text (parsed in bulk)."""
+
+    id: int
+    image_id: int
+    category_id: int
+    keypoints: msgspec.Raw
+    num_keypoints: int | None | msgspec.UnsetType = msgspec.UNSET
+    bbox: list[int | float] | None | msgspec.UnsetType = msgspec.UNSET
+    area: int | float | None | msgspec.UnsetType = msgspec.UNSET
+    iscrowd: int | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class RawDocument(msgspec.Struct):
+    images: list[FastImage]
+    annotations: list[RawAnnotation]
+    categories: list[dict[str, Any]]
+
+
+_RAW_DECODER = msgspec.json.Decoder(RawDocument)
+_NUMBERS = list[int | float]
+_NUMBERS_DECODER = msgspec.json.Decoder(_NUMBERS)
+
+_WHITESPACE = b" \t\r\n"
+#: the bytes a flat JSON array of numbers is made of, once its whitespace is gone
+_NUMBER_ARRAY_BYTES = b"0123456789+-.eE,[]"
+_BRACKETS_TO_COMMAS = bytes.maketrans(b"[]", b",,")
+#: below this many bytes of keypoint text the arrays are decoded one by one: as fast at that
+#: size, and a small file's check does not pay for importing pyarrow (about 0.3 s)
+BULK_PARSE_FROM = 1 << 20
+
+
+class JsonSlices(Sequence[list[int | float]]):
+    """Item ``i``: the number array ``text[opens[i]:closes[i] + 1]`` decoded on demand.
+
+    The values exactly as found (``2`` stays an int, ``2.0`` a float) for the few messages that
+    print them, without a Python object per number for all the others.
+    """
+
+    def __init__(self, text: bytes, opens: np.ndarray, closes: np.ndarray) -> None:
+        self._text, self._opens, self._closes = text, opens, closes
+
+    def __len__(self) -> int:
+        return len(self._opens)
+
+    @overload
+    def __getitem__(self, i: int) -> list[int | float]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[list[int | float]]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        a, b = int(self._opens[i]), int(self._closes[i])
+        return _NUMBERS_DECODER.decode(self._text[a : b + 1])
+
+
+@dataclass
+class NumberLists:
+    """Many JSON number arrays as one float64 array: array ``i`` is ``values[starts[i]:][:lengths[i]]``.
+
+    ``lists`` gives each array's values as found (ints stay ints), for messages.
+    """
+
+    values: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+    lists: Sequence[list[int | float]]
+
+
+def _number_lists_one_by_one(raws: Sequence[Any]) -> NumberLists | None:
+    """Each array decoded on its own, as the strict typed decode does; None when one does not fit."""
+    try:
+        lists = [_NUMBERS_DECODER.decode(r) for r in raws]
+        lengths = np.fromiter(map(len, lists), np.int64, len(lists))
+        values = np.fromiter(chain.from_iterable(lists), np.float64, int(lengths.sum()))
+    except (msgspec.ValidationError, msgspec.DecodeError, OverflowError):
+        return None
+    if not np.isfinite(values).all():
+        return None
+    starts = np.zeros(len(lists), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    return NumberLists(values, starts, lengths, lists)
+
+
+def parse_number_lists(raws: Sequence[Any], bulk_from: int | None = None) -> NumberLists | None:
+    """Parse JSON texts that should each be a flat array of numbers, all in one pass.
+
+    None where one is not (null, a string, a nested array, an object, a bare number...) or holds
+    a number out of float64 range: exactly where a strict ``list[int | float]`` decode fails.
+
+    The texts are joined and stripped of whitespace; the bytes that remain must all be number
+    bytes, commas and brackets, with exactly one ``[`` per text, at its start (texts are valid
+    JSON: msgspec checked them). Then the per-array counts come from the positions of the commas
+    and brackets, and all numbers are parsed by one Arrow cast (correctly rounded, as msgspec).
+    Anything unexpected falls back to decoding the arrays one by one, and so do inputs under
+    ``bulk_from`` bytes in all (default :data:`BULK_PARSE_FROM`).
+    """
+    n = len(raws)
+    sizes = np.fromiter(map(len, raws), np.int64, n)
+    if n == 0 or int(sizes.sum()) < (BULK_PARSE_FROM if bulk_from is None else bulk_from):
+        return _number_lists_one_by_one(raws)
+    joined = b"".join(raws)
+    firsts = np.cumsum(sizes) - sizes
+    if not (np.frombuffer(joined, np.uint8)[firsts] == ord("[")).all():
+        return _number_lists_one_by_one(raws)
+    text = joined.translate(None, _WHITESPACE)
+    del joined
+    if text.translate(None, _NUMBER_ARRAY_BYTES) or text.count(b"[") != n:
+        return _number_lists_one_by_one(raws)
+    delim = np.flatnonzero(np.frombuffer(text.translate(_BRACKETS_TO_COMMAS), np.uint8) == ord(","))
+    tb = np.frombuffer(text, np.uint8)
+    kind = tb[delim]
+    open_at = np.flatnonzero(kind == ord("["))
+    close_at = np.flatnonzero(kind == ord("]"))
+    if len(close_at) != n:
+        return _number_lists_one_by_one(raws)
+    opens, closes = delim[open_at], delim[close_at]
+    # an array's commas are the delimiters between its brackets: one fewer than its numbers
+    lengths = close_at - open_at - (tb[opens + 1] == ord("]"))
+    # token boundaries in the text without its delimiters: each delimiter's position less the
+    # delimiters before it; adjacent delimiters ("][", "[]") give one boundary
+    bounds = delim - np.arange(len(delim), dtype=np.int64)
+    bounds = bounds[np.concatenate(([True], bounds[1:] != bounds[:-1]))]
+    total = int(lengths.sum())
+    if len(bounds) - 1 != total:
+        return _number_lists_one_by_one(raws)
+    digits = text.translate(None, b",[]")
+    import pyarrow as pa  # here: only a big file pays for the import
+
+    try:
+        strings = pa.LargeStringArray.from_buffers(total, pa.py_buffer(bounds), pa.py_buffer(digits))
+        values = strings.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _number_lists_one_by_one(raws)
+    if not np.isfinite(values).all():  # out of float64 range: the strict decode rejects it too
+        return _number_lists_one_by_one(raws)
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    return NumberLists(values, starts, lengths, JsonSlices(text, opens, closes))
+
+
+@dataclass
+class CheckedDocument:
+    """A file's strict decode for the validator: the records, and every annotation's keypoints parsed."""
+
+    doc: RawDocument
+    keypoints: NumberLists
+
+
+def decode_checked(data: bytes) -> CheckedDocument | None:
+    """The validator's strict typed decode; None when the document does not fit (then use the slow path).
+
+    Fits exactly the documents :func:`decode_fast` fits. The raw keypoint texts are dropped once
+    parsed, so the file's bytes are not kept alive by them.
+    """
+    try:
+        doc = _RAW_DECODER.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    kp = parse_number_lists([a.keypoints for a in doc.annotations])
+    if kp is None:
+        return None
+    for a in doc.annotations:
+        a.keypoints = None  # type: ignore[assignment]  # parsed; frees the file's bytes
+    return CheckedDocument(doc, kp)
 
 
 # ----------------------------------------------------------------------------- columns
@@ -115,7 +290,8 @@ class AnnotationColumns:
     id: np.ndarray
     image_id: np.ndarray
     category_id: np.ndarray
-    keypoints: list[Any]
+    #: per row, the values as found (a :class:`JsonSlices` on the fast path: decoded on demand)
+    keypoints: Sequence[Any]
     num_keypoints: list[Any]
     bbox: list[Any]
     area: list[Any]
@@ -157,47 +333,23 @@ class Context:
     images_dir: Path | None = None
     for_training: bool = False
     max_per_code: int = MAX_PER_CODE
-    fast: FastDocument | None = None
-    built: bool = False
+    fast: RawDocument | None = None
+    #: every annotation's keypoints, parsed in bulk (with ``fast``)
+    fast_keypoints: NumberLists | None = None
     findings: list[Finding] = field(default_factory=list)
     _counts: dict[str, int] = field(default_factory=dict)
     _overflow: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_fast(cls, fast: FastDocument, **kw: Any) -> Context:
+    def from_fast(cls, checked: CheckedDocument, **kw: Any) -> Context:
+        fast = checked.doc
         doc = {"images": fast.images, "annotations": fast.annotations, "categories": fast.categories}
-        return cls(doc=doc, fast=fast, **kw)
-
-    @classmethod
-    def from_columns(
-        cls,
-        doc: dict[str, Any],
-        ann: AnnotationColumns,
-        blocks: list[KeypointBlock],
-        bboxes: tuple[np.ndarray, np.ndarray],
-        **kw: Any,
-    ) -> Context:
-        """A document a converter has just built, with the columns it was built from.
-
-        Its records are well-typed by construction (what the strict decode proves for a file), so
-        only the semantic rules run, on the converter's own arrays: no JSON decode, no column
-        building. ``ann``, ``blocks`` and ``bboxes`` must hold exactly what the cached properties
-        of the same name would compute from ``doc`` (the converter's tests compare both routes).
-        """
-        if sum(len(blk.rows) for blk in blocks) != len(ann):
-            raise ValueError("every annotation row must be in exactly one keypoint block")
-        ctx = cls(doc=doc, built=True, **kw)
-        exp = np.zeros(len(ann), dtype=np.int64)
-        for blk in blocks:
-            exp[blk.rows] = blk.k
-        # seeds the cached properties (functools.cached_property reads the instance __dict__)
-        ctx.__dict__.update(ann=ann, blocks=blocks, bboxes=bboxes, expected_k=exp, keypoint_lengths=3 * exp)
-        return ctx
+        return cls(doc=doc, fast=fast, fast_keypoints=checked.keypoints, **kw)
 
     @property
     def structure_proven(self) -> bool:
-        """True when the strict decode (or the converter that built the records) proved every structural rule."""
-        return self.fast is not None or self.built
+        """True when the strict decode proved every structural rule."""
+        return self.fast is not None
 
     # -- the lists (non-lists are reported by the document checks and treated as empty) ----
     def _list(self, key: str) -> list[Any]:
@@ -265,7 +417,7 @@ class Context:
                 id=np.fromiter((a.id for a in anns), np.int64, len(anns)),
                 image_id=np.fromiter((a.image_id for a in anns), np.int64, len(anns)),
                 category_id=np.fromiter((a.category_id for a in anns), np.int64, len(anns)),
-                keypoints=[a.keypoints for a in anns],
+                keypoints=self.fast_keypoints.lists if self.fast_keypoints is not None else [],
                 num_keypoints=[a.num_keypoints for a in anns],
                 bbox=[a.bbox for a in anns],
                 area=[a.area for a in anns],
@@ -350,16 +502,21 @@ class Context:
     @cached_property
     def keypoint_lengths(self) -> np.ndarray:
         """Per annotation row: len(keypoints), -1 when not a list."""
+        if self.fast_keypoints is not None:
+            return self.fast_keypoints.lengths
         return np.asarray([len(k) if type(k) is list else -1 for k in self.ann.keypoints], dtype=np.int64)
 
     @cached_property
     def blocks(self) -> list[KeypointBlock]:
         """Keypoint arrays grouped by K for rows whose keypoints are 3*K finite numbers."""
-        kcol = self.ann.keypoints
         exp = self.expected_k
         ok = (exp > 0) & (self.keypoint_lengths == 3 * exp)
+        ks = np.unique(exp[ok]).tolist()
+        if self.fast_keypoints is not None:
+            return [self._fast_block(k, np.flatnonzero(ok & (exp == k))) for k in ks]
+        kcol = self.ann.keypoints
         out = []
-        for k in sorted(set(exp[ok].tolist())):
+        for k in ks:
             rows = np.nonzero(ok & (exp == k))[0]
             lists = [kcol[r] for r in rows.tolist()]
             try:  # fromiter over one chain is ~2x faster than np.array on a list of lists
@@ -373,6 +530,16 @@ class Context:
                 rows, arr = rows[good], arr[good]
             out.append(KeypointBlock(k=k, rows=rows, kp=arr.reshape(-1, k, 3)))
         return out
+
+    def _fast_block(self, k: int, rows: np.ndarray) -> KeypointBlock:
+        """The block of ``rows`` (all 3*k values long) from the bulk-parsed values (all finite)."""
+        kp = self.fast_keypoints
+        assert kp is not None
+        if len(rows) * 3 * k == len(kp.values):  # the usual case, every value in this block: a view
+            arr = kp.values
+        else:
+            arr = kp.values[kp.starts[rows][:, None] + np.arange(3 * k)]
+        return KeypointBlock(k=k, rows=rows, kp=arr.reshape(-1, k, 3))
 
     @cached_property
     def visible_counts(self) -> np.ndarray:

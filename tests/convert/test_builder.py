@@ -288,29 +288,8 @@ def test_block_select_rename_concat_and_back_to_objects() -> None:
     assert joined.to_instances() == insts
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_columns_route_and_bytes_route_give_one_report(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The builder validates from its own columns; decoding the written bytes says the same."""
-    from kpconv.convert import builder
-
-    routes: list[str] = []
-    real_columns, real_bytes = builder.validate_columns, builder.validate_bytes
-    monkeypatch.setattr(builder, "validate_columns", lambda *a, **k: routes.append("columns") or real_columns(*a, **k))
-    monkeypatch.setattr(builder, "validate_bytes", lambda *a, **k: routes.append("bytes") or real_bytes(*a, **k))
-    fast = run(case, "objects")
-    case.options.check_bytes = True
-    try:
-        slow = run(case, "objects")
-    finally:
-        case.options.check_bytes = False
-    assert routes == ["columns", "bytes"]
-    assert fast.data == slow.data
-    assert fast.report.findings == slow.report.findings
-    assert fast.report.summary == slow.report.summary
-
-
 def test_a_value_that_is_not_finite_is_checked_from_the_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """JSON has no infinity (it is written as null): such a build is checked the way a file is."""
+    """JSON has no infinity (it is written as null): the written bytes show it, and the check reports it."""
     from kpconv.convert import builder
 
     routes: list[str] = []
