@@ -223,6 +223,7 @@ def parse_number_lists(raws: Sequence[Any], bulk_from: int | None = None) -> Num
     # delimiters before it; adjacent delimiters ("][", "[]") give one boundary
     bounds = delim - np.arange(len(delim), dtype=np.int64)
     bounds = bounds[np.concatenate(([True], bounds[1:] != bounds[:-1]))]
+    del delim, kind
     total = int(lengths.sum())
     if len(bounds) - 1 != total:
         return _number_lists_one_by_one(raws)
@@ -230,8 +231,13 @@ def parse_number_lists(raws: Sequence[Any], bulk_from: int | None = None) -> Num
     import pyarrow as pa  # here: only a big file pays for the import
 
     try:
-        strings = pa.LargeStringArray.from_buffers(total, pa.py_buffer(bounds), pa.py_buffer(digits))
+        if len(digits) < 2**31:  # 32-bit offsets: half the memory
+            strings = pa.StringArray.from_buffers(total, pa.py_buffer(bounds.astype(np.int32)), pa.py_buffer(digits))
+        else:
+            strings = pa.LargeStringArray.from_buffers(total, pa.py_buffer(bounds), pa.py_buffer(digits))
+        del bounds
         values = strings.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        del strings
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return _number_lists_one_by_one(raws)
     if not np.isfinite(values).all():  # out of float64 range: the strict decode rejects it too
