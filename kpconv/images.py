@@ -73,12 +73,25 @@ def read_image_size(path: Path | str, *, max_pixels: int | None = None) -> tuple
     Raises FileNotFoundError when missing, :class:`ImageReadError` when unreadable, and with
     ``max_pixels`` :class:`ImageTooLargeError` when the header declares more pixels than that.
     """
-    size = _header_size(path)
-    if size is None:
-        size = _pillow_size(path)
-    if max_pixels is not None and size[0] * size[1] > max_pixels:
-        raise ImageTooLargeError(path, size[0], size[1], max_pixels)
-    return size
+    width, height, _ = read_image_header(path, max_pixels=max_pixels)
+    return width, height
+
+
+def read_image_header(path: Path | str, *, max_pixels: int | None = None) -> tuple[int, int, int]:
+    """(width, height, EXIF orientation) of the stored pixels; orientation 1 when none is given.
+
+    The orientation is read for JPEG (and MPO) files only, as Pillow's ``getexif`` and the
+    tools that honour it (LabelMe, Ultralytics' ``exif_size``, OpenCV's ``imread``) read it;
+    2-8 mean a viewer shows the image mirrored or rotated (5-8: width and height swapped).
+    Errors as :func:`read_image_size`.
+    """
+    header = _header_size(path)
+    if header is None:
+        header = _pillow_header(path)
+    width, height, _ = header
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLargeError(path, width, height, max_pixels)
+    return header
 
 
 def check_pixel_limit(path: Path | str) -> None:
@@ -95,11 +108,14 @@ def check_pixel_limit(path: Path | str) -> None:
         pass
 
 
-def _pillow_size(path: Path | str) -> tuple[int, int]:
+def _pillow_header(path: Path | str) -> tuple[int, int, int]:
     image = pil()
     try:
         with image.open(path) as im:
-            return int(im.width), int(im.height)
+            orientation = 1
+            if im.format in ("JPEG", "MPO") and "exif" in im.info:
+                orientation = _orientation_value(im.getexif().get(_ORIENTATION_TAG, 1))
+            return int(im.width), int(im.height), orientation
     except FileNotFoundError:
         raise
     except (image.UnidentifiedImageError, OSError, ValueError) as exc:
@@ -156,8 +172,8 @@ class _Window:
         return self.buf[off : off + n]
 
 
-def _header_size(path: Path | str) -> tuple[int, int] | None:
-    """PNG or JPEG size from the first bytes; None when Pillow should decide."""
+def _header_size(path: Path | str) -> tuple[int, int, int] | None:
+    """PNG or JPEG (width, height, orientation) from the first bytes; None when Pillow should decide."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -167,7 +183,8 @@ def _header_size(path: Path | str) -> tuple[int, int] | None:
     try:
         head = os.read(fd, _FIRST_READ)
         if head.startswith(_PNG_SIGNATURE):
-            return _png_size(_Window(fd, head))
+            size = _png_size(_Window(fd, head))
+            return None if size is None else (*size, 1)
         if head.startswith(b"\xff\xd8\xff"):
             return _jpeg_size(_Window(fd, head))
         return None
@@ -213,8 +230,8 @@ def _png_size(f: _Window) -> tuple[int, int] | None:
     return None
 
 
-def _jpeg_size(f: _Window) -> tuple[int, int] | None:
-    pos, size = 2, None
+def _jpeg_size(f: _Window) -> tuple[int, int, int] | None:
+    pos, size, orientation = 2, None, 1
     while pos < _MAX_HEADER:
         head = f.at(pos, 4)
         if len(head) < 2 or head[0] != 0xFF:
@@ -236,10 +253,53 @@ def _jpeg_size(f: _Window) -> tuple[int, int] | None:
             return None
         if marker in _JPEG_SOF:
             size = (body[3] << 8 | body[4], body[1] << 8 | body[2])
+        elif marker == 0xE1 and body.startswith(b"Exif\x00\x00") and orientation == 1:
+            found = _exif_orientation(body[6:])
+            if found is None:
+                return None  # an EXIF block this reader cannot follow: Pillow decides
+            orientation = found
         elif marker == 0xDA:  # start of scan: the header ends
-            return size if size is not None and size[0] > 0 and size[1] > 0 else None
+            return (*size, orientation) if size is not None and size[0] > 0 and size[1] > 0 else None
         pos += 4 + n
     return None
+
+
+_ORIENTATION_TAG = 0x0112
+#: TIFF field type -> bytes per value (BYTE, ASCII, SHORT, LONG, RATIONAL, ... DOUBLE)
+_TIFF_TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
+
+
+def _orientation_value(value: object) -> int:
+    """An orientation tag's value as 1-8 (anything else: 1, no transform, as Pillow's
+    ``exif_transpose`` treats it)."""
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _exif_orientation(tiff: bytes) -> int | None:
+    """The orientation in IFD0 of an EXIF (TIFF) block: 1 when absent; None when the block is
+    not one this reader can walk (Pillow decides then)."""
+    if len(tiff) < 8 or tiff[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None
+    order = "little" if tiff[:2] == b"II" else "big"
+    ifd = int.from_bytes(tiff[4:8], order)
+    if ifd + 2 > len(tiff):
+        return None
+    count = int.from_bytes(tiff[ifd : ifd + 2], order)
+    found = 1
+    for i in range(count):
+        entry = tiff[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
+        if len(entry) < 12:
+            return None
+        tag, kind = int.from_bytes(entry[:2], order), int.from_bytes(entry[2:4], order)
+        n = int.from_bytes(entry[4:8], order)
+        width = _TIFF_TYPE_SIZE.get(kind)
+        if width is None or (n * width > 4 and int.from_bytes(entry[8:12], order) + n * width > len(tiff)):
+            return None  # an entry Pillow may read differently (or refuse)
+        if tag == _ORIENTATION_TAG:
+            if kind != 3 or n != 1:  # one SHORT, as the standard says
+                return None
+            found = _orientation_value(int.from_bytes(entry[8:10], order))
+    return found
 
 
 def _jpeg_segment_ok(marker: int, body: bytes) -> bool:

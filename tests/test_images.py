@@ -19,6 +19,7 @@ from kpconv.images import (
     ImagesRoot,
     ImageTooLargeError,
     max_image_pixels,
+    read_image_header,
     read_image_size,
     resolve_inside,
 )
@@ -34,13 +35,29 @@ def _encoded(fmt: str, mode: str, size: tuple[int, int] = (37, 23), **save: obje
     return buf.getvalue()
 
 
-def _exif() -> bytes:
+def _exif(orientation: int = 6) -> bytes:
     from PIL import Image
 
     exif = Image.Exif()
-    exif[0x0112] = 6  # orientation: rotated; the stored size is still what counts
     exif[0x010F] = "kpconv"
+    exif[0x0112] = orientation  # the stored size is still what the size is
     return exif.tobytes()
+
+
+def _exif_big_endian(orientation: int) -> bytes:
+    """An EXIF block in Motorola byte order ("MM"), as many cameras write it."""
+    entries = [(0x010F, 2, 7, b"kpconv\0"), (0x0112, 3, 1, orientation.to_bytes(2, "big") + b"\0\0")]
+    ifd = len(entries).to_bytes(2, "big")
+    extra = b""
+    data_at = 8 + 2 + 12 * len(entries) + 4
+    for tag, kind, count, value in entries:
+        if len(value) > 4:
+            ifd += tag.to_bytes(2, "big") + kind.to_bytes(2, "big") + count.to_bytes(4, "big")
+            ifd += (data_at + len(extra)).to_bytes(4, "big")
+            extra += value
+        else:
+            ifd += tag.to_bytes(2, "big") + kind.to_bytes(2, "big") + count.to_bytes(4, "big") + value
+    return b"Exif\0\0" + b"MM\0*" + (8).to_bytes(4, "big") + ifd + b"\0\0\0\0" + extra
 
 
 FILES = {
@@ -51,6 +68,8 @@ FILES = {
     "png-1bit": lambda: _encoded("PNG", "1"),
     "jpeg-baseline": lambda: _encoded("JPEG", "RGB"),
     "jpeg-progressive-exif": lambda: _encoded("JPEG", "RGB", progressive=True, exif=_exif()),
+    "jpeg-exif-orientation-3": lambda: _encoded("JPEG", "RGB", exif=_exif(3)),
+    "jpeg-exif-orientation-8-motorola": lambda: _encoded("JPEG", "RGB", exif=_exif_big_endian(8)),
     "jpeg-gray-icc": lambda: _encoded("JPEG", "L", icc_profile=b"\0" * 3000),
     "jpeg-cmyk": lambda: _encoded("JPEG", "CMYK"),
 }
@@ -69,9 +88,25 @@ def test_png_and_jpeg_sizes_are_read_without_pillow(
 ) -> None:
     path = tmp_path / "image.bin"  # the extension does not matter
     path.write_bytes(FILES[name]())
-    expected = images._pillow_size(path)
-    monkeypatch.setattr(images, "_pillow_size", lambda p: pytest.fail("Pillow was asked"))
-    assert read_image_size(path) == expected == (37, 23)
+    expected = images._pillow_header(path)
+    monkeypatch.setattr(images, "_pillow_header", lambda p: pytest.fail("Pillow was asked"))
+    assert read_image_header(path) == expected
+    assert read_image_size(path) == expected[:2] == (37, 23)
+
+
+@pytest.mark.parametrize(
+    ("name", "orientation"),
+    [("jpeg-baseline", 1), ("jpeg-progressive-exif", 6), ("jpeg-exif-orientation-3", 3),
+     ("jpeg-exif-orientation-8-motorola", 8), ("png-rgb", 1)],
+)  # fmt: skip
+def test_exif_orientation_is_read_as_pillow_reads_it(name: str, orientation: int, tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "image.bin"
+    path.write_bytes(FILES[name]())
+    with Image.open(path) as im:
+        pillow = im.getexif().get(0x0112, 1) if im.format == "JPEG" else 1
+    assert read_image_header(path) == (37, 23, orientation) and pillow == orientation
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow on flipped EXIF bytes
@@ -89,7 +124,7 @@ def test_every_truncation_and_byte_flip_reads_as_pillow_reads_it(name: str, tmp_
     path = tmp_path / "case.img"
     for case in cases:
         path.write_bytes(case)
-        assert _outcome(read_image_size, path) == _outcome(images._pillow_size, path), len(case)
+        assert _outcome(read_image_header, path) == _outcome(images._pillow_header, path), len(case)
 
 
 def test_other_formats_go_to_pillow(tmp_path: Path) -> None:
@@ -164,3 +199,26 @@ def test_images_root_keeps_files_inside(tmp_path: Path) -> None:
     for name, want in expected.items():
         assert where.locate(name) == want, name
         assert resolve_inside(root, name) == (None if want is None else Path(want)), name
+
+
+def test_validate_flags_an_exif_rotated_image_and_explains_a_rotated_size(tmp_path: Path) -> None:
+    """`validate --images`: stored pixels are what coordinates refer to; an EXIF-rotated JPEG is a
+    warning, and a stated size that is exactly the rotated one says so in the mismatch error."""
+    import orjson
+
+    from kpconv.validation import validate_bytes
+
+    (tmp_path / "a.jpg").write_bytes(_encoded("JPEG", "RGB", exif=_exif(6)))
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 37, "height": 23}],
+        "annotations": [],
+        "categories": [{"id": 1, "name": "p", "keypoints": ["a"], "skeleton": []}],
+    }
+    report = validate_bytes(orjson.dumps(doc), tmp_path)
+    (rotated,) = [f for f in report.findings if f.code == "image.exif_rotated"]
+    assert "EXIF orientation 6" in rotated.message and rotated.pointer == "/images/0"
+    doc["images"][0].update(width=23, height=37)
+    report = validate_bytes(orjson.dumps(doc), tmp_path)
+    (mismatch,) = [f for f in report.findings if f.code == "image.size_mismatch"]
+    assert "EXIF orientation 6" in mismatch.message
+    assert not [f for f in report.findings if f.code == "image.exif_rotated"]

@@ -6,13 +6,13 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 
-from ..finding import error, pointer
+from ..finding import error, pointer, warning
 from ..images import (
     ImageReadError,
     ImagesRoot,
     ImageTooLargeError,
     max_image_pixels,
-    read_image_size,
+    read_image_header,
 )
 from ..progress import track
 from .context import Context
@@ -21,12 +21,12 @@ from .context import Context
 _BATCH = 256
 _THREADS = 4
 
-Probe = tuple[int, int] | str | ImageTooLargeError
+Probe = tuple[int, int, int] | str | ImageTooLargeError
 
 
 def _probe(path: str, limit: int) -> Probe:
     try:
-        return read_image_size(path, max_pixels=limit)
+        return read_image_header(path, max_pixels=limit)
     except FileNotFoundError:
         return "missing"
     except ImageTooLargeError as exc:
@@ -69,18 +69,38 @@ def check_image_files(ctx: Context) -> None:
         if isinstance(res, ImageTooLargeError):
             ctx.add(error("image.too_large", f"image file {path!r} is {res.reason}",
                           pointer("images", p, "file_name"), image_id=img_id))
-            res = (res.width, res.height)
+            res = (res.width, res.height, 1)
         if res == "missing":
             ctx.add(error("image.file_missing", f"image file {path!r} does not exist",
                           pointer("images", p, "file_name"), image_id=img_id))
         elif isinstance(res, str):
             ctx.add(error("image.file_unreadable", res, pointer("images", p, "file_name"), image_id=img_id))
         else:
-            w, h = res
+            w, h, orientation = res
             try:
-                same = int(float(dw)) == w and int(float(dh)) == h  # type: ignore[arg-type]
+                stated = (int(float(dw)), int(float(dh)))  # type: ignore[arg-type]
             except (TypeError, ValueError):
-                same = True  # a non-numeric size is reported by the image field checks
-            if not same:
-                ctx.add(error("image.size_mismatch", f"dataset says {dw}x{dh}, the file is {w}x{h}",
+                stated = (w, h)  # a non-numeric size is reported by the image field checks
+            if stated != (w, h):
+                shown = (" (the size it shows at EXIF orientation "
+                         f"{orientation}: the annotations were likely made on the rotated image)"
+                         if orientation >= 5 and stated == (h, w) else "")  # fmt: skip
+                ctx.add(error("image.size_mismatch", f"dataset says {dw}x{dh}, the file is {w}x{h}{shown}",
                               pointer("images", p), image_id=img_id))
+            elif orientation != 1:
+                ctx.add(warning(
+                    "image.exif_rotated",
+                    f"image file {path!r} has EXIF orientation {orientation}: viewers, OpenCV's imread and "
+                    f"Ultralytics show it {_ORIENTATION_WORDS[orientation]}, but these coordinates and kpconv "
+                    f"train/visualize use the stored {w}x{h} pixels; check with kpconv visualize that the "
+                    "keypoints line up, or rotate the pixels (PIL.ImageOps.exif_transpose) and the annotations "
+                    "with them",
+                    pointer("images", p), image_id=img_id,
+                ))  # fmt: skip
+
+
+#: what a viewer does to the stored pixels at each EXIF orientation
+_ORIENTATION_WORDS = {
+    2: "mirrored left-right", 3: "rotated 180°", 4: "mirrored top-bottom", 5: "transposed",
+    6: "rotated 90° clockwise", 7: "transversed", 8: "rotated 90° counter-clockwise",
+}  # fmt: skip

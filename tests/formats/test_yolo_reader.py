@@ -155,3 +155,25 @@ def test_no_kpt_shape_cannot_be_read(tmp_path: Path) -> None:
     f.write_text("train: images\nval: images\nnames: [a]\n")
     with pytest.raises(DataError, match="no kpt_shape: not a pose dataset"):
         read(f, "train")
+
+
+def test_exif_rotated_jpeg_is_read_in_the_frame_ultralytics_uses(tmp_path: Path) -> None:
+    """A 40x20 JPEG stored sideways (EXIF orientation 6): Ultralytics loads it as 20x40 and its
+    labels are normalised by that, so the COCO size and points are in the rotated frame, flagged."""
+    from PIL import Image
+
+    data_yaml = make_dataset(tmp_path / "ds", {"a": None})
+    (tmp_path / "ds" / "images" / "train" / "a.png").unlink()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (40, 20), (10, 20, 30)).save(tmp_path / "ds" / "images" / "train" / "a.jpg", exif=exif.tobytes())
+    label = tmp_path / "ds" / "labels" / "train" / "a.txt"
+    label.parent.mkdir(parents=True, exist_ok=True)
+    label.write_text("0 0.5 0.5 0.5 0.5 0.25 0.75 2 0.5 0.5 2 0.75 0.25 1\n")
+    conv, _ = _convert(data_yaml)
+    (image,) = conv.document["images"]
+    assert (image["width"], image["height"]) == (20, 40)
+    (ann,) = conv.document["annotations"]
+    assert ann["keypoints"][:2] == [5, 30]  # 0.25 * 20, 0.75 * 40
+    (found,) = [f for f in conv.report.findings if f.code == "yolo.image_exif_rotated"]
+    assert "EXIF orientation 6" in found.message and found.source.endswith("a.jpg")

@@ -54,6 +54,7 @@ FINDING_CODES: dict[str, str] = {
     "yolo.not_an_image": "files in an image folder that are not images (desktop.ini ...), left out",
     "yolo.image_unreadable": "an image file cannot be read; it and its labels are left out",
     "yolo.image_too_small": "an image under 10 px on a side: Ultralytics skips it",
+    "yolo.image_exif_rotated": "a JPEG with an EXIF orientation: labels (and the COCO output) are in the rotated frame",
     "yolo.images_root": "the folder COCO file_name values are relative to (from-yolo)",
     "yolo.label_without_image": "a label file no image points to",
     "yolo.label_unreadable": "a label file cannot be read",

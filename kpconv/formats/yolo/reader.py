@@ -22,7 +22,7 @@ from ...convert.builder import InstanceArrays, ParseResult, RawImage
 from ...convert.pipeline import Parsed
 from ...errors import DataError, UsageError
 from ...finding import Finding, Severity, error, info, warning
-from ...images import ImageReadError, read_image_size
+from ...images import ImageReadError, read_image_header
 from ...progress import track
 from ...spec import KeypointSpec, spec_from_mapping
 from .checks import DATA_CHECKS, check_lines, usable_flip_idx
@@ -47,16 +47,16 @@ class SplitRead:
     findings: list[Finding] = field(default_factory=list)
 
 
-def _probe(path: str) -> tuple[int, int] | str:
+def _probe(path: str) -> tuple[int, int, int] | str:
     try:
-        return read_image_size(Path(path))
+        return read_image_header(Path(path))
     except FileNotFoundError:
         return "cannot read: no such file (a link to an image that has moved?)"
     except ImageReadError as exc:
         return str(exc)
 
 
-def _probe_all(paths: list[str], description: str) -> list[tuple[int, int] | str]:
+def _probe_all(paths: list[str], description: str) -> list[tuple[int, int, int] | str]:
     """Every image's size (or why not), a few threads each reading a run of headers: disk latency
     is hidden without a future per image."""
     runs = [paths[i : i + 512] for i in range(0, len(paths), 512)]
@@ -126,7 +126,12 @@ def _label_files(
 def _image_sizes(
     data: DataFile, images: list[str], split: str, out: SplitRead
 ) -> npt.NDArray[np.bool_]:
-    """Each readable image's (width, height) into ``out.sizes``; which images could be read."""
+    """Each readable image's (width, height) into ``out.sizes``; which images could be read.
+
+    The size is the one Ultralytics normalises by: for a JPEG whose EXIF orientation swaps the
+    sides (5-8), the shown size (``exif_size``; ``cv2.imread`` rotates the pixels to match), so
+    the COCO coordinates are in the rotated frame, and the image is flagged.
+    """
     readable = np.ones(len(images), dtype=bool)
     for i, (path, res) in enumerate(
         zip(images, _probe_all(images, f"reading {split} image headers"), strict=True)
@@ -136,12 +141,22 @@ def _image_sizes(
             out.findings.append(error("yolo.image_unreadable", f"{res}; the image and its labels are left out",
                                       source=data.display(path)))  # fmt: skip
             continue
-        if min(res) < MIN_IMAGE_SIDE:
+        w, h, orientation = res
+        if orientation >= 5:
+            w, h = h, w
+        if orientation != 1:
             out.findings.append(warning(
-                "yolo.image_too_small", f"{res[0]}x{res[1]} px: Ultralytics skips images under "
+                "yolo.image_exif_rotated", f"EXIF orientation {orientation}: Ultralytics reads this JPEG "
+                f"rotated or mirrored, so its labels are in that frame and so are the COCO coordinates "
+                f"({w}x{h}); kpconv train/visualize use the stored pixels: rotate them first "
+                "(PIL.ImageOps.exif_transpose)", source=data.display(path),
+            ))  # fmt: skip
+        if min(w, h) < MIN_IMAGE_SIDE:
+            out.findings.append(warning(
+                "yolo.image_too_small", f"{w}x{h} px: Ultralytics skips images under "
                 f"{MIN_IMAGE_SIDE} px on a side", source=data.display(path),
             ))  # fmt: skip
-        out.sizes.append(res)
+        out.sizes.append((w, h))
     return readable
 
 
