@@ -21,7 +21,7 @@ from kpconv.formats.cvat import (
     parse_cvat,
     xmlsource,
 )
-from kpconv.formats.cvat.grouping import Region, containing, holders, rotated_box
+from kpconv.formats.cvat.reader import rotated_box
 from kpconv.formats.cvat.xmlsource import feed, new_parser
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
@@ -847,16 +847,11 @@ def test_point_in_polygon(ring: tuple[float, ...], x: float, y: float, inside: b
     assert point_in_polygon(x, y, ring) is inside
 
 
-def test_containing_and_holders() -> None:
-    regions = [
-        Region((0, 0, 10, 10)),
-        Region((5, 5, 10, 10)),
-        Region((0, 0, 4, 4), (0, 0, 4, 0, 0, 4)),
-    ]
-    assert containing([(1, 1), (7, 7), (20, 20), (3.5, 3.5)], regions) == [[0, 2], [0, 1], [], [0]]
-    assert holders([(6, 6), (9, 9)], regions) == [0, 1]
-    assert holders([], regions) == []
-    assert rotated_box(0, 0, 4, 2, 0) == (0, 0, 4, 2)
+def test_rotated_box() -> None:
+    # (containment and holders moved to kpconv.convert.assembly: tests/convert/test_assembly.py)
+    assert rotated_box(0, 0, 4, 2, 0).bbox == (0, 0, 4, 2)
+    x, y, w, h = rotated_box(0, 0, 4, 2, 90).bbox
+    assert (x, y, w, h) == pytest.approx((1, -1, 2, 4))
 
 
 # --------------------------------------------------------------------------- real files

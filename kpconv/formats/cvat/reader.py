@@ -42,8 +42,20 @@ from ...errors import DataError
 from ...finding import Finding, error, info, warning
 from ...memory import gc_paused
 from ...spec import KeypointSpec, spec_from_mapping
+from ...convert.assembly import (
+    Container,
+    Region,
+    box,
+    boxes_else_polygons,
+    by_group,
+    claim,
+    extent_of,
+    members,
+    place,
+    polygon,
+    union_box,
+)
 from ...convert.builder import InstanceArrays, ParseResult, RawImage, RawInstance, RawPoint
-from .grouping import Region, containing, enclosing_box, holders, rotated_box
 from .meta import Meta, read_meta, typed_value
 from .xmlsource import XmlSource, feed, new_parser
 
@@ -248,6 +260,20 @@ def _coords(text: str | None) -> list[float] | None:
             return None
         out += xy
     return out
+
+
+def rotated_box(xtl: float, ytl: float, xbr: float, ybr: float, degrees: float) -> Region:
+    """A CVAT ``<box>`` as a region: rotated by ``degrees`` about its centre, its enclosing box."""
+    if not degrees:
+        return box(xtl, ytl, xbr, ybr)
+    cx, cy = (xtl + xbr) / 2, (ytl + ybr) / 2
+    a = math.radians(degrees)
+    c, s = math.cos(a), math.sin(a)
+    corners = []
+    for x, y in ((xtl, ytl), (xbr, ytl), (xbr, ybr), (xtl, ybr)):
+        dx, dy = x - cx, y - cy
+        corners += [cx + dx * c - dy * s, cy + dx * s + dy * c]
+    return Region(extent_of(corners))
 
 
 def _document_order(
@@ -820,7 +846,7 @@ class CvatReader:
                     )
                 )
                 return None
-            region = Region(rotated_box(xtl, ytl, xbr, ybr, rotation))
+            region = rotated_box(xtl, ytl, xbr, ybr, rotation)
         else:
             coords = _coords(a.get("points"))
             if not coords or len(coords) < 6:
@@ -833,7 +859,7 @@ class CvatReader:
                     )
                 )
                 return None
-            region = Region(enclosing_box(coords), tuple(coords))
+            region = polygon(coords)
         return _Area(
             tag, label, _group(a.get("group_id")), region, src, self._attributes(elem, label)
         )
@@ -889,11 +915,9 @@ class CvatReader:
         if area.kind == "box":
             inst.bbox = area.region.bbox
         else:
-            ring = area.region.ring or ()
-            inst.polygon = [list(ring)]
-            _, _, w, h = area.region.bbox
-            if inst.bbox is None and w > 0 and h > 0:
-                inst.bbox = area.region.bbox  # COCO: the box of the segmented object
+            inst.polygon = [list(area.region.ring or ())]
+            if inst.bbox is None:
+                inst.bbox = union_box([area.region])  # COCO: the box of the segmented object
         for k, v in area.attributes.items():
             inst.attributes.setdefault(k, v)
 
@@ -939,140 +963,18 @@ class CvatReader:
             out.extend(inst for inst, _ in frame.whole)
             return
         built: list[RawInstance] = [inst for inst, _ in frame.whole]
-
-        # 1. shapes sharing a group_id
-        groups: dict[str, tuple[list[RawInstance], list[_Single], list[_Area]]] = {}
-        for inst, g in frame.whole:
-            if g is not None:
-                groups.setdefault(g, ([], [], []))[0].append(inst)
-        for s in frame.singles:
-            if s.group is not None:
-                groups.setdefault(s.group, ([], [], []))[1].append(s)
-        for area in frame.areas:
-            if area.group is not None:
-                groups.setdefault(area.group, ([], [], []))[2].append(area)
+        groups, (_, loose, free) = by_group(
+            frame.whole,
+            ((s, s.group) for s in frame.singles),
+            ((x, x.group) for x in frame.areas),
+        )
         for g, (wholes, singles, areas) in groups.items():
-            boxes = [x for x in areas if x.kind == "box"]
-            polys = [x for x in areas if x.kind == "polygon"]
-            owner: RawInstance | None = None
-            if singles:
-                labels = {x.label for x in areas if x.label}
-                category = labels.pop() if len(labels) == 1 else self._category_of(singles[0].label)
-                owner = self._single_instance(image, category, singles, None, res)
+            owner = self._group_owner(g, wholes, singles, areas, image, res)
+            if owner is not None and singles:
                 built.append(owner)
-            elif len(wholes) == 1:
-                owner = wholes[0]
-            elif wholes and areas:
-                res.findings.append(
-                    warning(
-                        "cvat.ambiguous_group",
-                        f"group_id {g} holds {len(wholes)} skeleton/points instances and "
-                        f"{len(areas)} box/polygon shape(s): which box belongs to which instance is "
-                        "unknown, so none is attached (boxes derived from the points)",
-                        source=areas[0].source,
-                    )
-                )
-            if owner is not None:
-                if len(boxes) == 1:
-                    self._use(owner, boxes[0])
-                if len(polys) == 1:
-                    self._use(owner, polys[0])
-                if len(boxes) > 1 or len(polys) > 1:
-                    res.findings.append(
-                        warning(
-                            "cvat.ambiguous_group",
-                            f"group_id {g} holds {len(boxes)} boxes and {len(polys)} polygons for one "
-                            "instance; only a single box / polygon can be its bbox / segmentation",
-                            source=(boxes + polys)[0].source,
-                        )
-                    )
-
-        # 2. ungrouped single points: by containment in a box (else polygon) of an instance label
-        loose = [s for s in frame.singles if s.group is None]
         if loose:
-            kp_labels = {s.label for s in frame.singles}
-            kp_labels.update(inst.category for inst, _ in frame.whole)
-            containers = [
-                x
-                for x in frame.areas
-                if x.group is None
-                and not x.used
-                and x.label
-                and x.label not in kp_labels
-                and x.label not in self.meta.sublabels
-                and x.label not in self.multi_sizes
-                and (self.user_categories is None or x.label in self.user_categories)
-            ]
-            boxes = [x for x in containers if x.kind == "box"]
-            containers = boxes or containers
-            if not containers:
-                by_cat: dict[str, list[_Single]] = {}
-                for s in loose:
-                    by_cat.setdefault(self._category_of(s.label), []).append(s)
-                for category, singles in by_cat.items():
-                    built.append(self._single_instance(image, category, singles, None, res))
-            else:
-                hits = containing(
-                    [(s.point.x, s.point.y) for s in loose], [c.region for c in containers]
-                )
-                members: dict[int, list[_Single]] = {}
-                for s, idx in zip(loose, hits, strict=True):
-                    if len(idx) > 1 and "." in s.label:  # `person.nose` prefers a `person` box
-                        prefix = s.label.rpartition(".")[0]
-                        narrowed = [i for i in idx if containers[i].label == prefix]
-                        idx = narrowed or idx
-                    if len(idx) == 1:
-                        members.setdefault(idx[0], []).append(s)
-                    elif not idx:
-                        res.findings.append(
-                            error(
-                                "cvat.point_outside_boxes",
-                                f"point {s.label!r} at ({s.point.x:g}, {s.point.y:g}) has no group_id and is "
-                                f"inside none of the {len(containers)} "
-                                f"{'box' if containers[0].kind == 'box' else 'polygon'}(s) of this image "
-                                f"({', '.join(sorted({c.label for c in containers}))}); it belongs to no "
-                                "instance and is left out",
-                                source=s.point.source,
-                            )
-                        )
-                    else:
-                        res.findings.append(
-                            error(
-                                "cvat.point_in_several_boxes",
-                                f"point {s.label!r} at ({s.point.x:g}, {s.point.y:g}) has no group_id and is "
-                                f"inside {len(idx)} boxes/polygons ("
-                                + ", ".join(containers[i].source.rsplit("/", 1)[-1] for i in idx)
-                                + "); which instance it belongs to is ambiguous, so it is left out "
-                                "(set group_id in CVAT to decide)",
-                                source=s.point.source,
-                            )
-                        )
-                for i in sorted(members):
-                    c = containers[i]
-                    built.append(self._single_instance(image, c.label, members[i], c, res))
-
-        # 3. remaining boxes / polygons: the one of the instance's label that holds all its points
-        free = [x for x in frame.areas if not x.used and x.group is None]
-        if free:
-            for kind in ("box", "polygon"):
-                pool = [x for x in free if x.kind == kind and not x.used]
-                if not pool:
-                    continue
-                claims: dict[int, list[RawInstance]] = {}
-                for inst in built:
-                    if (inst.bbox if kind == "box" else inst.polygon) is not None:
-                        continue
-                    same = [x for x in pool if x.label == inst.category]
-                    if not same:
-                        continue
-                    visible = [(p.x, p.y) for p in inst.points if p.v > 0]
-                    found = holders(visible, [x.region for x in same])
-                    if len(found) == 1:
-                        claims.setdefault(id(same[found[0]]), []).append(inst)
-                for area in pool:
-                    owners = claims.get(id(area))
-                    if owners and len(owners) == 1:
-                        self._use(owners[0], area)
+            built += self._place(image, loose, frame, free, res)
+        self._claim(built, free)
         for area in frame.areas:
             if not area.used:
                 what = f"<{area.kind}> shape(s)" + (
@@ -1085,6 +987,130 @@ class CvatReader:
                     area.source,
                 )
         out.extend(inst for inst in built if inst.points)
+
+    def _group_owner(
+        self,
+        g: str,
+        wholes: list[RawInstance],
+        singles: list[_Single],
+        areas: list[_Area],
+        image: str,
+        res: ParseResult,
+    ) -> RawInstance | None:
+        """The instance of one group_id, its box and polygon attached; None when unclear."""
+        owner: RawInstance | None = None
+        if singles:
+            labels = {x.label for x in areas if x.label}
+            category = labels.pop() if len(labels) == 1 else self._category_of(singles[0].label)
+            owner = self._single_instance(image, category, singles, None, res)
+        elif len(wholes) == 1:
+            owner = wholes[0]
+        elif wholes and areas:
+            res.findings.append(
+                warning(
+                    "cvat.ambiguous_group",
+                    f"group_id {g} holds {len(wholes)} skeleton/points instances and "
+                    f"{len(areas)} box/polygon shape(s): which box belongs to which instance is "
+                    "unknown, so none is attached (boxes derived from the points)",
+                    source=areas[0].source,
+                )
+            )
+        if owner is None:
+            return None
+        boxes = [x for x in areas if x.kind == "box"]
+        polys = [x for x in areas if x.kind == "polygon"]
+        if len(boxes) == 1:
+            self._use(owner, boxes[0])
+        if len(polys) == 1:
+            self._use(owner, polys[0])
+        if len(boxes) > 1 or len(polys) > 1:
+            res.findings.append(
+                warning(
+                    "cvat.ambiguous_group",
+                    f"group_id {g} holds {len(boxes)} boxes and {len(polys)} polygons for one "
+                    "instance; only a single box / polygon can be its bbox / segmentation",
+                    source=(boxes + polys)[0].source,
+                )
+            )
+        return owner
+
+    def _containers(self, frame: _Frame, free: list[_Area]) -> list[_Area]:
+        """The ungrouped boxes (else polygons) that may hold ungrouped points: those of an
+        instance label, i.e. not a keypoint, sublabel or multi-point label (and with a spec,
+        one of its categories)."""
+        kp_labels = {s.label for s in frame.singles}
+        kp_labels.update(inst.category for inst, _ in frame.whole)
+        eligible = [
+            x
+            for x in free
+            if x.label
+            and x.label not in kp_labels
+            and x.label not in self.meta.sublabels
+            and x.label not in self.multi_sizes
+            and (self.user_categories is None or x.label in self.user_categories)
+        ]
+        return boxes_else_polygons(eligible, lambda x: x.kind == "box")
+
+    def _place(
+        self, image: str, loose: list[_Single], frame: _Frame, free: list[_Area], res: ParseResult
+    ) -> list[RawInstance]:
+        """Ungrouped single points: one instance per box (or polygon) holding them."""
+        containers = self._containers(frame, free)
+        if not containers:
+            by_cat: dict[str, list[_Single]] = {}
+            for s in loose:
+                by_cat.setdefault(self._category_of(s.label), []).append(s)
+            return [self._single_instance(image, c, ss, None, res) for c, ss in by_cat.items()]
+        placed = place(
+            [(s.point.x, s.point.y, s.label) for s in loose],
+            [Container([c.region], [c.label]) for c in containers],
+        )
+        for s, p in zip(loose, placed, strict=True):
+            if p.outside:
+                res.findings.append(
+                    error(
+                        "cvat.point_outside_boxes",
+                        f"point {s.label!r} at ({s.point.x:g}, {s.point.y:g}) has no group_id and is "
+                        f"inside none of the {len(containers)} "
+                        f"{'box' if containers[0].kind == 'box' else 'polygon'}(s) of this image "
+                        f"({', '.join(sorted({c.label for c in containers}))}); it belongs to no "
+                        "instance and is left out",
+                        source=s.point.source,
+                    )
+                )
+            elif p.ambiguous:
+                res.findings.append(
+                    error(
+                        "cvat.point_in_several_boxes",
+                        f"point {s.label!r} at ({s.point.x:g}, {s.point.y:g}) has no group_id and is "
+                        f"inside {len(p.hits)} boxes/polygons ("
+                        + ", ".join(containers[i].source.rsplit("/", 1)[-1] for i in p.hits)
+                        + "); which instance it belongs to is ambiguous, so it is left out "
+                        "(set group_id in CVAT to decide)",
+                        source=s.point.source,
+                    )
+                )
+        return [
+            self._single_instance(
+                image, containers[i].label, [loose[j] for j in js], containers[i], res
+            )
+            for i, js in members(placed).items()
+        ]
+
+    def _claim(self, built: list[RawInstance], free: list[_Area]) -> None:
+        """Remaining boxes / polygons: the one of the instance's label that holds its visible points."""
+        for kind in ("box", "polygon"):
+            pool = [x for x in free if x.kind == kind and not x.used]
+            if not pool:
+                continue
+            wants = [
+                None
+                if (inst.bbox if kind == "box" else inst.polygon) is not None
+                else (inst.category, [(p.x, p.y) for p in inst.points if p.v > 0])
+                for inst in built
+            ]
+            for i, j in claim(wants, [Container([x.region], [x.label]) for x in pool]):
+                self._use(built[j], pool[i])
 
     # ----------------------------------------------------------------------------- video
     def _track(self, elem: Element) -> None:
