@@ -12,19 +12,19 @@ import pytest
 
 from kpconv.convert.builder import BuildOptions, RawInstance
 from kpconv.convert.pipeline import convert
+from kpconv.errors import DataError, UsageError
+from kpconv.finding import Severity
 from kpconv.formats.cvat import (
     CvatOptions,
+    as_parsed,
     bind_spec,
     check_frame_pattern,
-    as_parsed,
     open_source,
     parse_cvat,
     xmlsource,
 )
 from kpconv.formats.cvat.reader import rotated_box
 from kpconv.formats.cvat.xmlsource import feed, new_parser
-from kpconv.errors import DataError, UsageError
-from kpconv.finding import Severity
 from kpconv.geometry import point_in_polygon
 from kpconv.spec import spec_from_keypoints, spec_from_mapping
 from kpconv.validation import validate

@@ -404,6 +404,33 @@ def test_ungrouped_point_beside_groups_without_boxes(tmp_path: Path) -> None:
     assert f.source == f"{path}:shapes[2]"
 
 
+def test_prefixed_point_in_two_boxes_prefers_the_box_of_its_category(tmp_path: Path) -> None:
+    # shared assembly rule (as CVAT): `person.nose` inside a `person` and a `dog` box is the person's
+    doc = template()
+    doc["shapes"] = [
+        {"label": "person", "points": [[2, 2], [20, 20]], "group_id": None, "shape_type": "rectangle"},
+        {"label": "dog", "points": [[10, 10], [30, 30]], "group_id": None, "shape_type": "rectangle"},
+        {"label": "person.nose", "points": [[15, 15]], "group_id": None, "shape_type": "point"},
+        {"label": "dog.nose", "points": [[25, 25]], "group_id": None, "shape_type": "point"},
+    ]
+    path = write_case(tmp_path, doc)
+    _, conv = run(path)
+    assert "labelme.point_ambiguous" not in codes(conv)
+    by_cat = {conv.dataset.categories[a.category_id - 1].name: a for a in conv.dataset.annotations}
+    assert set(by_cat) == {"person", "dog"}
+    assert by_cat["person"].bbox == [2.0, 2.0, 18.0, 18.0]
+
+
+def test_degenerate_polygon_gives_no_box(tmp_path: Path) -> None:
+    # shared assembly rule (as CVAT): a polygon without area is no bbox; the box comes from the points
+    doc = template()
+    doc["shapes"][0] = {"label": "person", "points": [[2, 2], [20, 2], [30, 2]], "group_id": 0, "shape_type": "polygon"}
+    path = write_case(tmp_path, doc)
+    _, conv = run(path)
+    (ann,) = conv.dataset.annotations
+    assert ann.bbox[2] > 0 and ann.bbox[3] > 0
+
+
 def test_box_without_points_is_a_warning_not_an_instance(tmp_path: Path) -> None:
     doc = template()
     doc["shapes"].append({"label": "car", "points": [[1, 1], [5, 5]], "group_id": None, "shape_type": "rectangle"})

@@ -38,10 +38,6 @@ from xml.etree.ElementTree import Element, TreeBuilder
 import numpy as np
 import numpy.typing as npt
 
-from ...errors import DataError
-from ...finding import Finding, error, info, warning
-from ...memory import gc_paused
-from ...spec import KeypointSpec, spec_from_mapping
 from ...convert.assembly import (
     Container,
     Region,
@@ -56,6 +52,10 @@ from ...convert.assembly import (
     union_box,
 )
 from ...convert.builder import InstanceArrays, ParseResult, RawImage, RawInstance, RawPoint
+from ...errors import DataError
+from ...finding import Finding, error, info, warning
+from ...memory import gc_paused
+from ...spec import KeypointSpec, spec_from_mapping
 from .meta import Meta, read_meta, typed_value
 from .xmlsource import XmlSource, feed, new_parser
 

@@ -40,19 +40,20 @@ import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from ...convert.assembly import Container, Region, by_group, place, polygon, union_box
+from ...convert.builder import ParseResult, RawImage, RawInstance, RawPoint
 from ...errors import DataError, UsageError
 from ...fileio import atomic_write_bytes, loads_json
 from ...finding import Finding, error, info, warning
-from ...geometry import point_in_polygon
 from ...memory import gc_paused
 from ...progress import track
 from ...spec import KeypointSpec
-from ...convert.builder import ParseResult, RawImage, RawInstance, RawPoint
 
 #: ``flags`` keys (case-insensitive) that mark a point as labelled but occluded (v=1) when true.
 OCCLUDED_FLAGS = frozenset({"occluded", "occlusion", "difficult", "hidden", "invisible", "not_visible"})
@@ -161,19 +162,21 @@ class _Inst:
 
     first: int  # index of its first shape (instance order and source location)
     labels: list[str] = field(default_factory=list)  # container labels, shape order
-    rects: list[tuple[float, float, float, float]] = field(default_factory=list)  # x0, y0, x1, y1
-    polys: list[list[float]] = field(default_factory=list)  # flat x, y, x, y ...
+    regions: list[Region] = field(default_factory=list)  # its rectangles and polygons
     rect_shapes: list[int] = field(default_factory=list)
     points: list[RawPoint] = field(default_factory=list)
 
-    def contains(self, x: float, y: float) -> bool:
-        for x0, y0, x1, y1 in self.rects:
-            if x0 <= x <= x1 and y0 <= y <= y1:
-                return True
-        for poly in self.polys:
-            if point_in_polygon(x, y, poly):
-                return True
-        return False
+    @classmethod
+    def of(cls, points: list[tuple[int, RawPoint]], areas: list[tuple[int, str, Region]]) -> _Inst:
+        """The instance of some point shapes and rectangles/polygons (``index, ...`` each)."""
+        first = min(points[0][0], areas[0][0]) if points and areas else (points or areas)[0][0]
+        return cls(
+            first,
+            [label for _, label, _ in areas],
+            [r for _, _, r in areas],
+            [i for i, _, r in areas if r.is_box],
+            [pt for _, pt in points],
+        )
 
 
 def _coords(pts: Any) -> tuple[list[tuple[float, float]] | None, str]:
@@ -317,9 +320,8 @@ class _Reader:
         self, where: str, shapes: list[Any], image_key: str
     ) -> tuple[list[RawInstance], list[tuple[RawInstance, list[str]]]]:
         findings = self.findings
-        groups: dict[int, _Inst] = {}
-        loose: list[_Inst] = []  # ungrouped rectangles/polygons
-        loose_points: list[tuple[int, RawPoint]] = []
+        point_shapes: list[tuple[tuple[int, RawPoint], int | None]] = []  # ((index, point), group_id)
+        area_shapes: list[tuple[tuple[int, str, Region], int | None]] = []  # rectangles/polygons
         point_label = self.point_label
         label_cache = self.label_cache
         for i, s in enumerate(shapes):
@@ -347,14 +349,9 @@ class _Reader:
                                 d = s.get("difficult")
                                 if d is True or (d and _truthy(d)) or (flags and _occluded_flag(flags)):
                                     v = 1
-                            pt = RawPoint(named[0], float(x), float(y), v, f"{where}:shapes[{i}]")
-                            if gid is None:
-                                loose_points.append((i, pt))
-                            else:
-                                inst = groups.get(gid)
-                                if inst is None:
-                                    inst = groups[gid] = _Inst(i)
-                                inst.points.append(pt)
+                            point_shapes.append(
+                                ((i, RawPoint(named[0], float(x), float(y), v, f"{where}:shapes[{i}]")), gid)
+                            )
                             continue
             if type(s) is not dict:
                 findings.append(error("labelme.bad_field", f"a shape must be an object, found {_kind(s)}",
@@ -386,14 +383,7 @@ class _Reader:
                     flags = None
                 v = 1 if occluded or _truthy(s.get("difficult")) or (flags and _occluded_flag(flags)) else 2
                 x, y = pts[0]
-                pt = RawPoint(name, x, y, v, f"{where}:shapes[{i}]")
-                if gid is None:
-                    loose_points.append((i, pt))
-                else:
-                    inst = groups.get(gid)
-                    if inst is None:
-                        inst = groups[gid] = _Inst(i)
-                    inst.points.append(pt)
+                point_shapes.append(((i, RawPoint(name, x, y, v, f"{where}:shapes[{i}]")), gid))
             elif st == "rectangle" or st == "polygon":
                 pts, problem = _coords(s.get("points"))
                 ok_count = (len(pts) in (2, 4)) if (pts is not None and st == "rectangle") else (
@@ -409,28 +399,17 @@ class _Reader:
                         loc = f"{where}:shapes[{i}].points"
                     findings.append(error("labelme.bad_points", msg + "; shape skipped", source=loc))
                     continue
+                flat = [c for p in pts for c in p]
+                region = polygon(flat)
                 if st == "rectangle":
-                    xs = [p[0] for p in pts]
-                    ys = [p[1] for p in pts]
-                    rect = (min(xs), min(ys), max(xs), max(ys))
-                    if rect[2] - rect[0] <= 0 or rect[3] - rect[1] <= 0:
+                    region = Region(region.extent)
+                    _, _, w, h = region.bbox
+                    if w <= 0 or h <= 0:
                         findings.append(error("labelme.bad_points", f"rectangle {label!r} has zero width or height "
                                               f"({_short(s.get('points'))}); shape skipped",
                                               source=f"{where}:shapes[{i}].points"))  # fmt: skip
                         continue
-                if gid is None:
-                    inst = _Inst(i)
-                    loose.append(inst)
-                else:
-                    inst = groups.get(gid)
-                    if inst is None:
-                        inst = groups[gid] = _Inst(i)
-                inst.labels.append(label.strip())
-                if st == "rectangle":
-                    inst.rects.append(rect)
-                    inst.rect_shapes.append(i)
-                else:
-                    inst.polys.append([c for p in pts for c in p])
+                area_shapes.append(((i, label.strip(), region), gid))
             else:
                 findings.append(
                     info(
@@ -440,127 +419,131 @@ class _Reader:
                     )
                 )
 
-        instances = list(groups.values()) + loose
-        points_only: _Inst | None = None
+        groups, (loose_points, loose_areas) = by_group(point_shapes, area_shapes)
+        instances = [_Inst.of(pts, areas) for pts, areas in groups.values()]
+        instances += [_Inst.of([], [area]) for area in loose_areas]
+        instances.sort(key=attrgetter("first"))
         if loose_points:
-            containers = [inst for inst in instances if inst.rects or inst.polys]
-            if not containers:
-                if groups:
-                    for _, pt in loose_points:
-                        findings.append(
-                            error(
-                                "labelme.point_ungrouped",
-                                f"point {pt.label!r} has no group_id, and the image has grouped shapes but no "
-                                "rectangle/polygon to place it by; give it the group_id of its instance; point dropped",
-                                source=pt.source,
-                            )
-                        )
-                else:
-                    points_only = _Inst(loose_points[0][0], points=[pt for _, pt in loose_points])
-            else:
-                owners: list[list[_Inst]] = [[c for c in containers if c.contains(pt.x, pt.y)] for _, pt in loose_points]
-                if not groups and not any(owners):
-                    # No box holds any point: the boxes are not these points' instances.
-                    points_only = _Inst(loose_points[0][0], points=[pt for _, pt in loose_points])
-                    findings.append(
-                        warning(
-                            "labelme.boxes_ignored",
-                            f"none of the {len(containers)} rectangle(s)/polygon(s) contains any of the "
-                            f"{len(loose_points)} ungrouped point(s): the points are taken as one instance",
-                            source=f"{where}:shapes[{loose_points[0][0]}]",
-                        )
-                    )
-                else:
-                    for (_, pt), found in zip(loose_points, owners, strict=True):
-                        if len(found) == 1:
-                            found[0].points.append(pt)
-                        elif not found:
-                            findings.append(
-                                error(
-                                    "labelme.point_outside_boxes",
-                                    f"point {pt.label!r} at ({pt.x:g}, {pt.y:g}) has no group_id and lies inside "
-                                    "no rectangle/polygon; give it a group_id or move it; point dropped",
-                                    source=pt.source,
-                                )
-                            )
-                        else:
-                            shapes_s = ", ".join(f"shapes[{c.first}] {c.labels[0]!r}" for c in found)
-                            findings.append(
-                                error(
-                                    "labelme.point_ambiguous",
-                                    f"point {pt.label!r} at ({pt.x:g}, {pt.y:g}) has no group_id and lies inside "
-                                    f"{len(found)} instances ({shapes_s}); give it a group_id; point dropped",
-                                    source=pt.source,
-                                )
-                            )
-
+            points_only = self._place(where, loose_points, instances, bool(groups))
+            if points_only is not None:
+                instances.append(points_only)
         out: list[RawInstance] = []
         pending: list[tuple[RawInstance, list[str]]] = []
-        if groups and loose:
-            instances.sort(key=lambda inst: inst.first)
-        if points_only is not None:
-            instances.append(points_only)
         for inst in instances:
-            src = f"{where}:shapes[{inst.first}]"
-            if not inst.points:
-                what = f"{'rectangle' if inst.rects else 'polygon'} {inst.labels[0]!r}" if inst.labels else "group"
-                findings.append(
-                    warning(
-                        "labelme.instance_without_points",
-                        f"{what} has no point shapes (none share its group_id or lie inside it); "
-                        "a box alone is not a keypoint annotation: skipped",
-                        source=src,
-                    )
-                )
+            raw = self._instance(where, inst, image_key)
+            if raw is None:
                 continue
-            bbox: tuple[float, float, float, float] | None = None
-            if inst.rects:
-                if len(inst.rects) > 1:
-                    findings.append(
-                        warning(
-                            "labelme.group_multiple_boxes",
-                            f"instance has {len(inst.rects)} rectangles (shapes "
-                            f"{', '.join(str(i) for i in inst.rect_shapes)}); their union is its box",
-                            source=src,
-                        )
-                    )
-                    x0 = min(r[0] for r in inst.rects)
-                    y0 = min(r[1] for r in inst.rects)
-                    x1 = max(r[2] for r in inst.rects)
-                    y1 = max(r[3] for r in inst.rects)
-                else:
-                    x0, y0, x1, y1 = inst.rects[0]
-                bbox = (x0, y0, x1 - x0, y1 - y0)
-            elif inst.polys:
-                xs = [c for poly in inst.polys for c in poly[0::2]]
-                ys = [c for poly in inst.polys for c in poly[1::2]]
-                bbox = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
-            raw = RawInstance(
-                image=image_key,
-                category="",
-                points=inst.points,
-                bbox=bbox,
-                polygon=inst.polys or None,
-                source=src,
-            )
-            if len(inst.labels) == 1:
-                raw.category = self.category_cache.get(inst.labels[0]) or self.category(inst.labels[0], src)
-            elif inst.labels:
-                distinct = list(dict.fromkeys(inst.labels))
-                if len(distinct) > 1:
-                    findings.append(
-                        warning(
-                            "labelme.group_label_conflict",
-                            f"the rectangles/polygons of one instance have different labels "
-                            f"{', '.join(repr(x) for x in distinct)}; the first, {distinct[0]!r}, is its category",
-                            source=src,
-                        )
-                    )
-                raw.category = self.category(distinct[0], src)
-            else:
+            if not inst.labels:
                 pending.append((raw, [p.label for p in inst.points]))
             out.append(raw)
         return out, pending
+
+    def _place(
+        self, where: str, loose: list[tuple[int, RawPoint]], instances: list[_Inst], grouped: bool
+    ) -> _Inst | None:
+        """Ungrouped points into the one instance whose rectangle/polygon holds them; the points-only
+        instance when they are one (no rectangle/polygon, or none holds any point)."""
+        findings = self.findings
+        containers = [inst for inst in instances if inst.regions]
+        if not containers:
+            if not grouped:
+                return _Inst.of(loose, [])
+            for _, pt in loose:
+                findings.append(
+                    error(
+                        "labelme.point_ungrouped",
+                        f"point {pt.label!r} has no group_id, and the image has grouped shapes but no "
+                        "rectangle/polygon to place it by; give it the group_id of its instance; point dropped",
+                        source=pt.source,
+                    )
+                )
+            return None
+        placed = place([(pt.x, pt.y, pt.label) for _, pt in loose], [Container(c.regions, c.labels) for c in containers])
+        if not grouped and all(p.outside for p in placed):
+            # No box holds any point: the boxes are not these points' instances.
+            findings.append(
+                warning(
+                    "labelme.boxes_ignored",
+                    f"none of the {len(containers)} rectangle(s)/polygon(s) contains any of the "
+                    f"{len(loose)} ungrouped point(s): the points are taken as one instance",
+                    source=f"{where}:shapes[{loose[0][0]}]",
+                )
+            )
+            return _Inst.of(loose, [])
+        for (_, pt), p in zip(loose, placed, strict=True):
+            if p.owner is not None:
+                containers[p.owner].points.append(pt)
+            elif p.outside:
+                findings.append(
+                    error(
+                        "labelme.point_outside_boxes",
+                        f"point {pt.label!r} at ({pt.x:g}, {pt.y:g}) has no group_id and lies inside "
+                        "no rectangle/polygon; give it a group_id or move it; point dropped",
+                        source=pt.source,
+                    )
+                )
+            else:
+                shapes_s = ", ".join(f"shapes[{containers[c].first}] {containers[c].labels[0]!r}" for c in p.hits)
+                findings.append(
+                    error(
+                        "labelme.point_ambiguous",
+                        f"point {pt.label!r} at ({pt.x:g}, {pt.y:g}) has no group_id and lies inside "
+                        f"{len(p.hits)} instances ({shapes_s}); give it a group_id; point dropped",
+                        source=pt.source,
+                    )
+                )
+        return None
+
+    def _instance(self, where: str, inst: _Inst, image_key: str) -> RawInstance | None:
+        """The RawInstance of an assembled instance (category "" while it is to be settled);
+        None, reported, when it has no points."""
+        findings = self.findings
+        src = f"{where}:shapes[{inst.first}]"
+        rects = [r for r in inst.regions if r.is_box]
+        polys = [r for r in inst.regions if not r.is_box]
+        if not inst.points:
+            what = f"{'rectangle' if rects else 'polygon'} {inst.labels[0]!r}" if inst.labels else "group"
+            findings.append(
+                warning(
+                    "labelme.instance_without_points",
+                    f"{what} has no point shapes (none share its group_id or lie inside it); "
+                    "a box alone is not a keypoint annotation: skipped",
+                    source=src,
+                )
+            )
+            return None
+        if len(rects) > 1:
+            findings.append(
+                warning(
+                    "labelme.group_multiple_boxes",
+                    f"instance has {len(rects)} rectangles (shapes "
+                    f"{', '.join(str(i) for i in inst.rect_shapes)}); their union is its box",
+                    source=src,
+                )
+            )
+        raw = RawInstance(
+            image=image_key,
+            category="",
+            points=inst.points,
+            bbox=union_box(rects or polys),
+            polygon=[list(r.ring) for r in polys if r.ring is not None] or None,
+            source=src,
+        )
+        if len(inst.labels) == 1:
+            raw.category = self.category_cache.get(inst.labels[0]) or self.category(inst.labels[0], src)
+        elif inst.labels:
+            distinct = list(dict.fromkeys(inst.labels))
+            if len(distinct) > 1:
+                findings.append(
+                    warning(
+                        "labelme.group_label_conflict",
+                        f"the rectangles/polygons of one instance have different labels "
+                        f"{', '.join(repr(x) for x in distinct)}; the first, {distinct[0]!r}, is its category",
+                        source=src,
+                    )
+                )
+            raw.category = self.category(distinct[0], src)
+        return raw
 
     @staticmethod
     def _bad_shape_fields(where: str, i: int, st: Any, label: Any, gid: Any) -> Finding:
