@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "from-csv": ("kpconv.cli.csv_cmd:command", "DeepLabCut, long, wide or SLEAP CSV -> COCO keypoints."),
     "from-yolo": ("kpconv.cli.yolo_cmd:from_yolo_command", "Ultralytics YOLO pose data.yaml + labels -> COCO keypoints."),
     "to-yolo": ("kpconv.cli.yolo_cmd:to_yolo_command", "A validated COCO keypoint dataset -> YOLO pose (images, labels, data.yaml)."),
+    "to-labelme": ("kpconv.cli.export_cmd:to_labelme_command", "A validated COCO keypoint dataset -> LabelMe JSON, one file per image."),
+    "to-cvat": ("kpconv.cli.export_cmd:to_cvat_command", "A validated COCO keypoint dataset -> CVAT for images/video 1.1 XML (or zip)."),
     "validate": ("kpconv.cli.validate_cmd:command", "Check a COCO keypoint dataset; optionally write a fixed copy."),
     "visualize": ("kpconv.cli.visualize_cmd:command", "Draw keypoints, skeletons and findings on the images."),
     "report": ("kpconv.cli.report_cmd:command", "A static HTML page of a dataset: verdict, every finding, charts, flagged images."),

@@ -33,8 +33,10 @@ class Format:
 FORMATS: dict[str, Format] = {
     fmt.name: fmt
     for fmt in (
-        Format("labelme", "kpconv.formats.labelme", "LabelMe / X-AnyLabeling JSON files or folders"),
-        Format("cvat", "kpconv.formats.cvat", "CVAT for images / video 1.1 XML, its zip or folder"),
+        Format("labelme", "kpconv.formats.labelme", "LabelMe / X-AnyLabeling JSON files or folders",
+               "LabelMe 5.x JSON, one file per image"),
+        Format("cvat", "kpconv.formats.cvat", "CVAT for images / video 1.1 XML, its zip or folder",
+               "CVAT for images / video 1.1 XML, or a zip holding it"),
         Format("csv", "kpconv.formats.csv", "DeepLabCut, long, wide or SLEAP analysis CSV"),
         Format("yolo", "kpconv.formats.yolo", "Ultralytics YOLO pose data.yaml + labels", "YOLO pose dataset folder"),
     )

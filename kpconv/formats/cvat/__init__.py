@@ -28,6 +28,7 @@ from .reader import (
     CvatOptions,
     CvatReader,
 )
+from .writer import WriteOptions, write
 from .xmlsource import XmlSource, open_source
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     "open_source",
     "parse_cvat",
     "read",
+    "write",
+    "WriteOptions",
 ]
 
 #: code -> what it means (documented in docs/readme/from-cvat.md)

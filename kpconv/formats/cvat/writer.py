@@ -81,7 +81,9 @@ def num(x: float) -> str:
 
 # ------------------------------------------------------------------------------ meta
 def _categories(doc: dict[str, Any], boxes: bool) -> dict[int, _Category]:
-    cats = sorted((c for c in doc.get("categories", []) if c.get("keypoints")), key=lambda c: c["id"])
+    cats = sorted(
+        (c for c in doc.get("categories", []) if c.get("keypoints")), key=lambda c: c["id"]
+    )
     taken = {c["name"] for c in cats}
     out: dict[int, _Category] = {}
     for c in cats:
@@ -126,7 +128,9 @@ def _svg(cat: _Category) -> str:
     return escape("".join(parts))
 
 
-def _meta(cats: dict[int, _Category], options: WriteOptions, size: int, frame_size: tuple[int, int] | None) -> str:
+def _meta(
+    cats: dict[int, _Category], options: WriteOptions, size: int, frame_size: tuple[int, int] | None
+) -> str:
     lines = ["  <meta>", "    <task>", "      <id>0</id>", f"      <name>{escape(options.task_name)}</name>",
              f"      <size>{size}</size>",
              f"      <mode>{'interpolation' if options.video else 'annotation'}</mode>", "      <overlap>0</overlap>",
@@ -198,7 +202,9 @@ def _box(ann: dict[str, Any]) -> tuple[float, float, float, float]:
     return bbox[0], bbox[1], bbox[2], bbox[3]
 
 
-def _elements(inst: _Instance, indent: str, keyframe: str = "", all_outside: bool = False) -> list[str]:
+def _elements(
+    inst: _Instance, indent: str, keyframe: str = "", all_outside: bool = False
+) -> list[str]:
     """The K element ``<points>`` of one skeleton (``keyframe``: the video attribute, "" in images)."""
     kps = inst.ann.get("keypoints") or []
     x, y, w, h = _box(inst.ann)
@@ -228,7 +234,9 @@ def _has_box(ann: dict[str, Any]) -> bool:
 
 
 def _image_xml(img: dict[str, Any], index: int, insts: list[_Instance], boxes: bool) -> list[str]:
-    lines = [f'  <image id="{index}" name="{_a(str(img["file_name"]))}" width="{img["width"]}" height="{img["height"]}">']
+    lines = [
+        f'  <image id="{index}" name="{_a(str(img["file_name"]))}" width="{img["width"]}" height="{img["height"]}">'
+    ]
     for group, inst in enumerate(insts, 1):
         grouped = boxes and _has_box(inst.ann)
         gid = f' group_id="{group}"' if grouped else ""
@@ -266,7 +274,9 @@ def _frames(images: list[dict[str, Any]], options: WriteOptions, out: Plan) -> l
     from . import DEFAULT_FRAME_PATTERN  # the package, not its reader module: one public name
 
     pattern = options.frame_pattern or DEFAULT_FRAME_PATTERN
-    renamed = sum(pattern.format(frame=f) != img["file_name"] for f, img in zip(frames, images, strict=True))
+    renamed = sum(
+        pattern.format(frame=f) != img["file_name"] for f, img in zip(frames, images, strict=True)
+    )
     if renamed:
         out.findings.append(info(
             "cvat.frame_names", f"{renamed} image(s) are not named {pattern!r}: CVAT for video "
@@ -286,7 +296,9 @@ def _frame_size(images: list[dict[str, Any]], out: Plan) -> tuple[int, int] | No
     return next(iter(sizes), (0, 0))
 
 
-def _tracks(insts: list[_Instance], frames: list[int], out: Plan) -> list[list[tuple[int, _Instance]]]:
+def _tracks(
+    insts: list[_Instance], frames: list[int], out: Plan
+) -> list[list[tuple[int, _Instance]]]:
     """Instances grouped into tracks: by (category, ``attributes.track_id``), else one each."""
     tracks: dict[Any, list[tuple[int, _Instance]]] = {}
     for inst in insts:
@@ -367,7 +379,13 @@ def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
         size = len(images)
         out.summary = {"mode": "images", "images": size, "instances": len(insts)}
     head = '<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n'
-    text = head + _meta(cats, options, size, frame_size) + "\n".join(body) + ("\n" if body else "") + "</annotations>\n"
+    text = (
+        head
+        + _meta(cats, options, size, frame_size)
+        + "\n".join(body)
+        + ("\n" if body else "")
+        + "</annotations>\n"
+    )
     out.xml = text.encode("utf-8")
     return out
 
@@ -383,7 +401,9 @@ def zip_bytes(xml: bytes) -> bytes:
     return buf.getvalue()
 
 
-def write(document: Any, target: Path, options: WriteOptions | None = None, *, strict: bool = False) -> Report:
+def write(
+    document: Any, target: Path, options: WriteOptions | None = None, *, strict: bool = False
+) -> Report:
     """Write a validated dataset (a :class:`~kpconv.model.Dataset` or its document) as CVAT XML.
 
     ``target`` is the XML file, or a ``.zip`` holding ``annotations.xml`` (what CVAT's upload

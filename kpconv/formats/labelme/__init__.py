@@ -25,6 +25,7 @@ from .reader import (
     parse_paths,
     write_extractions,
 )
+from .writer import WriteOptions, write
 
 __all__ = [
     "DEFAULT_CATEGORY",
@@ -37,7 +38,9 @@ __all__ = [
     "find_json_files",
     "parse_paths",
     "read",
+    "write",
     "write_extractions",
+    "WriteOptions",
 ]
 
 

@@ -76,7 +76,9 @@ def _image_path(file_name: str, json_rel: str, out_dir: Path, images: Path | Non
     return Path(os.path.relpath(image, folder)).as_posix()
 
 
-def _shape(label: str, points: list[list[float]], group: int, kind: str, occluded: bool = False) -> dict[str, Any]:
+def _shape(
+    label: str, points: list[list[float]], group: int, kind: str, occluded: bool = False
+) -> dict[str, Any]:
     shape: dict[str, Any] = {
         "label": label, "points": points, "group_id": group, "description": "",
         "shape_type": kind, "flags": {"occluded": True} if occluded else {}, "mask": None,
@@ -86,7 +88,9 @@ def _shape(label: str, points: list[list[float]], group: int, kind: str, occlude
     return shape
 
 
-def _instance_shapes(ann: dict[str, Any], cat: dict[str, Any], group: int, prefix: bool) -> list[dict[str, Any]]:
+def _instance_shapes(
+    ann: dict[str, Any], cat: dict[str, Any], group: int, prefix: bool
+) -> list[dict[str, Any]]:
     """One instance: its rectangle, then a point per labelled keypoint (v=0 left out)."""
     shapes = []
     bbox = ann.get("bbox")
