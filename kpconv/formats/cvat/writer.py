@@ -347,7 +347,7 @@ def _track_xml(tid: int, members: list[tuple[int, _Instance]], stop: int, boxes:
 def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
     """Decide the CVAT XML for a validated COCO document (nothing is written)."""
     options = options or WriteOptions()
-    out = Plan()
+    out = Plan(summary={"mode": "video" if options.video else "images"})
     cats = _categories(doc, options.boxes)
     if not cats:
         out.findings.append(error("cvat.no_keypoint_category", "no category defines keypoints: nothing to write",
@@ -369,7 +369,7 @@ def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
                 body.append(text.replace("{}", str(n), 1))
                 n += 1
         size = stop + 1 if images else 0
-        out.summary = {"mode": "video", "frames": size, "tracks": n, "instances": len(insts)}
+        out.summary.update(frames=size, tracks=n, instances=len(insts))
     else:
         per_image: list[list[_Instance]] = [[] for _ in images]
         for inst in insts:
@@ -377,7 +377,7 @@ def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
         for i, img in enumerate(images):
             body.extend(_image_xml(img, i, per_image[i], options.boxes))
         size = len(images)
-        out.summary = {"mode": "images", "images": size, "instances": len(insts)}
+        out.summary.update(images=size, instances=len(insts))
     head = '<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n'
     text = (
         head
