@@ -35,6 +35,8 @@ from ...finding import Finding, Report, error, info, pointer, warning
 
 #: label colours, in CVAT's palette order (any colour imports; these keep reruns byte-identical)
 _COLORS = ("#fa3253", "#33ddff", "#34d1b7", "#ff007c", "#ddff33", "#24b353", "#b83df5", "#66ff66", "#32b7fa", "#ffcc33")  # fmt: skip
+#: instances per category whose poses place the nodes of CVAT's skeleton template
+_TEMPLATE_SAMPLE = 1000
 _ATTR = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 
 
@@ -66,6 +68,9 @@ class _Category:
     box_label: str
     # per keypoint: sum of x, y relative to the box (0..1) and how many, for the SVG template
     sums: list[list[float]] = field(default_factory=list)
+    sampled: int = 0
+    # per (indent, keyframe): each element's `<points label=".." ... outside="` opening
+    openings: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
 
 def _a(value: str) -> str:
@@ -75,8 +80,18 @@ def _a(value: str) -> str:
 
 def num(x: float) -> str:
     """A coordinate as CVAT writes it (``150.50``), with every digit where two decimals would round."""
-    s = f"{x:.2f}"
-    return s if float(s) == x else repr(float(x))
+    s = _NUMS.get(x)
+    if s is None:
+        s = f"{x:.2f}"
+        if float(s) != x:
+            s = repr(float(x))
+        if len(_NUMS) < _NUMS_MAX:  # pixel coordinates repeat: most are formatted once
+            _NUMS[x] = s
+    return s
+
+
+_NUMS: dict[float, str] = {}
+_NUMS_MAX = 1 << 18
 
 
 # ------------------------------------------------------------------------------ meta
@@ -185,7 +200,9 @@ def _instances(doc: dict[str, Any], cats: dict[int, _Category], out: Plan) -> li
         found.append(_Instance(pos, ann, cat, pos_of_image[ann["image_id"]]))
         x, y, w, h = _box(ann)
         kps = ann.get("keypoints") or []
-        if w > 0 and h > 0:
+        # the SVG template only needs a typical pose: the first instances with a box give it
+        if w > 0 and h > 0 and cat.sampled < _TEMPLATE_SAMPLE:
+            cat.sampled += 1
             for i, s in enumerate(cat.sums):
                 if 3 * i + 2 < len(kps) and kps[3 * i + 2] > 0:
                     s[0] += (kps[3 * i] - x) / w
@@ -202,6 +219,19 @@ def _box(ann: dict[str, Any]) -> tuple[float, float, float, float]:
     return bbox[0], bbox[1], bbox[2], bbox[3]
 
 
+def _openings(cat: _Category, indent: str, keyframe: str) -> list[str]:
+    """Each element's ``<points ...outside="`` text, made once per category and layout."""
+    key = (indent, keyframe)
+    found = cat.openings.get(key)
+    if found is None:
+        source = "" if keyframe else ' source="manual"'
+        found = cat.openings[key] = [
+            f'{indent}<points label="{_a(name)}"{source}{keyframe} outside="'
+            for name in cat.keypoints
+        ]
+    return found
+
+
 def _elements(
     inst: _Instance, indent: str, keyframe: str = "", all_outside: bool = False
 ) -> list[str]:
@@ -209,17 +239,23 @@ def _elements(
     kps = inst.ann.get("keypoints") or []
     x, y, w, h = _box(inst.ann)
     centre = f"{num(x + w / 2)},{num(y + h / 2)}"
-    source = "" if keyframe else ' source="manual"'
+    close = f'">\n{indent}</points>'
+    openings = _openings(inst.cat, indent, keyframe)
+    if len(kps) < 3 * len(openings):
+        kps = list(kps) + [0] * (3 * len(openings) - len(kps))
     lines = []
-    for i, name in enumerate(inst.cat.keypoints):
-        v = kps[3 * i + 2] if 3 * i + 2 < len(kps) else 0
-        if v > 0:
-            xy = f"{num(kps[3 * i])},{num(kps[3 * i + 1])}"
+    for opening, px, py, v in zip(openings, kps[0::3], kps[1::3], kps[2::3], strict=False):
+        if v <= 0:
+            lines.append(f'{opening}1" occluded="0" points="{centre}{close}')
         else:
-            xy = centre
-        outside = "1" if all_outside or v <= 0 else "0"
-        lines.append(f'{indent}<points label="{_a(name)}"{source}{keyframe} outside="{outside}" '
-                     f'occluded="{1 if v == 1 else 0}" points="{xy}">\n{indent}</points>')  # fmt: skip
+            vis = (
+                '1" occluded="1'
+                if all_outside and v == 1
+                else '1" occluded="0'
+                if all_outside
+                else ('0" occluded="1' if v == 1 else '0" occluded="0')
+            )
+            lines.append(f'{opening}{vis}" points="{num(px)},{num(py)}{close}')
     return lines
 
 

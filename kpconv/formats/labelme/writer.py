@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,6 +34,9 @@ from ...finding import Finding, Report, error, info, pointer, warning
 LABELME_VERSION = "5.5.0"
 
 _JSON = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+# shared by every shape (only serialised, never changed)
+_OCCLUDED: dict[str, bool] = {"occluded": True}
+_NO_FLAGS: dict[str, bool] = {}
 
 
 @dataclass
@@ -98,14 +102,16 @@ def _instance_shapes(
     if has_box:
         x, y, w, h = bbox
         shapes.append(_shape(cat["name"], [[x, y], [x + w, y + h]], group, "rectangle"))
-    names = cat["keypoints"]
-    kps = ann.get("keypoints") or []
     # without a rectangle, the `category.keypoint` prefix is what names the category on reading
     head = f"{cat['name']}." if prefix and not has_box else ""
-    for i in range(min(len(names), len(kps) // 3)):
-        x, y, v = kps[3 * i : 3 * i + 3]
-        if v > 0:
-            shapes.append(_shape(head + names[i], [[x, y]], group, "point", occluded=v == 1))
+    kps = ann.get("keypoints") or []
+    for name, x, y, v in zip(cat["keypoints"], kps[0::3], kps[1::3], kps[2::3], strict=False):
+        if v == 1:
+            shapes.append({"label": head + name, "points": [[x, y]], "group_id": group, "description": "",
+                           "shape_type": "point", "flags": _OCCLUDED, "mask": None, "difficult": True})  # fmt: skip
+        elif v > 0:
+            shapes.append({"label": head + name, "points": [[x, y]], "group_id": group, "description": "",
+                           "shape_type": "point", "flags": _NO_FLAGS, "mask": None})  # fmt: skip
     return shapes
 
 
@@ -192,7 +198,13 @@ def write(
         report.summary["written"] = None
         return report
     target_dir.mkdir(parents=True, exist_ok=True)
-    for rel, data in p.files.items():
-        atomic_write_bytes(target_dir / rel, data, durable=False)
+    # file system calls release the GIL: a few threads overlap them (list() re-raises any error)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(
+            pool.map(
+                lambda item: atomic_write_bytes(target_dir / item[0], item[1], durable=False),
+                p.files.items(),
+            )
+        )
     report.summary["written"] = str(target_dir)
     return report

@@ -1,0 +1,59 @@
+"""Benchmark: the LabelMe and CVAT writers (``kpconv to-labelme`` / ``to-cvat``) on a COCO-train-scale file.
+
+Generates (once, cached in the temp folder) the file ``bench_validate.py`` generates: ~57k images,
+~260k person annotations with 17 keypoints at full scale. Times each writer on the loaded document
+(the validation every command runs first is ``bench_validate.py``'s subject) and reports
+instances per second; the goal is ≥ 20,000 instances/s.
+
+    python benchmarks/bench_export.py              # full scale
+    python benchmarks/bench_export.py --scale 0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_validate import generate  # noqa: E402
+
+from kpconv.formats import cvat, labelme  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="fraction of COCO train's size")
+    args = ap.parse_args()
+    cache = Path(tempfile.gettempdir()) / f"kpconv_bench_coco_{args.scale:g}.json"  # bench_validate.py's cache
+    if not cache.exists():
+        generate(cache, args.scale)
+    doc = orjson.loads(cache.read_bytes())
+    n = sum(1 for a in doc["annotations"] if not a.get("iscrowd"))
+    out = Path(tempfile.mkdtemp(prefix="kpconv-bench-export-"))
+    results = {}
+    try:
+        runs = {
+            "to-labelme": lambda: labelme.write(doc, out / "labelme"),
+            "to-cvat": lambda: cvat.write(doc, out / "annotations.xml"),
+            "to-cvat --video": lambda: cvat.write(doc, out / "video.xml", cvat.WriteOptions(video=True)),
+        }
+        for name, run in runs.items():
+            t = time.perf_counter()
+            report = run()
+            dt = time.perf_counter() - t
+            assert report.summary["written"], report.findings[:3]
+            results[name] = {"seconds": round(dt, 2), "instances_per_s": round(n / dt)}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    print(json.dumps({"images": len(doc["images"]), "instances": n, "writers": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
