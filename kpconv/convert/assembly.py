@@ -117,16 +117,17 @@ def by_group(
     n = len(kinds)
     groups: dict[K, tuple[list[T], ...]] = {}
     loose: tuple[list[T], ...] = tuple([] for _ in range(n))
+    get = groups.get
     for k, shapes in enumerate(kinds):
-        alone = loose[k]
+        alone = loose[k].append
         for shape, gid in shapes:
             if gid is None:
-                alone.append(shape)
-                continue
-            members = groups.get(gid)
-            if members is None:
-                members = groups[gid] = tuple([] for _ in range(n))
-            members[k].append(shape)
+                alone(shape)
+            else:
+                members = get(gid)
+                if members is None:
+                    members = groups[gid] = tuple([] for _ in range(n))
+                members[k].append(shape)
     return groups, loose
 
 
@@ -144,42 +145,38 @@ class Container:
         return any(r.contains(x, y) for r in self.regions)
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """Where one ungrouped point goes: ``hits`` are the containers that hold it."""
-
-    hits: tuple[int, ...]
-
-    @property
-    def owner(self) -> int | None:
-        """The one container holding the point, else None."""
-        return self.hits[0] if len(self.hits) == 1 else None
-
-    @property
-    def outside(self) -> bool:
-        return not self.hits
-
-    @property
-    def ambiguous(self) -> bool:
-        return len(self.hits) > 1
+#: Where one ungrouped point goes (:func:`place`): the index of the one container holding it, or
+#: a tuple of indices: ``()`` (:data:`OUTSIDE`) when none holds it, several when it is ambiguous.
+Placement = int | tuple[int, ...]
+OUTSIDE: tuple[int, ...] = ()
 
 
 def place(
     points: Sequence[tuple[float, float, str]], containers: Sequence[Container]
 ) -> list[Placement]:
-    """For each ``(x, y, label)`` point, the containers holding it.
+    """For each ``(x, y, label)`` point, where it goes (a :data:`Placement`).
 
-    Exactly one: its instance. None: *outside*. Several: *ambiguous*, unless the label has a
-    ``category.`` prefix that some of them carry as a label (``person.nose`` prefers a
-    ``person`` box): then those.
+    Exactly one container holds it: that container's index (an ``int``). None: ``()``, *outside*.
+    Several: their indices, *ambiguous*, unless the label has a ``category.`` prefix that some
+    of them carry as a label (``person.nose`` prefers a ``person`` box): then those.
     """
-    out = []
+    # every region flat, with its container's index (in container order): one loop per point
+    parts = [(i, *r.extent, r.ring) for i, c in enumerate(containers) for r in c.regions]
+    out: list[Placement] = []
     for x, y, label in points:
-        hits = tuple(i for i, c in enumerate(containers) if c.contains(x, y))
+        hits: list[int] = []
+        for i, x0, y0, x1, y1, ring in parts:
+            if (
+                x0 <= x <= x1
+                and y0 <= y <= y1
+                and (not hits or hits[-1] != i)
+                and (ring is None or point_in_polygon(x, y, ring))
+            ):
+                hits.append(i)
         if len(hits) > 1 and "." in label:
             prefix = label.rpartition(".")[0]
-            hits = tuple(i for i in hits if prefix in containers[i].labels) or hits
-        out.append(Placement(hits))
+            hits = [i for i in hits if prefix in containers[i].labels] or hits
+        out.append(hits[0] if len(hits) == 1 else tuple(hits))
     return out
 
 
@@ -187,9 +184,8 @@ def members(placements: Sequence[Placement]) -> dict[int, list[int]]:
     """Container index → the indices of the points placed in it (containers in index order)."""
     out: dict[int, list[int]] = {}
     for j, p in enumerate(placements):
-        owner = p.owner
-        if owner is not None:
-            out.setdefault(owner, []).append(j)
+        if type(p) is int:
+            out.setdefault(p, []).append(j)
     return dict(sorted(out.items()))
 
 

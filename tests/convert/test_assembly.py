@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kpconv.convert.assembly import (
+    OUTSIDE,
     Container,
     Region,
     box,
@@ -120,46 +121,41 @@ def _c(*regions: Region, label: str = "person") -> Container:
 
 
 @pytest.mark.parametrize(
-    "point, containers, hits, owner, outside, ambiguous",
+    "point, containers, expected",
     [
-        ((1, 1, "nose"), [_c(SQUARE)], (0,), 0, False, False),
-        ((10, 3, "nose"), [_c(SQUARE)], (0,), 0, False, False),  # on a box edge
-        ((20, 20, "nose"), [_c(SQUARE)], (), None, True, False),  # none
-        ((20, 20, "nose"), [], (), None, True, False),
-        ((7, 7, "nose"), [_c(SQUARE), _c(RIGHT)], (0, 1), None, False, True),  # in two boxes
-        ((2, 2, "nose"), [_c(SQUARE), _c(RIGHT)], (0,), 0, False, False),
+        ((1, 1, "nose"), [_c(SQUARE)], 0),
+        ((10, 3, "nose"), [_c(SQUARE)], 0),  # on a box edge
+        ((20, 20, "nose"), [_c(SQUARE)], OUTSIDE),  # none
+        ((20, 20, "nose"), [], OUTSIDE),
+        ((7, 7, "nose"), [_c(SQUARE), _c(RIGHT)], (0, 1)),  # in two boxes
+        ((2, 2, "nose"), [_c(SQUARE), _c(RIGHT)], 0),
         # a concave polygon: its notch holds nothing, so only the box does
-        ((8, 8, "nose"), [_c(polygon(L_SHAPE)), _c(RIGHT)], (1,), 1, False, False),
-        ((8, 2, "nose"), [_c(polygon(L_SHAPE)), _c(RIGHT)], (0,), 0, False, False),
+        ((8, 8, "nose"), [_c(polygon(L_SHAPE)), _c(RIGHT)], 1),
+        ((8, 2, "nose"), [_c(polygon(L_SHAPE)), _c(RIGHT)], 0),
         # a box and a polygon of two instances are equal containers: both hold it
-        ((1, 1, "nose"), [_c(TRIANGLE), _c(SQUARE)], (0, 1), None, False, True),
+        ((1, 1, "nose"), [_c(TRIANGLE), _c(SQUARE)], (0, 1)),
         # an instance with several regions holds what any of them holds
-        ((12, 12, "nose"), [_c(TRIANGLE, RIGHT)], (0,), 0, False, False),
+        ((12, 12, "nose"), [_c(TRIANGLE, RIGHT)], 0),
+        ((1, 1, "nose"), [_c(TRIANGLE, SQUARE)], 0),  # held by two regions of one instance: once
         # `person.nose` prefers the `person` box among several
         (
             (7, 7, "person.nose"),
             [_c(SQUARE, label="dog"), _c(RIGHT, label="person")],
-            (1,),
             1,
-            False,
-            False,
         ),
         # ... but a prefix naming none of them leaves it ambiguous
         (
             (7, 7, "cat.nose"),
             [_c(SQUARE, label="dog"), _c(RIGHT, label="person")],
             (0, 1),
-            None,
-            False,
-            True,
         ),
         # the prefix only decides among the containers that hold the point
-        ((2, 2, "person.nose"), [_c(SQUARE, label="dog"), _c(RIGHT)], (0,), 0, False, False),
+        ((2, 2, "person.nose"), [_c(SQUARE, label="dog"), _c(RIGHT)], 0),
     ],
 )
-def test_place(point, containers, hits, owner, outside, ambiguous) -> None:
-    (p,) = place([point], containers)
-    assert (p.hits, p.owner, p.outside, p.ambiguous) == (hits, owner, outside, ambiguous)
+def test_place(point, containers, expected) -> None:
+    # one container: its index; none: OUTSIDE, (); several: their indices, ambiguous
+    assert place([point], containers) == [expected]
 
 
 def test_members_in_container_order() -> None:

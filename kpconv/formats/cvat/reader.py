@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...convert.assembly import (
+    OUTSIDE,
     Container,
     Region,
     box,
@@ -1066,7 +1067,7 @@ class CvatReader:
             [Container([c.region], [c.label]) for c in containers],
         )
         for s, p in zip(loose, placed, strict=True):
-            if p.outside:
+            if p == OUTSIDE:
                 res.findings.append(
                     error(
                         "cvat.point_outside_boxes",
@@ -1078,13 +1079,13 @@ class CvatReader:
                         source=s.point.source,
                     )
                 )
-            elif p.ambiguous:
+            elif type(p) is tuple:
                 res.findings.append(
                     error(
                         "cvat.point_in_several_boxes",
                         f"point {s.label!r} at ({s.point.x:g}, {s.point.y:g}) has no group_id and is "
-                        f"inside {len(p.hits)} boxes/polygons ("
-                        + ", ".join(containers[i].source.rsplit("/", 1)[-1] for i in p.hits)
+                        f"inside {len(p)} boxes/polygons ("
+                        + ", ".join(containers[i].source.rsplit("/", 1)[-1] for i in p)
                         + "); which instance it belongs to is ambiguous, so it is left out "
                         "(set group_id in CVAT to decide)",
                         source=s.point.source,

@@ -10,13 +10,15 @@ Instances:
 * every ungrouped rectangle or polygon is an instance of its own;
 * an ungrouped point belongs to the one instance whose rectangle/polygon contains it; inside none
   or several it is reported (``labelme.point_outside_boxes`` / ``labelme.point_ambiguous``) and
-  dropped, never guessed;
+  dropped, never guessed (``person.nose`` prefers the ``person`` one among several);
 * an image whose points are all ungrouped and which has no rectangle/polygon is one instance;
   if it has boxes but none of them contains any point (and nothing is grouped), the points are
   still one instance and the boxes are reported (``labelme.boxes_ignored``);
 * ``circle``, ``line``, ``linestrip``, ``mask``, ``rotation`` ... shapes are ignored (info).
 
 Rectangles are 2 points (LabelMe: two opposite corners, any order) or 4 corners (X-AnyLabeling).
+Which shapes make one instance, and which box holds a point, is decided by
+:mod:`kpconv.convert.assembly` (shared with CVAT); this module reads the shapes and words the findings.
 
 Visibility: a labelled point is v=2; v=1 when the shape has ``difficult: true`` (X-AnyLabeling's
 "occluded" tick box), a truthy ``flags`` entry named in :data:`OCCLUDED_FLAGS`, or a label ending
@@ -40,13 +42,22 @@ import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from ...convert.assembly import Container, Region, by_group, place, polygon, union_box
+from ...convert.assembly import (
+    OUTSIDE,
+    Container,
+    Region,
+    box,
+    by_group,
+    extent_of,
+    place,
+    union_box,
+)
 from ...convert.builder import ParseResult, RawImage, RawInstance, RawPoint
 from ...errors import DataError, UsageError
 from ...fileio import atomic_write_bytes, loads_json
@@ -71,6 +82,7 @@ _IMAGE_EXT = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "BMP": ".bmp", "GIF"
               "TIFF": ".tif", "WEBP": ".webp"}  # fmt: skip
 _ROTATING_ORIENTATIONS = frozenset({2, 3, 4, 5, 6, 7, 8})
 _TRUE_STRINGS = frozenset({"true", "1", "yes"})
+_SECOND = itemgetter(1)
 
 
 @dataclass
@@ -174,8 +186,8 @@ class _Inst:
             first,
             [label for _, label, _ in areas],
             [r for _, _, r in areas],
-            [i for i, _, r in areas if r.is_box],
-            [pt for _, pt in points],
+            [i for i, _, r in areas if r.ring is None],
+            list(map(_SECOND, points)),
         )
 
 
@@ -400,9 +412,10 @@ class _Reader:
                     findings.append(error("labelme.bad_points", msg + "; shape skipped", source=loc))
                     continue
                 flat = [c for p in pts for c in p]
-                region = polygon(flat)
-                if st == "rectangle":
-                    region = Region(region.extent)
+                if st == "polygon":
+                    region = Region(extent_of(flat), tuple(flat))
+                else:
+                    region = box(*extent_of(flat))
                     _, _, w, h = region.bbox
                     if w <= 0 or h <= 0:
                         findings.append(error("labelme.bad_points", f"rectangle {label!r} has zero width or height "
@@ -459,7 +472,7 @@ class _Reader:
                 )
             return None
         placed = place([(pt.x, pt.y, pt.label) for _, pt in loose], [Container(c.regions, c.labels) for c in containers])
-        if not grouped and all(p.outside for p in placed):
+        if not grouped and all(p == OUTSIDE for p in placed):
             # No box holds any point: the boxes are not these points' instances.
             findings.append(
                 warning(
@@ -471,9 +484,9 @@ class _Reader:
             )
             return _Inst.of(loose, [])
         for (_, pt), p in zip(loose, placed, strict=True):
-            if p.owner is not None:
-                containers[p.owner].points.append(pt)
-            elif p.outside:
+            if type(p) is int:
+                containers[p].points.append(pt)
+            elif not p:
                 findings.append(
                     error(
                         "labelme.point_outside_boxes",
@@ -483,12 +496,12 @@ class _Reader:
                     )
                 )
             else:
-                shapes_s = ", ".join(f"shapes[{containers[c].first}] {containers[c].labels[0]!r}" for c in p.hits)
+                shapes_s = ", ".join(f"shapes[{containers[c].first}] {containers[c].labels[0]!r}" for c in p)
                 findings.append(
                     error(
                         "labelme.point_ambiguous",
                         f"point {pt.label!r} at ({pt.x:g}, {pt.y:g}) has no group_id and lies inside "
-                        f"{len(p.hits)} instances ({shapes_s}); give it a group_id; point dropped",
+                        f"{len(p)} instances ({shapes_s}); give it a group_id; point dropped",
                         source=pt.source,
                     )
                 )
@@ -499,8 +512,8 @@ class _Reader:
         None, reported, when it has no points."""
         findings = self.findings
         src = f"{where}:shapes[{inst.first}]"
-        rects = [r for r in inst.regions if r.is_box]
-        polys = [r for r in inst.regions if not r.is_box]
+        rects = [r for r in inst.regions if r.ring is None]
+        polys = [r for r in inst.regions if r.ring is not None]
         if not inst.points:
             what = f"{'rectangle' if rects else 'polygon'} {inst.labels[0]!r}" if inst.labels else "group"
             findings.append(
