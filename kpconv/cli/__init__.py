@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "to-yolo": ("kpconv.cli.yolo_cmd:to_yolo_command", "A validated COCO keypoint dataset -> YOLO pose (images, labels, data.yaml)."),
     "to-labelme": ("kpconv.cli.export_cmd:to_labelme_command", "A validated COCO keypoint dataset -> LabelMe JSON, one file per image."),
     "to-cvat": ("kpconv.cli.export_cmd:to_cvat_command", "A validated COCO keypoint dataset -> CVAT for images/video 1.1 XML (or zip)."),
+    "from-labelstudio": ("kpconv.cli.labelstudio_cmd:from_labelstudio_command", "Label Studio JSON / JSON-MIN export -> COCO keypoints."),
+    "to-labelstudio": ("kpconv.cli.labelstudio_cmd:to_labelstudio_command", "A validated COCO keypoint dataset -> Label Studio tasks + label config."),
     "validate": ("kpconv.cli.validate_cmd:command", "Check a COCO keypoint dataset; optionally write a fixed copy."),
     "visualize": ("kpconv.cli.visualize_cmd:command", "Draw keypoints, skeletons and findings on the images."),
     "report": ("kpconv.cli.report_cmd:command", "A static HTML page of a dataset: verdict, every finding, charts, flagged images."),

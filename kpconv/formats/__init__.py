@@ -38,6 +38,8 @@ FORMATS: dict[str, Format] = {
         Format("cvat", "kpconv.formats.cvat", "CVAT for images / video 1.1 XML, its zip or folder",
                "CVAT for images / video 1.1 XML, or a zip holding it"),
         Format("csv", "kpconv.formats.csv", "DeepLabCut, long, wide or SLEAP analysis CSV"),
+        Format("labelstudio", "kpconv.formats.labelstudio", "a Label Studio JSON / JSON-MIN export",
+               "Label Studio tasks JSON (predictions or annotations) + label config XML"),
         Format("yolo", "kpconv.formats.yolo", "Ultralytics YOLO pose data.yaml + labels", "YOLO pose dataset folder"),
     )
 }
