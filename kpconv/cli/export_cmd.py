@@ -2,7 +2,9 @@
 
 Both run the same way as ``to-yolo``: the dataset is validated first and refused (exit 1, the
 report printed, nothing written) when it has errors; then the format's ``write`` takes the
-validated document.
+validated document. With ``--dataset``, the argument is a COCO results file (``kpconv
+predict``): its predictions become the annotations of that dataset's images
+(:mod:`kpconv.convert.predictions`), so the tools get pre-annotations to correct.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from typing import Any
 import click
 
 from .. import progress
-from ..fileio import loads_json, read_input_bytes
-from ..finding import Report
+from ..fileio import dumps_json, loads_json, read_input_bytes
+from ..finding import Finding, Report
 from ..validation import validate_bytes
 from .common import check_output, shown_output
 from .render import emit_json, render_text
@@ -32,16 +34,65 @@ _STRICT = click.option(
 )
 
 
+def prediction_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--dataset``, ``--score-threshold``, ``--keypoint-threshold``: the argument is then a COCO
+    results file whose predictions are written as pre-annotations."""
+    for option in reversed((
+        click.option(
+            "--dataset", "results_dataset", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+            metavar="DATASET.json",
+            help="The argument is a COCO results file (kpconv predict -o): write its predictions as the "
+            "annotations of this dataset's images and categories (pre-annotations to correct).",
+        ),
+        click.option(
+            "--score-threshold", type=click.FloatRange(min=0), default=0.5, show_default=True,
+            help="With --dataset: predictions scoring below this are left out.",
+        ),
+        click.option(
+            "--keypoint-threshold", type=click.FloatRange(min=0), default=None,
+            help="With --dataset: predicted points whose keypoint_scores entry is below this are left "
+            "unlabelled for the labeller to place (default: every point kept).",
+        ),
+    )):  # fmt: skip
+        func = option(func)
+    return func
+
+
+def _input(
+    path: Path, results_dataset: Path | None, score_threshold: float, keypoint_threshold: float | None
+) -> tuple[bytes | None, list[Finding]]:
+    """The dataset's bytes: the file itself, or (``--dataset``) the predictions of the results file
+    ``path`` made into annotations of that dataset (None when the results cannot be read)."""
+    if results_dataset is None:
+        return read_input_bytes(path), []
+    from ..convert.predictions import PredictionOptions, dataset_from_results
+
+    results = loads_json(read_input_bytes(path), source=str(path))
+    dataset = loads_json(read_input_bytes(results_dataset), source=str(results_dataset))
+    if not isinstance(dataset, dict):
+        from ..errors import DataError
+
+        raise DataError(f"{results_dataset}: expected a COCO dataset (a JSON object), found {type(dataset).__name__}")
+    doc, findings = dataset_from_results(
+        results, dataset, PredictionOptions(score_threshold, keypoint_threshold), source=str(path)
+    )
+    return (dumps_json(doc) if doc is not None else None), findings
+
+
 def _export(
     command: str, dataset: Path, images: Path | None, output: Path, fmt: str, strict: bool,
-    write: Callable[[dict[str, Any]], Report],
+    write: Callable[[dict[str, Any]], Report], predictions: tuple[Path | None, float, float | None] = (None, 0.5, None),
 ) -> int:  # fmt: skip
     """Validate DATASET, write it with ``write`` when it passes, print the report; the exit code."""
     progress.enable()
-    data = read_input_bytes(dataset)
-    checked = validate_bytes(data, images, source=str(dataset))
+    data, notes = _input(dataset, *predictions)
+    if data is None:
+        checked = Report(findings=notes)
+    else:
+        checked = validate_bytes(data, images, source=str(dataset))
+        checked.findings[:0] = notes
     written: Report | None = None
-    if checked.passes(strict=strict):
+    if data is not None and checked.passes(strict=strict):
         doc = loads_json(data, source=str(dataset))
         del data
         written = write(doc)
@@ -89,11 +140,13 @@ def _export(
     "-o", "--output", required=True, type=click.Path(path_type=Path, file_okay=False),
     help="Output folder: one OUT/<file_name less its suffix>.json per image.",
 )  # fmt: skip
+@prediction_options
 @_FORMAT
 @_STRICT
 def to_labelme_command(
-    dataset: Path, images_dir: Path | None, output: Path, fmt: str, strict: bool
-) -> int:
+    dataset: Path, images_dir: Path | None, output: Path, results_dataset: Path | None,
+    score_threshold: float, keypoint_threshold: float | None, fmt: str, strict: bool,
+) -> int:  # fmt: skip
     """Write a COCO keypoint DATASET as LabelMe 5.x JSON files, one per image.
 
     Each instance: a rectangle (its bbox) and a point per labelled keypoint, one group_id per
@@ -103,10 +156,11 @@ def to_labelme_command(
     """
     from ..formats import labelme
 
-    check_output(output, [dataset], fmt)
+    check_output(output, [dataset, *([results_dataset] if results_dataset else [])], fmt)
     options = labelme.WriteOptions(images=images_dir)
     return _export("to-labelme", dataset, images_dir, output, fmt, strict,
-                   lambda doc: labelme.write(doc, output, options, strict=strict))  # fmt: skip
+                   lambda doc: labelme.write(doc, output, options, strict=strict),
+                   (results_dataset, score_threshold, keypoint_threshold))  # fmt: skip
 
 
 @click.command(
@@ -132,6 +186,7 @@ def to_labelme_command(
     "--images", "images_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
     help="Folder the file_name values are relative to: the validation then checks the images too.",
 )  # fmt: skip
+@prediction_options
 @_FORMAT
 @_STRICT
 def to_cvat_command(
@@ -140,6 +195,9 @@ def to_cvat_command(
     boxes: bool,
     video: bool,
     images_dir: Path | None,
+    results_dataset: Path | None,
+    score_threshold: float,
+    keypoint_threshold: float | None,
     fmt: str,
     strict: bool,
 ) -> int:
@@ -152,7 +210,8 @@ def to_cvat_command(
     """
     from ..formats import cvat
 
-    check_output(output, [dataset], fmt)
+    check_output(output, [dataset, *([results_dataset] if results_dataset else [])], fmt)
     options = cvat.WriteOptions(boxes=boxes, video=video, task_name=dataset.stem)
     return _export("to-cvat", dataset, images_dir, output, fmt, strict,
-                   lambda doc: cvat.write(doc, output, options, strict=strict))  # fmt: skip
+                   lambda doc: cvat.write(doc, output, options, strict=strict),
+                   (results_dataset, score_threshold, keypoint_threshold))  # fmt: skip
