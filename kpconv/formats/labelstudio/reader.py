@@ -426,15 +426,10 @@ class _Reader:
         W, H = wh  # noqa: N806 - the image's width and height
         rid = str(res["id"]) if res.get("id") is not None else None
         if kind == "rectanglelabels":
-            nums = [self._percent(value, k, src) for k in ("x", "y", "width", "height")]
-            if any(n is None for n in nums):
+            px, py, pw, ph = (self._percent(value, k, src) for k in ("x", "y", "width", "height"))
+            if px is None or py is None or pw is None or ph is None:
                 return None
-            x, y, w, h = (
-                nums[0] / 100 * W,
-                nums[1] / 100 * H,
-                nums[2] / 100 * W,
-                nums[3] / 100 * H,
-            )  # type: ignore[operator]
+            x, y, w, h = px / 100 * W, py / 100 * H, pw / 100 * W, ph / 100 * H
             if w <= 0 or h <= 0:
                 self.findings.append(error("labelstudio.bad_value", f"rectangle {label!r} has zero width or height; "
                                            "region skipped", source=f"{src}/value"))  # fmt: skip

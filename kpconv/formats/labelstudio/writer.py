@@ -169,7 +169,7 @@ def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
         [(c["name"], list(c["keypoints"])) for c in ordered], visibility_attribute=vis
     )
     out.tasks = orjson.dumps(tasks, option=_JSON)
-    out.summary = {"tasks": len(tasks), "instances": instances, "points": points, "as": options.as_}
+    out.summary = {"tasks": len(tasks), "instances": instances, "points": points, "mode": options.as_}
     return out
 
 
@@ -196,6 +196,6 @@ def write(
         return report
     atomic_write_bytes(cfg, p.config.encode())
     atomic_write_bytes(target, p.tasks)
-    report.summary["label_config"] = str(cfg)
+    report.summary["config"] = str(cfg)
     report.summary["written"] = str(target)
     return report
