@@ -369,3 +369,16 @@ def test_config_that_is_not_xml_is_a_located_error() -> None:
             b'<View><KeyPointLabels name="k"><Label value="a" model_index="x"/></KeyPointLabels></View>',
             "c.xml",
         )
+
+
+def test_a_task_without_regions_keeps_its_image_when_data_gives_the_size() -> None:
+    empty = {
+        "data": {"image": "/data/local-files/?d=neg.jpg", "image_width": 64, "image_height": 48},
+        "predictions": [],
+    }
+    parsed = parse_export([_task(), empty], "export.json")
+    assert sorted((i.file_name, i.width, i.height) for i in parsed.result.images) == [
+        ("a.jpg", 200, 100),
+        ("neg.jpg", 64, 48),
+    ]
+    assert parsed.summary["tasks_without_regions"] == 0

@@ -33,7 +33,9 @@ Image file names (:func:`file_name`): ``--image-root`` prefix removed when it ma
 ``/data/local-files/?d=PATH`` → PATH; ``/data/upload/N/<8 hex>-name.jpg`` → ``name.jpg`` (Label
 Studio's upload prefix removed, unless two uploads would then clash); a URL → the last part of its
 path; a path → itself when relative, else its base name. URL escapes are decoded. Sizes come
-from ``original_width``/``original_height`` (a task without regions has no size: left out).
+from ``original_width``/``original_height``; a task without regions has no size there, so its
+image is left out unless ``data`` has ``image_width``/``image_height`` (``to-labelstudio`` writes
+them, so that images without instances survive a round trip).
 """
 
 from __future__ import annotations
@@ -215,6 +217,8 @@ class _Reader:
         url = self._image_url(where, task.get("data"))
         if url is None:
             return
+        if chosen is None and self._empty_image(where, task.get("data"), url):
+            return
         if chosen is None:
             self.skipped_tasks += 1
             self.tally.add("labelstudio.task_unlabelled", "info",
@@ -227,7 +231,7 @@ class _Reader:
             self.findings.append(error("labelstudio.bad_field", f"result must be an array, found {_kind(result)}; task skipped",
                                        source=f"{where}/{key}[{j}]/result"))  # fmt: skip
             return
-        self.annotation(f"{where}/{key}[{j}]", result, url)
+        self.annotation(f"{where}/{key}[{j}]", result, url, task.get("data"))
 
     def _choose(
         self, where: str, key: str, entries: list[Any]
@@ -267,6 +271,17 @@ class _Reader:
             ))  # fmt: skip
         return j, chosen
 
+    def _empty_image(self, where: str, data: Any, url: str) -> bool:
+        """An image without regions, kept when ``data`` gives its size (``image_width`` and
+        ``image_height``, which ``to-labelstudio`` writes); False when it does not."""
+        size = [data.get(k) for k in ("image_width", "image_height")] if type(data) is dict else []
+        if not size or not all(type(v) is int and v > 0 for v in size):
+            return False
+        image = RawImage(file_name="", width=size[0], height=size[1], source=where)
+        self.images.append(image)
+        self.urls.append((image, url, []))
+        return True
+
     def _image_url(self, where: str, data: Any) -> str | None:
         if type(data) is not dict:
             self.findings.append(error("labelstudio.bad_field", f"data must be an object, found {_kind(data)}; task skipped",
@@ -292,7 +307,7 @@ class _Reader:
 
     # ------------------------------------------------------------------ one annotation
 
-    def annotation(self, where: str, result: list[Any], url: str) -> None:
+    def annotation(self, where: str, result: list[Any], url: str, data: Any = None) -> None:
         size: tuple[int, int] | None = None
         points: list[_Point] = []
         regions: list[_Region] = []
@@ -345,6 +360,8 @@ class _Reader:
                 area = self._area(kind, res, value, wh, src)
                 if area is not None:
                     regions.append(area)
+        if size is None and self._empty_image(where, data, url):
+            return
         if size is None:
             self.skipped_tasks += 1
             self.tally.add("labelstudio.task_unlabelled", "info",

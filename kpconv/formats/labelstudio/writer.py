@@ -150,7 +150,8 @@ def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
                 occluded += v == 1
             instances += 1
         url = options.image_root + quote(str(img["file_name"]).replace("\\", "/"), safe="/")
-        task: dict[str, Any] = {"data": {IMAGE_NAME: url}}
+        # the size also travels in data: an image without regions has it nowhere else
+        task: dict[str, Any] = {"data": {IMAGE_NAME: url, "image_width": W, "image_height": H}}
         if options.as_ == "annotations":
             task["annotations"] = [{"result": result, "ground_truth": False}]
         else:
@@ -169,7 +170,12 @@ def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
         [(c["name"], list(c["keypoints"])) for c in ordered], visibility_attribute=vis
     )
     out.tasks = orjson.dumps(tasks, option=_JSON)
-    out.summary = {"tasks": len(tasks), "instances": instances, "points": points, "mode": options.as_}
+    out.summary = {
+        "tasks": len(tasks),
+        "instances": instances,
+        "points": points,
+        "mode": options.as_,
+    }
     return out
 
 
