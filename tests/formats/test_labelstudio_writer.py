@@ -18,7 +18,6 @@ from kpconv.formats.labelstudio import (
     LabelStudioOptions,
     WriteOptions,
     parse_config,
-    plan,
     read_config,
     write,
 )
