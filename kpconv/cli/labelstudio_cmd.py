@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .. import progress
+from ..fileio import ensure_not_input
 from ..spec import KeypointSpec
 from .common import (
     bbox_options,
@@ -17,7 +18,7 @@ from .common import (
     resolve_spec,
     spec_options,
 )
-from .export_cmd import _DATASET, _FORMAT, _STRICT, _export
+from .export_cmd import _DATASET, _FORMAT, _STRICT, _export, prediction_options
 
 
 @click.command(
@@ -144,6 +145,7 @@ def from_labelstudio_command(
     "--images", "images_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
     help="Folder the file_name values are relative to: the validation then checks the images too.",
 )  # fmt: skip
+@prediction_options
 @_FORMAT
 @_STRICT
 def to_labelstudio_command(
@@ -155,6 +157,9 @@ def to_labelstudio_command(
     model_version: str,
     visibility_attribute: str | None,
     images_dir: Path | None,
+    results_dataset: Path | None,
+    score_threshold: float,
+    keypoint_threshold: float | None,
     fmt: str,
     strict: bool,
 ) -> int:
@@ -163,7 +168,8 @@ def to_labelstudio_command(
     Each instance: a rectanglelabels box and a keypointlabels point per labelled keypoint with
     parentID = the box; coordinates in percent. v=0 points are left out; v=1 read back as v=2
     unless --visibility-attribute is given. Set the config in the project, then import the tasks.
-    Only a dataset that validates is written.
+    With --dataset, DATASET.json is a COCO results file (kpconv predict): its predictions become
+    pre-annotations with their scores. Only a dataset that validates is written.
     """
     from ..formats import labelstudio
 
@@ -171,9 +177,9 @@ def to_labelstudio_command(
         image_root=image_root, as_=as_, config_out=config_out, model_version=model_version,
         visibility_attribute=visibility_attribute,
     )  # fmt: skip
-    check_output(output, [dataset], fmt)
-    from ..fileio import ensure_not_input
-
-    ensure_not_input(labelstudio.writer.config_path(output, options), [dataset])
+    inputs = [dataset, *([results_dataset] if results_dataset else [])]
+    check_output(output, inputs, fmt)
+    ensure_not_input(labelstudio.writer.config_path(output, options), inputs)
     return _export("to-labelstudio", dataset, images_dir, output, fmt, strict,
-                   lambda doc: labelstudio.write(doc, output, options, strict=strict))  # fmt: skip
+                   lambda doc: labelstudio.write(doc, output, options, strict=strict),
+                   (results_dataset, score_threshold, keypoint_threshold))  # fmt: skip

@@ -174,3 +174,43 @@ def test_to_labelstudio_stdout_with_config_out(tmp_path: Path) -> None:
     res = invoke_cli("to-labelstudio", TRAIN, "-o", "-", "--config-out", tmp_path / "c.xml")
     assert res.exit_code == 0, res.stderr
     assert (tmp_path / "c.xml").exists()
+
+
+def test_predictions_back_as_pre_annotations_with_their_scores(tmp_path: Path) -> None:
+    doc = json.loads(TRAIN.read_text())
+    results = [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9 - 0.1 * i,
+         "keypoints": [v if j % 3 != 2 else 1 for j, v in enumerate(a["keypoints"])]}
+        for i, a in enumerate(doc["annotations"][:3])
+    ]  # fmt: skip
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    tasks = tmp_path / "tasks.json"
+    res = invoke_cli(
+        "to-labelstudio",
+        tmp_path / "results.json",
+        "--dataset",
+        TRAIN,
+        "--score-threshold",
+        "0.75",
+        "-o",
+        tasks,
+    )
+    assert res.exit_code == 0, res.stderr
+    written = json.loads(tasks.read_text())
+    preds = [p for t in written for p in t["predictions"] if p["result"]]
+    scores = sorted({r["score"] for p in preds for r in p["result"]})
+    assert scores == [0.8, 0.9]  # 0.7 is below the threshold
+    assert all(0.8 <= p["score"] <= 0.9 for p in preds)
+    back = tmp_path / "back.json"
+    res = invoke_cli(
+        "from-labelstudio",
+        tasks,
+        "--config",
+        tmp_path / "tasks.label_config.xml",
+        "--source",
+        "predictions",
+        "-o",
+        back,
+    )
+    assert res.exit_code == 0, res.stderr
+    assert len(json.loads(back.read_text())["annotations"]) == 2

@@ -12,6 +12,9 @@ their box and ``from-labelstudio`` (and label-studio-sdk) group them back. Every
 image size. Ids are ``a<annotation id>`` (the box) and ``a<annotation id>_<keypoint index>``:
 stable across reruns. An instance without a box gets its points chained to its first point.
 
+Predictions (``to-labelstudio results.json --dataset DATASET.json``: annotations with a ``score``)
+carry it on each of their regions, and the task's prediction the mean score.
+
 Visibility: Label Studio has none. v=0 points are left out; v=1 points are written as plain
 points (a note says how many; they read back as v=2) unless ``visibility_attribute`` is set: then
 every point also gets a per-region ``choices`` result (``visible`` / ``occluded``, same id as the
@@ -113,7 +116,9 @@ def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
     for img in doc.get("images", []):
         W, H = img["width"], img["height"]  # noqa: N806 - the image's width and height
         result: list[dict[str, Any]] = []
+        scores: list[float] = []
         for _, ann in by_image.get(img["id"], []):
+            first = len(result)
             cat = cats[ann["category_id"]]
             aid = f"a{ann['id']}"
             bbox = ann.get("bbox")
@@ -148,6 +153,11 @@ def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
                     result.append(_region(rid, "choices", vis, W, H, choice))
                 points += 1
                 occluded += v == 1
+            score = ann.get("score")
+            if isinstance(score, int | float) and not isinstance(score, bool):
+                for region in result[first:]:  # a prediction's score, shown on each of its regions
+                    region["score"] = score
+                scores.append(float(score))
             instances += 1
         url = options.image_root + quote(str(img["file_name"]).replace("\\", "/"), safe="/")
         # the size also travels in data: an image without regions has it nowhere else
@@ -155,7 +165,10 @@ def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
         if options.as_ == "annotations":
             task["annotations"] = [{"result": result, "ground_truth": False}]
         else:
-            task["predictions"] = [{"model_version": options.model_version, "result": result}]
+            prediction: dict[str, Any] = {"model_version": options.model_version, "result": result}
+            if scores:  # the task's score (Label Studio sorts and samples tasks by it): the mean
+                prediction["score"] = sum(scores) / len(scores)
+            task["predictions"] = [prediction]
         tasks.append(task)
     if outside:
         out.findings.append(warning("labelstudio.point_outside_image", f"{outside} labelled point(s) lie outside their "
