@@ -272,19 +272,23 @@ def _sdk_python() -> str:
 
 
 SDK_SCRIPT = """
-import json, sys
+import json, os, sys
 from label_studio_sdk.converter import Converter
 config, tasks, out = sys.argv[1:4]
 c = Converter(config=open(config).read(), project_dir=None, download_resources=False)
-c.convert_to_coco(tasks, out, is_dir=False)
-print(json.dumps(json.load(open(out + "/result.json"))))
+c.convert_to_coco(tasks, out + "/coco", is_dir=False)
+c.convert_to_yolo(tasks, out + "/yolo", is_dir=False)
+labels = {}
+for name in sorted(os.listdir(out + "/yolo/labels")):
+    labels[name] = [list(map(float, line.split())) for line in open(out + "/yolo/labels/" + name) if line.strip()]
+print(json.dumps({"coco": json.load(open(out + "/coco/result.json")), "yolo": labels}))
 """
 
 
 def test_label_studio_sdk_reads_the_tasks_back(tmp_path: Path) -> None:
     python = _sdk_python()
     doc = _doc()
-    doc["annotations"].pop()  # no crowd
+    doc["annotations"][1]["iscrowd"] = 0
     write(doc, tmp_path / "tasks.json", WriteOptions(as_="annotations"))
     # the SDK converts exports: the same tasks with an id each, as Label Studio exports them
     tasks = json.loads((tmp_path / "tasks.json").read_text())
@@ -296,7 +300,14 @@ def test_label_studio_sdk_reads_the_tasks_back(tmp_path: Path) -> None:
                           str(tmp_path / "sdk")], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
-    kp_anns = [a for a in result["annotations"] if a.get("keypoints")]
-    assert kp_anns, result
-    xs = [v for a in kp_anns for v in a["keypoints"][0::3] if v]
-    assert sorted(round(x) for x in xs) == [15, 20]  # the SDK rounds to whole pixels
+    # its COCO export takes the keypoint order from model_index
+    (cat,) = [c for c in result["coco"]["categories"] if c.get("keypoints")]
+    assert cat["keypoints"] == ["nose", "left_eye", "right_eye"]
+    # its YOLO export groups points by parentID: one line per instance, with that instance's points
+    (lines,) = [
+        rows for rows in result["yolo"].values() if rows
+    ]  # image sub/a b.jpg (the SDK keeps %20)
+    got = sorted((row[5] * 200, row[6] * 100, row[11] * 200, row[12] * 100) for row in lines)
+    assert [v for row in got for v in row] == pytest.approx(
+        [15.25, 25.5, 20, 30, 55, 15, 0, 0], abs=1e-6
+    )
