@@ -82,6 +82,7 @@ _IMAGE_EXT = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "BMP": ".bmp", "GIF"
               "TIFF": ".tif", "WEBP": ".webp"}  # fmt: skip
 _ROTATING_ORIENTATIONS = frozenset({2, 3, 4, 5, 6, 7, 8})
 _TRUE_STRINGS = frozenset({"true", "1", "yes"})
+_NUMBER = (float, int)  # JSON numbers as orjson gives them (bool is not one: type() is exact)
 _SECOND = itemgetter(1)
 
 
@@ -334,37 +335,7 @@ class _Reader:
         findings = self.findings
         point_shapes: list[tuple[tuple[int, RawPoint], int | None]] = []  # ((index, point), group_id)
         area_shapes: list[tuple[tuple[int, str, Region], int | None]] = []  # rectangles/polygons
-        point_label = self.point_label
-        label_cache = self.label_cache
         for i, s in enumerate(shapes):
-            # Fast path: a well-formed point shape (most shapes of a keypoint file); anything
-            # unusual falls through to the checking path below, which reports it.
-            if type(s) is dict and s.get("shape_type") == "point":
-                label = s.get("label")
-                gid = s.get("group_id")
-                pts = s.get("points")
-                if type(label) is str and (gid is None or type(gid) is int) and type(pts) is list and len(pts) == 1:
-                    p = pts[0]
-                    if type(p) is list and len(p) == 2:
-                        x, y = p
-                        tx, ty = type(x), type(y)
-                        named = label_cache.get(label) or point_label(label)
-                        flags = s.get("flags")
-                        if (
-                            (tx is float or tx is int)
-                            and (ty is float or ty is int)
-                            and named[0]
-                            and (not flags or type(flags) is dict)
-                        ):
-                            v = 1 if named[1] else 2
-                            if v == 2:
-                                d = s.get("difficult")
-                                if d is True or (d and _truthy(d)) or (flags and _occluded_flag(flags)):
-                                    v = 1
-                            point_shapes.append(
-                                ((i, RawPoint(named[0], float(x), float(y), v, f"{where}:shapes[{i}]")), gid)
-                            )
-                            continue
             if type(s) is not dict:
                 findings.append(error("labelme.bad_field", f"a shape must be an object, found {_kind(s)}",
                                       source=f"{where}:shapes[{i}]"))  # fmt: skip
@@ -380,22 +351,9 @@ class _Reader:
                 findings.append(self._bad_shape_fields(where, i, st, label, gid))
                 continue
             if st == "point":
-                pts, problem = _coords(s.get("points"))
-                if pts is None or len(pts) != 1:
-                    msg = (f"points{problem}" if pts is None
-                           else f"a point shape needs exactly 1 point, found {len(pts)}")  # fmt: skip
-                    loc = f"{where}:shapes[{i}].points{problem.split(':', 1)[0] if pts is None else ''}"
-                    findings.append(error("labelme.bad_points", msg + "; shape skipped", source=loc))
-                    continue
-                name, occluded = point_label(label)
-                flags = s.get("flags")
-                if flags and type(flags) is not dict:
-                    findings.append(error("labelme.bad_field", f"flags must be an object, found {_kind(flags)}; ignored",
-                                          source=f"{where}:shapes[{i}].flags"))  # fmt: skip
-                    flags = None
-                v = 1 if occluded or _truthy(s.get("difficult")) or (flags and _occluded_flag(flags)) else 2
-                x, y = pts[0]
-                point_shapes.append(((i, RawPoint(name, x, y, v, f"{where}:shapes[{i}]")), gid))
+                pt = self._point(where, i, s, label)
+                if pt is not None:
+                    point_shapes.append(((i, pt), gid))
             elif st == "rectangle" or st == "polygon":
                 pts, problem = _coords(s.get("points"))
                 ok_count = (len(pts) in (2, 4)) if (pts is not None and st == "rectangle") else (
@@ -450,6 +408,35 @@ class _Reader:
                 pending.append((raw, [p.label for p in inst.points]))
             out.append(raw)
         return out, pending
+
+    def _point(self, where: str, i: int, s: dict[str, Any], label: str) -> RawPoint | None:
+        """A point shape's keypoint (its label and fields already checked), or None, reported.
+
+        The usual shape (``points: [[x, y]]`` numbers, ``flags`` an object or absent) is tested
+        first with plain type checks; only a shape that fails them pays for the located message.
+        """
+        pts = s.get("points")
+        p = pts[0] if type(pts) is list and len(pts) == 1 else None
+        if type(p) is list and len(p) == 2 and type(p[0]) in _NUMBER and type(p[1]) in _NUMBER:
+            x, y = float(p[0]), float(p[1])
+        else:
+            coords, problem = _coords(pts)
+            if coords is None or len(coords) != 1:
+                msg = (f"points{problem}" if coords is None
+                       else f"a point shape needs exactly 1 point, found {len(coords)}")  # fmt: skip
+                loc = f"{where}:shapes[{i}].points{problem.split(':', 1)[0] if coords is None else ''}"
+                self.findings.append(error("labelme.bad_points", msg + "; shape skipped", source=loc))
+                return None
+            x, y = coords[0]
+        name, occluded = self.label_cache.get(label) or self.point_label(label)
+        flags = s.get("flags")
+        if flags and type(flags) is not dict:
+            self.findings.append(error("labelme.bad_field", f"flags must be an object, found {_kind(flags)}; ignored",
+                                       source=f"{where}:shapes[{i}].flags"))  # fmt: skip
+            flags = None
+        d = s.get("difficult")
+        v = 1 if occluded or d is True or (d and _truthy(d)) or (flags and _occluded_flag(flags)) else 2
+        return RawPoint(name, x, y, v, f"{where}:shapes[{i}]")
 
     def _place(
         self, where: str, loose: list[tuple[int, RawPoint]], instances: list[_Inst], grouped: bool
