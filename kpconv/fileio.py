@@ -213,17 +213,78 @@ def loads_json(data: bytes | str, *, source: str = "<input>", code: str = "docum
         raise DataError(f"{where}: {what}", [error(code, what, "", source=where)]) from None
 
 
-def read_input_bytes(path: Path, *, shown: str | None = None, kind: str = "file") -> bytes:
-    """An input file's bytes; missing or a folder → :class:`UsageError`, unreadable → :class:`DataError`."""
+#: the environment variable that sets :func:`max_stream_bytes`
+MAX_STREAM_ENV = "KPCONV_MAX_STREAM_BYTES"
+#: the most bytes read from an input that is not a regular file (a pipe, a device, standard
+#: input): such a file has no size to check first, and may never end (``/dev/zero``)
+DEFAULT_MAX_STREAM_BYTES = 1 << 30
+#: bytes read at a time from a pipe or device
+STREAM_CHUNK = 1 << 20
+
+
+def max_stream_bytes() -> int:
+    """``$KPCONV_MAX_STREAM_BYTES`` when set, else :data:`DEFAULT_MAX_STREAM_BYTES` (1 GiB)."""
+    raw = os.environ.get(MAX_STREAM_ENV, "")
+    text = raw.strip().replace("_", "")
+    if not text:
+        return DEFAULT_MAX_STREAM_BYTES
+    if not text.isdigit() or int(text) < 1 or len(text) > 18:
+        raise UsageError(f"{MAX_STREAM_ENV}: expected a whole number of bytes, at least 1, found {raw!r}")
+    return int(text)
+
+
+def stream_too_long(shown: str, limit: int, code: str = "input.too_long") -> DataError:
+    """The located error for a pipe or device that goes on past ``limit`` bytes."""
+    what = (
+        f"not a regular file, and it goes on past {limit:,} bytes: read no further "
+        f"(save it to a file, or set {MAX_STREAM_ENV} to allow more)"
+    )
+    return DataError(f"{shown}: {what}", [error(code, what, source=shown)])
+
+
+def read_stream(fh: Any, shown: str, limit: int | None = None, head: bytes = b"") -> bytes:
+    """The rest of a pipe or device opened as ``fh`` (after ``head``, already read), at most
+    ``limit`` bytes in all (default :func:`max_stream_bytes`); more is a :class:`DataError`.
+
+    Read a chunk at a time into one growing buffer: memory stays about the bytes read, never
+    past the limit, however long the stream would go on.
+    """
+    limit = max_stream_bytes() if limit is None else limit
+    buf = bytearray(head)
+    if len(buf) > limit:
+        raise stream_too_long(shown, limit)
+    while chunk := fh.read(min(STREAM_CHUNK, limit + 1 - len(buf))):
+        buf += chunk
+        if len(buf) > limit:
+            raise stream_too_long(shown, limit)
+    return bytes(buf)
+
+
+def is_regular(fh: Any) -> bool:
+    """Whether the open file ``fh`` is a regular file (not a pipe, device or socket)."""
+    return stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+
+
+def read_input_bytes(path: Path, *, shown: str | None = None, kind: str = "file", limit: int | None = None) -> bytes:
+    """An input file's bytes; missing or a folder → :class:`UsageError`, unreadable → :class:`DataError`.
+
+    A regular file is read whole; a pipe, device or standard input (``-``) at most ``limit``
+    bytes (default :func:`max_stream_bytes`), then refused with a located message.
+    """
     shown = shown if shown is not None else str(path)
     try:
-        return Path(path).read_bytes()
+        if os.fspath(path) == STDOUT:  # "-": standard input
+            return read_stream(sys.stdin.buffer, "standard input" if shown == STDOUT else shown, limit)
+        with open(path, "rb") as fh:
+            if is_regular(fh):
+                return fh.read()
+            return read_stream(fh, shown, limit)
     except FileNotFoundError:
         raise UsageError(f"{shown}: file not found") from None
     except IsADirectoryError:
         raise UsageError(f"{shown}: is a folder, expected a {kind}") from None
     except OSError as exc:
-        raise DataError(f"{shown}: cannot read: {exc.strerror}") from None
+        raise DataError(f"{shown}: cannot read: {exc.strerror or exc}") from None
 
 
 def read_json(path: Path) -> Any:

@@ -11,7 +11,7 @@ from ..errors import DataError, UsageError
 from ..finding import Report, error
 from ..validation import validate_bytes
 from .render import render_counts
-from .validate_cmd import read_bytes
+from .validate_cmd import is_stream, read_bytes
 
 
 def write_html_report(
@@ -28,7 +28,7 @@ def write_html_report(
         raise UsageError(f"-o {out_dir}: is the images folder; give a new folder for the report")
     options = ReportOptions(title=f"kpconv report: {file.name}", images=images,
                             max_images=max_images, for_training=for_training)
-    if yolo.looks_like_data_file(file):
+    if not is_stream(file) and yolo.looks_like_data_file(file):  # a pipe is read once: as JSON
         if images is not None or for_training:
             raise UsageError(f"{file} is a YOLO pose data.yaml: --images and --for-training apply to COCO files "
                              "(convert it with kpconv from-yolo first)")

@@ -6,13 +6,16 @@ and exit codes (:func:`kpconv.formats.yolo.lint`).
 
 from __future__ import annotations
 
+import stat
+import sys
 from pathlib import Path
 
 import click
 
 from .. import progress
 from ..errors import DataError, UsageError
-from ..fileio import loads_json, utf8_bytes, write_json
+from ..fileio import STDOUT as STDIN
+from ..fileio import is_regular, loads_json, read_stream, utf8_bytes, write_json
 from ..finding import Report, error
 from ..validation import validate_bytes, validate_document
 from ..validation.fix import fix_document
@@ -24,28 +27,60 @@ _PEEK = 4096
 
 
 def read_bytes(path: Path) -> bytes:
-    """Read a file; refuse obvious non-JSON (1 GB of garbage) after a peek, not a full read."""
+    """Read a file; refuse obvious non-JSON (1 GB of garbage) after a peek, not a full read.
+
+    A pipe or device (``/dev/stdin``, a FIFO) is read once, at most ``$KPCONV_MAX_STREAM_BYTES``
+    (:func:`kpconv.fileio.max_stream_bytes`); ``-`` is standard input.
+    """
+    shown = "standard input" if str(path) == STDIN else str(path)
     try:
+        if str(path) == STDIN:
+            return _checked(read_stream(sys.stdin.buffer, shown), shown)
         with path.open("rb") as fh:
+            if not is_regular(fh):  # no seeking back: the peeked head is kept, the rest read bounded
+                head = fh.read(_PEEK)
+                _peek(head, shown)
+                return _checked(read_stream(fh, shown, head=head), shown)
             head = fh.read(_PEEK)
-            utf8_bytes(head, source=str(path))  # UTF-16/32 text is told as such
-            stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
-            if not head:
-                raise DataError(f"{path}: the file is empty",
-                                [error("document.not_json", "the file is empty", source=str(path))])
-            if stripped and stripped[:1] not in (b"{", b"["):
-                what = f"not JSON: expected '{{' to start a COCO object, found {stripped[:16]!r}"
-                where = f"{path}:1:1"
-                raise DataError(f"{where}: {what}", [error("document.not_json", what, source=where)])
+            _peek(head, shown)
             fh.seek(0)
             data = fh.read()  # one buffer: `head + rest` would hold the file twice
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+        raise UsageError(f"{shown}: cannot read: {exc.strerror or exc}") from None
     return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
 
 
+def _checked(data: bytes, shown: str) -> bytes:
+    _peek(data[:_PEEK], shown)
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+def _peek(head: bytes, shown: str) -> None:
+    utf8_bytes(head, source=shown)  # UTF-16/32 text is told as such
+    stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if not head:
+        raise DataError(f"{shown}: the file is empty",
+                        [error("document.not_json", "the file is empty", source=shown)])
+    if stripped and stripped[:1] not in (b"{", b"["):
+        what = f"not JSON: expected '{{' to start a COCO object, found {stripped[:16]!r}"
+        where = f"{shown}:1:1"
+        raise DataError(f"{where}: {what}", [error("document.not_json", what, source=where)])
+
+
+def is_stream(path: Path) -> bool:
+    """``-`` (standard input), or a path to something that is not a regular file or folder (a
+    pipe, a device): read once, so not read again nor sniffed for YAML first."""
+    if str(path) == STDIN:
+        return True
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 @click.command("validate")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder the file_names are relative to: check each file exists, is readable, has the stated size.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -83,7 +118,8 @@ def command(
             max_per_code=max_per_code, strict=strict)
     from ..formats import yolo  # numpy, the builder: only for a command that runs
 
-    if yolo.looks_like_data_file(file):
+    stream = is_stream(file)
+    if not stream and yolo.looks_like_data_file(file):
         if images is not None or fix_out is not None or for_training or compact:
             raise UsageError(
                 f"{file} is a YOLO pose data.yaml: --images, --fix, --compact and --for-training "
@@ -102,15 +138,21 @@ def command(
         report = Report(findings=exc.findings or [error("document.not_json", exc.message)])
         _emit(report, fmt, file, None, [])
         return 1
+    kept = data if stream and fix_out is not None else None  # a pipe cannot be read again
     holder = [data]
     del data  # validate_bytes drops the bytes once decoded: peak memory is the records, not both
     report = validate_bytes(holder, images, for_training, max_per_code, source=str(file))
     changes = []
     fixed_report = None
     # An empty summary means no COCO object was read: the report says why, and nothing is written.
-    if fix_out is not None and report.summary:
+    if fix_out is not None and report.summary and _out_of_range(report):
+        # --fix cannot choose a value for an id or number past 64 bits, and no JSON writer
+        # (nor pycocotools) takes one: nothing is written, the report says where
+        click.echo(f"--fix: nothing written to {shown_output(fix_out)}: integers out of the signed "
+                   "64-bit range cannot be repaired; correct them in the source", err=True)
+    elif fix_out is not None and report.summary:
         # read again rather than keep the parsed document through validation (peak memory)
-        doc = loads_json(read_bytes(file), source=str(file))
+        doc = loads_json(kept if kept is not None else read_bytes(file), source=str(file))
         changes = fix_document(doc)
         write_json(fix_out, doc, compact=compact)
         fixed_report = validate_document(doc, images, for_training, max_per_code)
@@ -118,6 +160,10 @@ def command(
     # with a repaired copy written, its state decides: what a script goes on to use is that file
     final = fixed_report if fixed_report is not None else report
     return 0 if final.passes(strict=strict) else 1
+
+
+def _out_of_range(report: Report) -> bool:
+    return any(f.code in ("ids.out_of_range", "number.out_of_range") for f in report.findings)
 
 
 def _emit(report: Report, fmt: str, file: Path, fixed: Report | None, changes: list,  # type: ignore[type-arg]

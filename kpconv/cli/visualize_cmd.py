@@ -17,6 +17,7 @@ from ..visualize import (
     load_view,
     visualize,
 )
+from ..visualize.render import check_grid
 from .render import render_findings
 
 
@@ -85,7 +86,8 @@ def _id_set(ctx: click.Context, param: click.Parameter, value: str | None) -> se
     "--grid",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Also write contact sheets of N captioned thumbnails each (flagged when an image has findings).",
+    help="Also write contact sheets of N captioned thumbnails each (flagged when an image has "
+    "findings). A sheet may have at most $KPCONV_MAX_IMAGE_PIXELS pixels: N at most 3,192 by default.",
 )
 @click.option(
     "--summary/--no-summary",
@@ -126,6 +128,7 @@ def command(
     or the file is not a COCO dataset; 2: usage.
     """
     progress.enable()
+    check_grid(grid)  # a usage error before the dataset is read
     view = load_view(dataset)
     root = images_dir if images_dir is not None else dataset.parent
     if not root.is_dir():

@@ -22,7 +22,10 @@ from .context import (
     REQUIRED_ANNOTATION_FIELDS,
     REQUIRED_CATEGORY_FIELDS,
     REQUIRED_IMAGE_FIELDS,
+    INT64_MAX,
+    INT64_MIN,
     Context,
+    is_big_int,
     is_int,
     is_number,
     numeric_string,
@@ -87,7 +90,7 @@ def check_id_types(ctx: Context) -> None:
             if type(rec) is not dict:
                 continue
             for f in fields:
-                if f in rec and not is_int(rec[f]):
+                if f in rec and not is_int(rec[f]) and not is_big_int(rec[f]):  # big: check_integer_range
                     _report_id_type(ctx, key, i, f, rec[f])
 
 
@@ -110,6 +113,8 @@ def check_keypoint_types(ctx: Context) -> None:
                           pointer("annotations", i, "keypoints"), **ctx.ann_ids(row)))
             continue
         for j, x in enumerate(kps):
+            if is_big_int(x):  # told by check_integer_range
+                break
             if not is_number(x) or not np.isfinite(x):
                 ctx.add(error("keypoints.not_number", f"expected a finite number, found {_typename(x)} {x!r}",
                               pointer("annotations", i, "keypoints", j), **ctx.ann_ids(row)))
@@ -124,7 +129,7 @@ def check_image_field_types(ctx: Context) -> None:
             ctx.add(error("image.file_name", f"file_name must be a string, found {_typename(fn)} {fn!r}",
                           pointer("images", p, "file_name"), image_id=img_id))
         for f, v in (("width", w), ("height", h)):
-            if v is MISSING or is_int(v):
+            if v is MISSING or is_int(v) or is_big_int(v):  # big: check_integer_range
                 continue
             num = numeric_string(v)
             if num is not None and num.is_integer() and num > 0:
@@ -138,12 +143,70 @@ def check_image_field_types(ctx: Context) -> None:
                               pointer("images", p, f), image_id=img_id))
 
 
+# =========================================================================== integer range
+#: why an integer must fit in 64 bits, said in every out-of-range finding
+INT64_RANGE_WHY = (
+    f"integers must fit in a signed 64-bit integer ({INT64_MIN}..{INT64_MAX}), as pycocotools and numpy need"
+)
+#: per section: the scalar fields and the array fields whose integers the checks read
+_RANGE_FIELDS = {
+    "images": (("id", "width", "height"), ()),
+    "annotations": (("id", "image_id", "category_id", "num_keypoints", "iscrowd", "area"), ("keypoints", "bbox")),
+    "categories": (("id",), ("skeleton",)),
+}
+_ID_FIELDS = frozenset({"id", "image_id", "category_id"})
+
+
+def _int_shown(v: int) -> str:
+    """A huge integer said by its size (``str`` of one over 4300 digits raises)."""
+    if v.bit_length() <= 256:
+        return str(v)
+    return f"{'-' if v < 0 else ''}(an integer of about {int(v.bit_length() * 0.30103) + 1} digits)"
+
+
+def _report_range(ctx: Context, key: str, field: str, v: int, *where: str | int) -> None:
+    code = "ids.out_of_range" if field in _ID_FIELDS else "number.out_of_range"
+    ctx.add(error(code, f"{field} {_int_shown(v)} is out of range: {INT64_RANGE_WHY}", pointer(key, *where)))
+
+
+def check_integer_range(ctx: Context) -> None:
+    """Every integer the checks read (ids, sizes, counts, flags, coordinates, skeleton indices)
+    fits in a signed 64-bit integer; each array is reported at its first value out of range.
+
+    The strict typed decode proves it for images and annotations (a larger integer does not fit
+    its types); categories are always plain dicts, so they are walked on both paths.
+    """
+    for key, (scalars, arrays) in _RANGE_FIELDS.items():
+        if ctx.structure_proven and key != "categories":
+            continue
+        for i, rec in enumerate(ctx._list(key)):
+            if type(rec) is not dict:
+                continue
+            for f in scalars:
+                v = rec.get(f)
+                if is_big_int(v):
+                    _report_range(ctx, key, f, v, i, f)
+            for f in arrays:
+                arr = rec.get(f)
+                if type(arr) is not list:
+                    continue
+                for j, v in enumerate(arr):
+                    if type(v) is list:  # a skeleton edge
+                        k = next((k for k, x in enumerate(v) if is_big_int(x)), None)
+                        if k is not None:
+                            _report_range(ctx, key, f, v[k], i, f, j, k)
+                            break
+                    elif is_big_int(v):
+                        _report_range(ctx, key, f, v, i, f, j)
+                        break
+
+
 # =========================================================================== categories (always dicts)
 def check_category_records(ctx: Context) -> None:
     """Each category is an object with an integer id and a name."""
     _check_records(ctx, "categories", REQUIRED_CATEGORY_FIELDS, "category")
     for i, cat in enumerate(ctx.categories):
-        if type(cat) is dict and "id" in cat and not is_int(cat["id"]):
+        if type(cat) is dict and "id" in cat and not is_int(cat["id"]) and not is_big_int(cat["id"]):
             _report_id_type(ctx, "categories", i, "id", cat["id"])
 
 
@@ -249,6 +312,8 @@ def check_skeleton(ctx: Context) -> None:
         for j, p in enumerate(sk):
             where = pointer("categories", i, "skeleton", j)
             if not _is_pair(p):
+                if isinstance(p, list) and any(is_big_int(x) for x in p):
+                    continue  # told by check_integer_range
                 ctx.add(error("category.skeleton_type", f"a skeleton edge must be 2 integers, found {p!r}", where))
                 continue
             a, b = p
@@ -334,7 +399,7 @@ def check_image_values(ctx: Context) -> None:
         ctx.add(error("image.file_name", "file_name is empty", pointer("images", im.pos[j], "file_name"),
                       image_id=im.id[j]))
     for f, col in (("width", im.width), ("height", im.height)):
-        for j in [j for j, v in enumerate(col) if type(v) is int and v <= 0]:
+        for j in [j for j, v in enumerate(col) if is_int(v) and v <= 0]:
             ctx.add(error("image.size_invalid", f"{f} must be a positive integer, found {col[j]}",
                           pointer("images", im.pos[j], f), image_id=im.id[j]))
 
@@ -376,10 +441,12 @@ def check_num_keypoints(ctx: Context) -> None:
     col = ctx.ann.num_keypoints
     for blk in ctx.blocks:
         counts = (blk.v > 0).sum(axis=1)
-        given = np.asarray([col[r] if type(col[r]) is int else -1 for r in blk.rows.tolist()], dtype=np.int64)
+        given = np.asarray([col[r] if is_int(col[r]) else -1 for r in blk.rows.tolist()], dtype=np.int64)
         for j in np.nonzero(given != counts)[0].tolist():
             r = int(blk.rows[j])
             nk = col[r]
+            if is_big_int(nk):
+                continue  # told by check_integer_range
             if nk is MISSING or nk is None:
                 ctx.add(warning("keypoints.num_keypoints_missing",
                                 f"num_keypoints is {'missing' if nk is MISSING else 'null'}; the points say {int(counts[j])}",
@@ -456,6 +523,8 @@ def check_bbox(ctx: Context) -> None:
     good[brows] = True
     for r in np.nonzero(~good)[0].tolist():
         b = col[r]
+        if isinstance(b, list) and any(is_big_int(x) for x in b):
+            continue  # told by check_integer_range
         if b is MISSING or b is None:
             ctx.add(error("bbox.missing",
                           "bbox is missing (Keypoint R-CNN and COCO evaluation need it; --fix derives it from the visible points)",
@@ -527,7 +596,7 @@ def check_iscrowd(ctx: Context) -> None:
         if v is MISSING or v is None:
             ctx.add(warning("iscrowd.missing", "iscrowd is missing (taken as 0; --fix writes 0)",
                             _ann_ptr(ctx, r, "iscrowd"), fixable=True, **ctx.ann_ids(r)))
-        elif type(v) is not bool:
+        elif type(v) is not bool and not is_big_int(v):  # big: check_integer_range
             ctx.add(error("iscrowd.invalid", f"iscrowd must be 0 or 1, found {v!r}",
                           _ann_ptr(ctx, r, "iscrowd"), **ctx.ann_ids(r)))
 
@@ -602,6 +671,7 @@ STRUCTURAL_CHECKS: list[Check] = [
 
 #: every other rule, in report order (both paths)
 CHECKS: list[Check] = [
+    check_integer_range,
     check_category_records,
     check_document_is_keypoint_dataset,
     check_duplicate_image_ids,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
 from pathlib import Path
-from typing import Any, overload
+from typing import Annotated, Any, overload
 
 import msgspec
 import numpy as np
@@ -41,13 +41,28 @@ REQUIRED_IMAGE_FIELDS = ("id", "file_name", "width", "height")
 REQUIRED_CATEGORY_FIELDS = ("id", "name")
 
 
+#: every integer the checks read must fit in a signed 64-bit integer: numpy, pycocotools and
+#: torch hold ids (and sizes, flags, counts) so, and JSON writers (orjson) refuse larger ones
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+#: an integer of the strict typed decode: a larger one does not fit (the slow path locates it)
+Int64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
+
+
 def is_int(v: Any) -> bool:
-    return type(v) is int
+    """An integer (not a bool) in the signed 64-bit range."""
+    return type(v) is int and INT64_MIN <= v <= INT64_MAX
+
+
+def is_big_int(v: Any) -> bool:
+    """An integer outside the signed 64-bit range (JSON allows any number of digits)."""
+    return type(v) is int and not INT64_MIN <= v <= INT64_MAX
 
 
 def is_number(v: Any) -> bool:
+    """A float, or an integer in the signed 64-bit range."""
     t = type(v)
-    return t is int or t is float
+    return t is float or (t is int and INT64_MIN <= v <= INT64_MAX)
 
 
 def numeric_string(v: Any) -> float | None:
@@ -62,22 +77,22 @@ def numeric_string(v: Any) -> float | None:
 
 # ----------------------------------------------------------------------------- fast decode
 class FastImage(msgspec.Struct):
-    id: int
+    id: Int64
     file_name: str
-    width: int
-    height: int
+    width: Int64
+    height: Int64
 
 
 class FastAnnotation(msgspec.Struct):
-    id: int
-    image_id: int
-    category_id: int
+    id: Int64
+    image_id: Int64
+    category_id: Int64
     # int | float keeps small ints as Python's cached objects: far less memory than floats
-    keypoints: list[int | float]
-    num_keypoints: int | None | msgspec.UnsetType = msgspec.UNSET
-    bbox: list[int | float] | None | msgspec.UnsetType = msgspec.UNSET
-    area: int | float | None | msgspec.UnsetType = msgspec.UNSET
-    iscrowd: int | None | msgspec.UnsetType = msgspec.UNSET
+    keypoints: list[Int64 | float]
+    num_keypoints: Int64 | None | msgspec.UnsetType = msgspec.UNSET
+    bbox: list[Int64 | float] | None | msgspec.UnsetType = msgspec.UNSET
+    area: Int64 | float | None | msgspec.UnsetType = msgspec.UNSET
+    iscrowd: Int64 | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class FastDocument(msgspec.Struct):
@@ -103,14 +118,14 @@ def decode_fast(data: bytes) -> FastDocument | None:
 class RawAnnotation(msgspec.Struct):
     """:class:`FastAnnotation` with ``keypoints`` left as its JSON text (parsed in bulk)."""
 
-    id: int
-    image_id: int
-    category_id: int
+    id: Int64
+    image_id: Int64
+    category_id: Int64
     keypoints: msgspec.Raw
-    num_keypoints: int | None | msgspec.UnsetType = msgspec.UNSET
-    bbox: list[int | float] | None | msgspec.UnsetType = msgspec.UNSET
-    area: int | float | None | msgspec.UnsetType = msgspec.UNSET
-    iscrowd: int | None | msgspec.UnsetType = msgspec.UNSET
+    num_keypoints: Int64 | None | msgspec.UnsetType = msgspec.UNSET
+    bbox: list[Int64 | float] | None | msgspec.UnsetType = msgspec.UNSET
+    area: Int64 | float | None | msgspec.UnsetType = msgspec.UNSET
+    iscrowd: Int64 | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class RawDocument(msgspec.Struct):
@@ -268,6 +283,10 @@ def decode_checked(data: bytes) -> CheckedDocument | None:
     kp = parse_number_lists([a.keypoints for a in doc.annotations])
     if kp is None:
         return None
+    if len(kp.values) and float(np.abs(kp.values).max()) >= 2.0**63:
+        # perhaps an integer past 64 bits (as FastAnnotation's Int64 refuses): the slow path
+        # tells an integer from a float of that size, and locates it
+        return None
     for a in doc.annotations:
         a.keypoints = None  # type: ignore[assignment]  # parsed; frees the file's bytes
     return CheckedDocument(doc, kp)
@@ -403,7 +422,7 @@ class Context:
                 width=[m.width for m in ims],
                 height=[m.height for m in ims],
             )
-        pos = [i for i, m in enumerate(self.images) if type(m) is dict and type(m.get("id")) is int]
+        pos = [i for i, m in enumerate(self.images) if type(m) is dict and is_int(m.get("id"))]
         recs: list[dict[str, Any]] = [self.images[i] for i in pos]
         return ImageColumns(
             pos=pos,
@@ -431,8 +450,8 @@ class Context:
             )
         plist = [
             i for i, a in enumerate(self.annotations)
-            if type(a) is dict and type(a.get("id")) is int and type(a.get("image_id")) is int
-            and type(a.get("category_id")) is int
+            if type(a) is dict and is_int(a.get("id")) and is_int(a.get("image_id"))
+            and is_int(a.get("category_id"))
         ]  # fmt: skip
         recs: list[dict[str, Any]] = [self.annotations[i] for i in plist]
         return AnnotationColumns(
@@ -527,7 +546,7 @@ class Context:
             lists = [kcol[r] for r in rows.tolist()]
             try:  # fromiter over one chain is ~2x faster than np.array on a list of lists
                 arr = np.fromiter(chain.from_iterable(lists), np.float64, len(lists) * 3 * k).reshape(-1, 3 * k)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 keep = [j for j, row in enumerate(lists) if all(is_number(x) for x in row)]
                 rows = rows[keep]
                 arr = np.array([lists[j] for j in keep], dtype=np.float64).reshape(len(keep), 3 * k)
@@ -563,7 +582,7 @@ class Context:
         lists = [col[r] for r in rows]
         try:
             arr = np.fromiter(chain.from_iterable(lists), np.float64, 4 * len(lists)).reshape(-1, 4)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             keep = [j for j, b in enumerate(lists) if all(is_number(x) for x in b)]
             rows = [rows[j] for j in keep]
             arr = np.array([lists[j] for j in keep], dtype=np.float64).reshape(-1, 4)

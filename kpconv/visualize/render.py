@@ -9,6 +9,7 @@ overlap across threads; the drawing (hundreds of tiny OpenCV calls) runs one ima
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import threading
 from collections import deque
@@ -23,13 +24,13 @@ import numpy as np
 from ..errors import DataError, KpconvError, UsageError
 from ..fileio import atomic_write_bytes, read_json
 from ..finding import Finding, Severity, error, info, pointer, warning
-from ..images import ImageReadError, ImageTooLargeError, resolve_inside
+from ..images import MAX_PIXELS_ENV, ImageReadError, ImageTooLargeError, max_image_pixels, resolve_inside
 from ..model import Annotation, Image
 from ..progress import track
 from .annotator import KeypointAnnotator, display_box, given_box, keypoint_array
 from .document import CocoView
 from .imagefile import encode_image, load_image
-from .sheet import SheetCell, compose_sheet, thumbnail
+from .sheet import CAPTION_HEIGHT, CELL_HEIGHT, CELL_WIDTH, GAP, SheetCell, compose_sheet, sheet_layout, thumbnail
 from .summary import SUMMARY_FILE, summary_svg
 from .targets import parse_target
 
@@ -404,6 +405,49 @@ def default_workers() -> int:
     return max(1, min(16, n))
 
 
+# -- contact sheet size --------------------------------------------------------------------------
+#: past this many cells the layout is not even computed (``math.sqrt`` of a huge int overflows)
+_GRID_CEILING = 10**9
+
+
+def sheet_size(per_sheet: int) -> tuple[int, int]:
+    """(width, height) in pixels of a contact sheet laid out for ``per_sheet`` cells (every sheet
+    has that size, a last partial one too)."""
+    cols, rows = sheet_layout(per_sheet)
+    return GAP + cols * (CELL_WIDTH + GAP), GAP + rows * (CELL_HEIGHT + CAPTION_HEIGHT + GAP)
+
+
+def max_grid(max_pixels: int | None = None) -> int:
+    """The largest ``--grid`` whose sheet has at most ``max_pixels`` pixels (default
+    :func:`kpconv.images.max_image_pixels`: a sheet is held in memory as an image is)."""
+    limit = max_image_pixels() if max_pixels is None else max_pixels
+    lo, hi = 0, _GRID_CEILING  # the sheet's size grows with the cell count: bisect
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        w, h = sheet_size(mid)
+        if w * h <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def check_grid(grid: int | None) -> None:
+    """Refuse a ``--grid`` whose contact sheet would have more pixels than
+    ``$KPCONV_MAX_IMAGE_PIXELS`` (:class:`UsageError`, before any work)."""
+    if grid is None:
+        return
+    limit = max_image_pixels()
+    most = max_grid(limit)
+    if grid <= most:
+        return
+    size = "" if grid > _GRID_CEILING else "{}x{} = {:,} pixels, ".format(*sheet_size(grid), math.prod(sheet_size(grid)))
+    raise UsageError(
+        f"--grid {grid}: a contact sheet of {grid:,} thumbnails would be {size}more than the limit "
+        f"of {limit:,} ({MAX_PIXELS_ENV}); give --grid {most:,} or less"
+    )
+
+
 # -- the whole run -----------------------------------------------------------------------------
 @dataclass
 class VisualizeOptions:
@@ -448,6 +492,7 @@ def visualize(
     ``protected`` are input files no output may overwrite.
     """
     options = options or VisualizeOptions()
+    check_grid(options.grid)
     selection = selection or Selection()
     placement = place_findings(view, issues) if issues is not None else None
     jobs, notes = plan_jobs(view, selection, placement)

@@ -31,8 +31,11 @@ def run_limited(
     memory: int = MEMORY_LIMIT,
     file_size: int | None = None,
     timeout: float = 120,
+    env: dict[str, str] | None = None,
+    stdin: Any = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m kpconv ARGS`` in a fresh process under ``RLIMIT_AS`` (and ``RLIMIT_FSIZE``)."""
+    """``python -m kpconv ARGS`` in a fresh process under ``RLIMIT_AS`` (and ``RLIMIT_FSIZE``);
+    ``env`` adds variables, ``stdin`` is its standard input (a file object)."""
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -41,11 +44,13 @@ def run_limited(
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
 
-    env = {k: v for k, v in os.environ.items() if k != "KPCONV_DEBUG"}
+    environ = {k: v for k, v in os.environ.items() if k != "KPCONV_DEBUG"}
+    environ.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "kpconv", *map(str, args)],
         cwd=cwd,
-        env=env,
+        env=environ,
+        stdin=stdin,
         preexec_fn=limit,
         capture_output=True,
         text=True,

@@ -10,7 +10,8 @@ a second line of defence.
 
 A zip is read in place, within limits: a ``.zip`` that is not a zip archive (truncated,
 damaged) and an encrypted member are refused, and so is a member that declares, or turns out
-while read, to expand past :func:`max_unzipped_bytes` (a zip bomb).
+while read, to expand past :func:`max_unzipped_bytes` (a zip bomb). A pipe or device (a FIFO,
+``/dev/stdin``) is streamed as XML, at most :func:`kpconv.fileio.max_stream_bytes` bytes.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 from defusedxml.ElementTree import DefusedXMLParser
 
 from ...errors import DataError, UsageError
+from ...fileio import max_stream_bytes, stream_too_long
 from ...finding import error
 from ...progress import track
 
@@ -48,7 +50,9 @@ class XmlSource:
 
     path: Path
     member: str | None = None
-    max_bytes: int | None = None  # a zip member: the most bytes it may expand to
+    max_bytes: int | None = None  # a zip member: the most bytes it may expand to; a stream: read
+    #: a pipe or device (not a regular file): read once, at most ``max_bytes``, never seeked
+    stream: bool = False
 
     @property
     def display(self) -> str:
@@ -58,6 +62,8 @@ class XmlSource:
         return f"{self.path.name}/{self.member}"
 
     def size(self) -> int:
+        if self.stream:
+            return 0
         if self.member is None:
             return self.path.stat().st_size
         with zipfile.ZipFile(self.path) as zf:
@@ -120,6 +126,10 @@ def open_source(path: Path) -> XmlSource:
         return XmlSource(candidate)
     if not path.exists():
         raise UsageError(f"{path}: file not found")
+    if not path.is_file():
+        # a pipe or device (/dev/stdin, a FIFO): no size, no seeking (a zip needs both), maybe
+        # no end: streamed as XML, at most $KPCONV_MAX_STREAM_BYTES
+        return XmlSource(path, max_bytes=max_stream_bytes(), stream=True)
     if not zipfile.is_zipfile(path):
         if _looks_like_zip(path):
             raise refused(
@@ -267,7 +277,7 @@ def _syntax_error(exc: ParseError | ExpatError, where: str) -> DataError:
     return refused("cvat.xml_syntax", f"not well-formed XML: {reason}", f"{where}:{line}:{col}")
 
 
-def _chunks(fh: IO[bytes], chunk_size: int, limit: int | None, where: str) -> Iterator[bytes]:
+def _chunks(fh: IO[bytes], chunk_size: int, limit: int | None, where: str, stream: bool = False) -> Iterator[bytes]:
     read = 0
     while True:
         data = fh.read(chunk_size)
@@ -275,7 +285,7 @@ def _chunks(fh: IO[bytes], chunk_size: int, limit: int | None, where: str) -> It
             return
         read += len(data)
         if limit is not None and read > limit:
-            raise _too_large(limit, where)
+            raise stream_too_long(where, limit) if stream else _too_large(limit, where)
         yield data
 
 
@@ -317,7 +327,7 @@ def feed(
             fh = zf.open(source.member)
         with fh:
             for chunk in track(
-                _chunks(fh, chunk_size, source.max_bytes, where),
+                _chunks(fh, chunk_size, source.max_bytes, where, source.stream),
                 total=total,
                 description=f"reading {where} (MiB)",
             ):

@@ -1,0 +1,187 @@
+"""Integer range and nesting depth: an id (or size, count, flag, coordinate, skeleton index) that
+does not fit in a signed 64-bit integer is a located finding, never "internal error:
+OverflowError", in every command that validates (issue 14); JSON nested past the parser's depth
+is a located error in validate and from-labelme.
+
+The validator decides once for every command: the strict typed decode refuses such an integer,
+and the located slow path reads the document with its integers exact and names each one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hostile.support import coco_doc, one_report, run_limited, write_labelme
+
+BIG = 2**100  # the issue's example; orjson reads it as a float
+JUST_OVER = 2**63  # one past int64: orjson still reads it as an int
+HUGE = "1" + "0" * 400  # past float range too: orjson refuses it ("number is infinity")
+
+#: (pointer, field) for every integer the validator reads
+FIELDS = [
+    ("/images/0/id", "id"),
+    ("/images/0/width", "width"),
+    ("/images/0/height", "height"),
+    ("/annotations/0/id", "id"),
+    ("/annotations/0/image_id", "image_id"),
+    ("/annotations/0/category_id", "category_id"),
+    ("/annotations/0/num_keypoints", "num_keypoints"),
+    ("/annotations/0/iscrowd", "iscrowd"),
+    ("/annotations/0/area", "area"),
+    ("/annotations/0/keypoints/3", "keypoints"),
+    ("/annotations/0/bbox/2", "bbox"),
+    ("/categories/0/id", "id"),
+    ("/categories/0/skeleton/0/1", "skeleton"),
+]
+
+
+def _with(ptr: str, literal: str) -> str:
+    """The small COCO document as JSON text, the value at ``ptr`` replaced by ``literal``."""
+    doc: Any = coco_doc()
+    keys = ptr.strip("/").split("/")
+    parent = doc
+    for k in keys[:-1]:
+        parent = parent[int(k)] if isinstance(parent, list) else parent[k]
+    last = keys[-1]
+    marker = "__VALUE__"
+    if isinstance(parent, list):
+        parent[int(last)] = marker
+    else:
+        parent[last] = marker
+    return json.dumps(doc).replace(f'"{marker}"', literal)
+
+
+def _code(ptr: str) -> str:
+    return "ids.out_of_range" if ptr.rsplit("/", 1)[-1] in ("id", "image_id", "category_id") else "number.out_of_range"
+
+
+def _range_issue(report: dict[str, Any], ptr: str) -> dict[str, Any]:
+    found = [i for i in report["issues"] if i["pointer"] == ptr]
+    assert found, report["issues"]
+    issue = found[0]
+    assert issue["code"] == _code(ptr) and issue["severity"] == "error", issue
+    assert "out of range" in issue["message"] and "signed 64-bit integer" in issue["message"], issue
+    return issue
+
+
+@pytest.mark.parametrize("value", [str(BIG), str(-BIG), str(JUST_OVER), str(-(2**63) - 1), HUGE],
+                         ids=["2**100", "-2**100", "2**63", "-2**63-1", "1e400-as-int"])
+@pytest.mark.parametrize(("ptr", "field"), FIELDS, ids=[p for p, _ in FIELDS])
+def test_an_integer_past_64_bits_is_a_located_finding(
+    run_cli, tmp_path: Path, ptr: str, field: str, value: str
+) -> None:
+    src = tmp_path / "coco.json"
+    src.write_text(_with(ptr, value))
+    res = run_cli("validate", src, "--format", "json")
+    assert res.exit_code == 1, res.stderr
+    assert "internal error" not in res.stderr and "Traceback" not in res.stderr
+    issue = _range_issue(one_report(res.stdout), ptr)
+    assert issue["message"].startswith(f"{field} ")
+    if value != HUGE:
+        assert value in issue["message"]
+
+
+def test_the_issue_example_in_text(run_cli, tmp_path: Path) -> None:
+    src = tmp_path / "big.json"
+    src.write_text(
+        '{"images":[{"id":1267650600228229401496703205376,"file_name":"a","width":1,"height":1}],'
+        '"annotations":[],"categories":[]}'
+    )
+    res = run_cli("validate", src)
+    assert res.exit_code == 1
+    assert "internal error" not in res.stderr
+    assert (
+        "/images/0/id: id 1267650600228229401496703205376 is out of range: integers must fit in a "
+        "signed 64-bit integer (-9223372036854775808..9223372036854775807), as pycocotools and numpy need"
+    ) in res.stdout
+
+
+def test_int64_bounds_themselves_are_fine(run_cli, tmp_path: Path) -> None:
+    doc = coco_doc()
+    doc["images"][0]["id"] = doc["annotations"][0]["image_id"] = 2**63 - 1
+    doc["annotations"][0]["id"] = -(2**63)
+    src = tmp_path / "coco.json"
+    src.write_text(json.dumps(doc))
+    res = run_cli("validate", src, "--format", "json")
+    assert not [i for i in one_report(res.stdout)["issues"] if "out_of_range" in i["code"]]
+
+
+@pytest.mark.parametrize("ptr", ["/images/0/id", "/images/0/width", "/annotations/0/bbox/2"])
+def test_fix_writes_nothing_and_says_why(run_cli, tmp_path: Path, ptr: str) -> None:
+    src = tmp_path / "coco.json"
+    src.write_text(_with(ptr, str(BIG)))
+    out = tmp_path / "fixed.json"
+    res = run_cli("validate", src, "--fix", out, "--format", "json")
+    assert res.exit_code == 1, res.stderr
+    assert "internal error" not in res.stderr
+    _range_issue(one_report(res.stdout), ptr)
+    assert f"--fix: nothing written to {out}" in res.stderr
+    assert not out.exists()
+    # an existing file at the target is left as it was
+    out.write_text("keep")
+    assert run_cli("validate", src, "--fix", out).exit_code == 1
+    assert out.read_text() == "keep"
+
+
+@pytest.mark.parametrize("ptr", ["/images/0/id", "/annotations/0/category_id", "/categories/0/id",
+                                 "/annotations/0/keypoints/3"])
+def test_report_names_it_too(run_cli, tmp_path: Path, ptr: str) -> None:
+    src = tmp_path / "coco.json"
+    src.write_text(_with(ptr, str(BIG)))
+    out = tmp_path / "rep"
+    res = run_cli("report", src, "-o", out)
+    assert res.exit_code == 1, res.stderr
+    assert "internal error" not in res.stderr
+    page = (out / "index.html").read_text()
+    assert _code(ptr) in page and "signed 64-bit integer" in page
+
+
+@pytest.mark.parametrize("ptr", ["/images/0/id", "/annotations/0/id", "/images/0/width", "/annotations/0/bbox/0"])
+def test_visualize_renders_without_an_internal_error(run_cli, tmp_path: Path, ptr: str) -> None:
+    src = tmp_path / "coco.json"
+    src.write_text(_with(ptr, str(BIG)))
+    res = run_cli("visualize", src, "-o", tmp_path / "vis", "--workers", "1")
+    assert res.exit_code in (0, 1), res.stderr
+    assert "internal error" not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_train_refuses_before_training(tmp_path: Path) -> None:
+    ptr = "/annotations/0/category_id"
+    pytest.importorskip("torch")
+    src = tmp_path / "coco.json"
+    src.write_text(_with(ptr, str(JUST_OVER)))
+    run = tmp_path / "run"
+    res = run_limited("train", src, "--images", tmp_path, "-o", run, "--max-steps", "1",
+                      "--device", "cpu", cwd=tmp_path, memory=6 << 30)
+    assert res.returncode == 1, res.stderr
+    assert "internal error" not in res.stderr and "Traceback" not in res.stderr
+    assert "out of range" in res.stderr and ptr in res.stderr
+    assert not (run / "last.pt").exists()
+
+
+# --------------------------------------------------------------------------- nesting depth
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_deep_nesting_is_located_in_validate(tmp_path: Path) -> None:
+    src = tmp_path / "deep.json"
+    src.write_text('{"images": ' + DEEP + "}")
+    res = run_limited("validate", src, "--format", "json", cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    (issue,) = one_report(res.stdout)["issues"]
+    assert issue["code"] == "document.not_json"
+    assert "depth limit exceeded" in issue["message"] and issue["source"].startswith(f"{src}:1:")
+
+
+def test_deep_nesting_is_located_in_from_labelme(tmp_path: Path) -> None:
+    src = write_labelme(tmp_path / "lm", data=('{"shapes": ' + DEEP + "}").encode())
+    out = tmp_path / "out.json"
+    res = run_limited("from-labelme", src, "-o", out, cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    assert f"{src}:1:" in res.stderr and "depth limit exceeded" in res.stderr
+    assert "internal error" not in res.stderr and "RecursionError" not in res.stderr
+    assert not out.exists()
