@@ -245,6 +245,15 @@ def train_command(**params: Any) -> int:
     return 0
 
 
+def _one_stdout_writer(*uses: tuple[str, Path | bool | None]) -> None:
+    """Refuse two options that would both write to standard output (``-`` or ``--format json``)."""
+    on_stdout = [name for name, value in uses
+                 if value is True or (isinstance(value, Path | str) and os.fspath(value) == "-")]
+    if len(on_stdout) > 1:
+        raise UsageError(f"{' and '.join(on_stdout)} would both write to standard output: "
+                         "give -o FILE (or --predictions FILE), or --format text")
+
+
 @click.command("evaluate", context_settings={"show_default": True})
 @click.argument("checkpoint", type=click.Path(path_type=Path))
 @click.argument("dataset", type=click.Path(path_type=Path, dir_okay=False))
@@ -269,13 +278,16 @@ def evaluate_command(checkpoint: Path, dataset: Path, images: Path, spec: Path |
     CHECKPOINT is a .pt file or a run folder (its best.pt). The dataset is validated with the
     training rules first; categories are matched to the model's by name.
     """
+    # before any import of torch or read of the checkpoint: a usage error costs nothing
+    for out in (output, predictions):
+        if out is not None:
+            ensure_not_input(out, [dataset, checkpoint])
+    _one_stdout_writer(("-o -", output), ("--predictions -", predictions), ("--format json", fmt == "json"))
+
     from ..spec import load_spec
     from ..train.data import DatasetRefused
     from ..train.evaluate import evaluate_checkpoint, format_metrics
 
-    for out in (output, predictions):
-        if out is not None:
-            ensure_not_input(out, [dataset, checkpoint])
     user_spec = load_spec(spec) if spec else None
     if threads:
         import torch
