@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ...convert.pipeline import Parsed
 from ...fileio import loads_json, read_input_bytes
+from ...memory import gc_paused
 from .config import LabelConfig, config_xml, parse_config, read_config
 from .reader import (
     DESCRIPTION,
@@ -46,6 +47,11 @@ __all__ = [
 def read(source: Path, options: LabelStudioOptions | None = None) -> Parsed:
     """One Label Studio export file (JSON or JSON-MIN) as a :class:`Parsed` (see :func:`parse_export`)."""
     source = Path(source)
+    with gc_paused():  # see the writer's plan: many small dicts, no cycles
+        return _read(source, options)
+
+
+def _read(source: Path, options: LabelStudioOptions | None) -> Parsed:
     doc = loads_json(
         read_input_bytes(source, kind="Label Studio export (.json)"), source=str(source)
     )

@@ -52,6 +52,7 @@ from ...convert.assembly import OUTSIDE, Container, Region, box, by_group, place
 from ...convert.builder import ParseResult, RawImage, RawInstance, RawPoint
 from ...errors import DataError
 from ...finding import Finding, error, info, warning
+from ...memory import gc_paused
 from ...spec import KeypointSpec, spec_from_mapping
 from .config import LabelConfig
 
@@ -319,6 +320,34 @@ class _Reader:
                                            source=src))  # fmt: skip
                 continue
             kind = res.get("type")
+            if kind == "keypointlabels" and size is not None:
+                # the common case in one go (every check of the slow path, inlined)
+                value = res.get("value")
+                if (
+                    type(value) is dict
+                    and res.get("original_width") == size[0]
+                    and res.get("original_height") == size[1]
+                    and not res.get("image_rotation")
+                ):
+                    x, y, labels = value.get("x"), value.get("y"), value.get("keypointlabels")
+                    if (
+                        (type(x) is float or type(x) is int)
+                        and (type(y) is float or type(y) is int)
+                        and 0 <= x <= 100
+                        and 0 <= y <= 100
+                        and type(labels) is list
+                        and len(labels) == 1
+                        and type(labels[0]) is str
+                        and labels[0]
+                        and labels[0] == labels[0].strip()
+                    ):
+                        rid, parent = res.get("id"), res.get("parentID")
+                        points.append(_Point(
+                            str(rid) if rid is not None else None,
+                            str(parent) if parent not in (None, "") else None,
+                            RawPoint(labels[0], x / 100 * size[0], y / 100 * size[1], 2, src),
+                        ))  # fmt: skip
+                        continue
             if kind in _ATTRIBUTE_TYPES:
                 if (
                     self.opts.visibility_attribute
@@ -753,14 +782,15 @@ def parse_export(
         raise DataError(f"{where}: {msg}", [error("labelstudio.no_tasks", msg, source=where)])
     reader = _Reader(opts, where)
     minimal = all(type(t) is dict and _is_minimal(t) for t in doc)
-    for i, task in enumerate(doc):
-        if minimal:
-            task = _from_minimal(where, i, task)
-            if opts.source == "predictions":
-                raise DataError(
-                    f"{where}: a JSON-MIN export holds annotations only; --source predictions needs the JSON export"
-                )
-        reader.task(i, task)
+    with gc_paused():  # many small objects, no cycles: collections would only rescan them
+        for i, task in enumerate(doc):
+            if minimal:
+                task = _from_minimal(where, i, task)
+                if opts.source == "predictions":
+                    raise DataError(
+                        f"{where}: a JSON-MIN export holds annotations only; --source predictions needs the JSON export"
+                    )
+            reader.task(i, task)
     box_categories = {inst.category for inst in reader.instances if inst.category}
     for raw, labels in reader.pending:
         raw.category = reader.points_only_category(labels, box_categories)

@@ -37,6 +37,7 @@ import orjson
 from ...errors import UsageError
 from ...fileio import STDOUT, atomic_write_bytes
 from ...finding import Finding, Report, error, info, pointer, warning
+from ...memory import gc_paused
 from .config import BOX_CONTROL, IMAGE_NAME, KEYPOINT_CONTROL, config_xml
 
 #: Label Studio's local-files storage URL (files under LOCAL_FILES_DOCUMENT_ROOT)
@@ -86,8 +87,25 @@ def _region(
             "original_height": h, "image_rotation": 0, "value": value}  # fmt: skip
 
 
+def _labels(
+    cat: dict[str, Any], prefix: bool, cache: dict[int, tuple[list[str], list[str]]]
+) -> tuple[list[str], list[str]]:
+    """A category's keypoint labels (``category.keypoint`` with ``prefix``) and region id suffixes."""
+    hit = cache.get(cat["id"])
+    if hit is None:
+        names = [f"{cat['name']}.{kp}" if prefix else kp for kp in cat["keypoints"]]
+        hit = cache[cat["id"]] = (names, [f"_{k}" for k in range(len(names))])
+    return hit
+
+
 def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
     """Decide the tasks and config for a validated COCO document (nothing is written)."""
+    # millions of small dicts, none in a cycle: collections would rescan the growing task list
+    with gc_paused():
+        return _plan(doc, options)
+
+
+def _plan(doc: dict[str, Any], options: WriteOptions | None) -> Plan:
     options = options or WriteOptions()
     out = Plan()
     cats = {c["id"]: c for c in doc.get("categories", []) if c.get("keypoints")}
@@ -111,6 +129,7 @@ def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
         out.findings.append(info("labelstudio.crowd_left_out", f"{crowds} iscrowd annotation(s) not written: Label "
                                  "Studio has no crowd regions", pointer("annotations")))  # fmt: skip
     vis = options.visibility_attribute
+    label_cache: dict[int, tuple[list[str], list[str]]] = {}
     tasks: list[dict[str, Any]] = []
     instances = points = occluded = outside = 0
     for img in doc.get("images", []):
@@ -130,26 +149,31 @@ def plan(doc: dict[str, Any], options: WriteOptions | None = None) -> Plan:
                     "x": x / W * 100, "y": y / H * 100, "width": w / W * 100, "height": h / H * 100,
                     "rotation": 0, "rectanglelabels": [cat["name"]]}))  # fmt: skip
             kps = ann.get("keypoints") or []
-            for k, (name, px, py, v) in enumerate(
-                zip(cat["keypoints"], kps[0::3], kps[1::3], kps[2::3], strict=False)
-            ):
+            labels, suffixes = _labels(cat, prefix, label_cache)
+            for k in range(min(len(labels), len(kps) // 3)):
+                px, py, v = kps[3 * k], kps[3 * k + 1], kps[3 * k + 2]
                 if v <= 0:
                     continue
                 if not (0 <= px <= W and 0 <= py <= H):
                     outside += 1
                     continue
-                rid = f"{aid}_{k}"
-                value = {"x": px / W * 100, "y": py / H * 100, "width": POINT_WIDTH,
-                         "keypointlabels": [f"{cat['name']}.{name}" if prefix else name]}  # fmt: skip
-                region = _region(rid, "keypointlabels", KEYPOINT_CONTROL, W, H, value)
+                rid = aid + suffixes[k]
+                x, y = px / W * 100, py / H * 100
+                region = {"id": rid, "type": "keypointlabels", "from_name": KEYPOINT_CONTROL, "to_name": IMAGE_NAME,
+                          "original_width": W, "original_height": H, "image_rotation": 0,
+                          "value": {"x": x, "y": y, "width": POINT_WIDTH, "keypointlabels": [labels[k]]}}  # fmt: skip
                 if parent is not None:
                     region["parentID"] = parent
                 else:
                     parent = rid  # no box: the instance's points chain to its first point
                 result.append(region)
                 if vis:
-                    choice = {"x": value["x"], "y": value["y"], "width": POINT_WIDTH,
-                              "choices": ["occluded" if v == 1 else "visible"]}  # fmt: skip
+                    choice = {
+                        "x": x,
+                        "y": y,
+                        "width": POINT_WIDTH,
+                        "choices": ["occluded" if v == 1 else "visible"],
+                    }
                     result.append(_region(rid, "choices", vis, W, H, choice))
                 points += 1
                 occluded += v == 1
