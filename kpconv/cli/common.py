@@ -138,6 +138,7 @@ def convert_and_finish(
     inputs: Sequence[Path],
     strict: bool,
     fmt: str,
+    allow_partial: bool = False,
 ) -> int:
     """The end of every ``from-*`` command: run the pipeline, write, report, exit code."""
     from ..convert.pipeline import convert
@@ -146,7 +147,8 @@ def convert_and_finish(
     title = f"kpconv from-{parsed.format}: {parsed.title}"
     if len(convs) == 1:
         return finish_conversion(
-            next(iter(convs.values())), output, inputs=inputs, strict=strict, fmt=fmt, title=title, parsed=parsed
+            next(iter(convs.values())), output, inputs=inputs, strict=strict, fmt=fmt, title=title, parsed=parsed,
+            allow_partial=allow_partial,
         )
     return finish_subsets(convs, output, inputs=inputs, strict=strict, fmt=fmt, title=title)
 
@@ -208,18 +210,30 @@ def finish_conversion(
     fmt: str,
     title: str,
     parsed: Parsed | None = None,
+    allow_partial: bool = False,
 ) -> int:
     """Write the output (unless --strict and errors), print the report, return the exit code.
 
     Exit code: 0 when no error findings; 1 when there are errors (the output is still written
     without --strict, holding everything that converted; with --strict nothing is written). When
-    nothing converted (no image read from any input) nothing is written either: exit 1. Files the
-    source carries beside the annotations (``parsed.extra_files``) are written with the output.
+    nothing converted (no image read from any input) nothing is written either: exit 1; nor when
+    some input files could not be read at all (``parsed.inputs_failed``), unless ``allow_partial``.
+    Files the source carries beside the annotations (``parsed.extra_files``) are written with the
+    output.
     """
     ensure_not_input(output, inputs)
     report = conv.report
     spec = conv.spec
     converted = _add_nothing_converted(conv, output)
+    partial = converted and parsed is not None and bool(parsed.inputs_failed) and not allow_partial
+    if partial:
+        assert parsed is not None
+        converted = False
+        report.findings.append(error(
+            "convert.inputs_failed",
+            f"{parsed.inputs_failed} input file(s) could not be read (each named above): nothing written to "
+            f"{shown_output(output)}; fix them, or pass --allow-partial to write what the others hold",
+        ))  # fmt: skip
     has_errors = not report.ok
     written = converted and not (strict and has_errors)
     if written:
@@ -240,6 +254,9 @@ def finish_conversion(
         echo_inferred_spec(spec, conv.spec_inferred)
         if written:
             click.echo(f"wrote {shown_output(output)}", err=True)
+        elif partial:
+            click.echo(f"input files unreadable: nothing written to {shown_output(output)} (--allow-partial "
+                       "writes the others)", err=True)  # fmt: skip
         elif not converted:
             click.echo(f"nothing converted: nothing written to {shown_output(output)}", err=True)
         else:

@@ -76,6 +76,12 @@ def _check_categories(mapping: dict[str, str], spec: KeypointSpec | None) -> Non
     help="Folder holding the images; COCO file_name is relative to it (default: the common parent of the images).",
 )
 @click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="When some files cannot be read (each is named), still write what the others hold (exit 1). "
+    "Without it nothing is written.",
+)
+@click.option(
     "--extract-images",
     "extract_dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -96,6 +102,7 @@ def command(
     occluded_suffixes: tuple[str, ...],
     images_dir: Path | None,
     extract_dir: Path | None,
+    allow_partial: bool,
 ) -> int:
     """Convert LabelMe / X-AnyLabeling JSON files (or folders, searched recursively) to COCO keypoints.
 
@@ -135,4 +142,5 @@ def command(
             inputs=named_files,
             strict=strict,
             fmt=fmt,
+            allow_partial=allow_partial,
         )

@@ -30,7 +30,9 @@ class Parsed:
     points are positional (CVAT's multi-point ``<points>``). ``summary``: the format's own facts,
     added to each report under ``summary[format]``. ``extra_files``: files the source carries
     that are written beside the output (LabelMe's embedded images), called after the output is
-    written; returns (facts for the summary, findings).
+    written; returns (facts for the summary, findings). ``inputs_failed``: input files that could
+    not be read at all (each reported); the CLI then writes nothing unless told to keep the rest
+    (``--allow-partial``).
     """
 
     format: str
@@ -41,6 +43,7 @@ class Parsed:
     bind_spec: Callable[[KeypointSpec | None], None] | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     extra_files: Callable[[], tuple[dict[str, Any], list[Finding]]] | None = None
+    inputs_failed: int = 0
 
     @classmethod
     def single(cls, format: str, title: str, result: ParseResult, **kw: Any) -> Parsed:

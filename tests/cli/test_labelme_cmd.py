@@ -103,9 +103,9 @@ def test_strict_with_clean_input_exits_0(run_cli, tmp_path: Path) -> None:
 
 
 def test_json_report_on_stdout(run_cli, tmp_path: Path) -> None:
-    src = make_folder(tmp_path, bad=b"[]")
+    src = make_folder(tmp_path, bad=b'{"imagePath": "x.png", "shapes": 3}')
     out = tmp_path / "out.json"
-    res = run_cli("from-labelme", src, "--format", "json", "-o", out)
+    res = run_cli("from-labelme", src, "--format", "json", "-o", out, "--allow-partial")
     assert res.exit_code == 1
     report = json.loads(res.stdout)
     assert report["ok"] is False and report["output"] == str(out)

@@ -312,11 +312,29 @@ def test_bad_file_does_not_stop_the_others(tmp_path: Path) -> None:
     write_case(tmp_path, template(), "good.json")
     write_case(tmp_path, b"not json at all", "bad.json")
     write_case(tmp_path, [1, 2], "list.json")
+    write_case(tmp_path, {"imagePath": "x.png", "shapes": 3}, "broken.json")
     parsed, conv = run(tmp_path, spec=spec_from_keypoints(["nose", "left_eye"], "person"))
-    assert parsed.files_failed == 2
+    assert parsed.files_failed == 2 and parsed.files_skipped == 1
     assert codes(conv, Severity.ERROR) == {"labelme.not_json": 1, "labelme.not_labelme": 1}
+    (skipped,) = [f for f in conv.report.findings if f.code == "labelme.other_files_skipped"]
+    assert "list.json (JSON list" in skipped.message
     assert len(conv.dataset.annotations) == 1
     assert_valid(conv, images=tmp_path)
+
+
+def test_folder_scans_skip_json_of_another_format_but_named_files_are_errors(tmp_path: Path) -> None:
+    """A COCO file or a config beside the LabelMe files is not a failure when a folder is
+    scanned (one note lists them); named on the command line it is an error (the user meant it)."""
+    write_case(tmp_path, template(), "good.json")
+    write_case(tmp_path, {"images": [], "annotations": [], "categories": []}, "coco.json")
+    write_case(tmp_path, {"name": "settings"}, "config.json")
+    parsed, conv = run(tmp_path, spec=spec_from_keypoints(["nose", "left_eye"], "person"))
+    assert parsed.files_failed == 0 and parsed.files_skipped == 2
+    assert not codes(conv, Severity.ERROR)
+    (skipped,) = [f for f in conv.report.findings if f.code == "labelme.other_files_skipped"]
+    assert "coco.json (COCO)" in skipped.message and skipped.severity is Severity.INFO
+    parsed, conv = run(tmp_path / "coco.json", spec=spec_from_keypoints(["nose", "left_eye"], "person"))
+    assert parsed.files_failed == 1 and codes(conv, Severity.ERROR) == {"labelme.not_labelme": 1}
 
 
 def test_image_size_from_header_when_json_has_none(tmp_path: Path) -> None:

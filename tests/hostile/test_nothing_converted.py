@@ -58,10 +58,13 @@ def test_the_json_report_says_why(run_cli, tmp_path: Path, case: str) -> None:
     assert not out.exists()
 
 
-def test_one_good_file_in_a_folder_is_still_written(run_cli, tmp_path: Path) -> None:
+def test_an_unreadable_file_in_a_folder_writes_nothing_unless_partial_is_allowed(run_cli, tmp_path: Path) -> None:
     write_labelme(tmp_path / "src", "good.json")
     write_labelme(tmp_path / "src", "bad.json", b"{ nope")
     out = tmp_path / "out.json"
     res = run_cli("from-labelme", tmp_path / "src", "-o", out)
-    assert res.exit_code == 1  # the bad file is an error; what converted is written
-    assert out.exists()
+    assert res.exit_code == 1 and not out.exists()
+    assert "bad.json" in res.stderr and "convert.inputs_failed" in res.stderr and "--allow-partial" in res.stderr
+    res = run_cli("from-labelme", tmp_path / "src", "-o", out, "--allow-partial")
+    assert res.exit_code == 1  # the bad file is still an error; what the others hold is written
+    assert out.exists() and "bad.json" in res.stderr

@@ -50,7 +50,9 @@ def read(
     """Every LabelMe JSON file under ``sources`` as one :class:`Parsed` (see :func:`parse_paths`)."""
     parsed = parse_paths(list(sources), options, exclude=exclude)
     n = len(parsed.files)
-    title = f"{n} file{'s' if n != 1 else ''}" + (f" ({parsed.files_failed} skipped)" if parsed.files_failed else "")
+    title = f"{n} file{'s' if n != 1 else ''}" + (f", {parsed.files_failed} unreadable" if parsed.files_failed else "") + (
+        f", {parsed.files_skipped} of another format skipped" if parsed.files_skipped else ""
+    )
 
     def extract() -> tuple[dict[str, int], list[Finding]]:
         written, problems = write_extractions(parsed.extractions)
@@ -62,4 +64,5 @@ def read(
         parsed.result,
         summary=parsed.summary(),
         extra_files=extract if parsed.extractions else None,
+        inputs_failed=parsed.files_failed,
     )

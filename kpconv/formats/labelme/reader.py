@@ -122,12 +122,14 @@ class LabelmeParse:
     images_root: Path | None
     extractions: list[Extraction] = field(default_factory=list)
     files_failed: int = 0
+    files_skipped: int = 0  # JSON of another format found in a folder
 
     def summary(self) -> dict[str, Any]:
         """Counts for the report (``summary["labelme"]``)."""
         return {
             "files": len(self.files),
             "files_failed": self.files_failed,
+            "files_skipped": self.files_skipped,
             "images_root": str(self.images_root) if self.images_root is not None else None,
             "images_to_extract": len(self.extractions),
         }
@@ -210,6 +212,20 @@ def _coords(pts: Any) -> tuple[list[tuple[float, float]] | None, str]:
     return out, ""
 
 
+def _other_format(doc: Any) -> str | None:
+    """What a JSON document that is no LabelMe file is, or None when it looks like a broken one
+    (it has LabelMe's own keys: ``imagePath``, ``shapes``)."""
+    if type(doc) is dict:
+        if "imagePath" in doc or "shapes" in doc:
+            return None
+        if "images" in doc and ("annotations" in doc or "categories" in doc):
+            return "COCO"
+        return "JSON object without 'shapes'"
+    if type(doc) is list:
+        return "JSON list (Label Studio export, COCO results?)"
+    return None
+
+
 def _kind(v: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
             int: "an integer", float: "a number", type(None): "null"}.get(type(v), type(v).__name__)  # fmt: skip
@@ -241,6 +257,7 @@ class _Reader:
         self.probe_cache: dict[str, tuple[int, int, int, str] | str | None] = {}
         self.extractions: list[Extraction] = []
         self.failed = 0
+        self.other: list[tuple[str, str]] = []  # (file, what it is): JSON of another format, skipped
 
     # ------------------------------------------------------------------ labels and categories
 
@@ -292,10 +309,14 @@ class _Reader:
     # ------------------------------------------------------------------ one file
 
     def read(
-        self, path: Path, json_abs: str
+        self, path: Path, json_abs: str, scanned: bool = False
     ) -> tuple[RawImage | None, list[RawInstance], list[tuple[RawInstance, list[str]]]]:
         """Parse one file: its image, its instances, and the points-only instances whose
-        category is settled after every file is read (with the point labels that may decide it)."""
+        category is settled after every file is read (with the point labels that may decide it).
+
+        ``scanned``: the file was found in a folder, not named: JSON of another format (no
+        ``shapes`` and no ``imagePath``: a COCO file, a config) is skipped and listed, not failed.
+        """
         where = str(path)
         try:
             with open(json_abs, "rb") as fh:
@@ -312,6 +333,10 @@ class _Reader:
             self.findings.extend(exc.findings)
             return None, [], []
         if type(doc) is not dict or type(doc.get("shapes")) is not list:
+            other = _other_format(doc)
+            if scanned and other is not None:
+                self.other.append((where, other))
+                return None, [], []
             self.failed += 1
             found = (
                 f"a JSON object without a 'shapes' array (keys: {', '.join(sorted(doc)[:6]) or 'none'})"
@@ -762,6 +787,7 @@ def parse_paths(
         raise UsageError(f"no .json files found in {', '.join(str(s) for s in sources)}")
     cwd = os.getcwd()  # once: os.path.abspath would ask for it per file
     absolute = [os.path.normpath(os.path.join(cwd, p)) for p in files]
+    named = {os.path.normpath(os.path.join(cwd, p)) for p in sources if Path(p).is_file()}
     json_root = os.path.commonpath([os.path.dirname(a) for a in absolute])
     reader = _Reader(opts, json_root)
     images: list[RawImage] = []
@@ -769,7 +795,7 @@ def parse_paths(
     pending: list[tuple[RawInstance, list[str]]] = []
     with gc_paused():
         for path, json_abs in track(zip(files, absolute, strict=True), total=len(files), description="reading LabelMe files"):
-            image, insts, waiting = reader.read(path, json_abs)
+            image, insts, waiting = reader.read(path, json_abs, json_abs not in named)
             if image is not None:
                 images.append(image)
                 instances.extend(insts)
@@ -780,6 +806,14 @@ def parse_paths(
     _name_images(reader, images, instances, root)
 
     findings = reader.findings
+    if reader.other:
+        shown_other = "; ".join(f"{f} ({what})" for f, what in reader.other[:5])
+        more = f"; and {len(reader.other) - 5} more" if len(reader.other) > 5 else ""
+        findings.append(info(
+            "labelme.other_files_skipped",
+            f"{len(reader.other)} JSON file(s) found in the folders are not LabelMe files and were skipped: "
+            f"{shown_other}{more}", source=reader.other[0][0],
+        ))  # fmt: skip
     if root is not None and images:
         shown = os.path.relpath(root) if _inside(root, os.path.abspath(os.curdir)) else root
         findings.append(
@@ -796,6 +830,7 @@ def parse_paths(
         images_root=Path(root) if root is not None else None,
         extractions=reader.extractions,
         files_failed=reader.failed,
+        files_skipped=len(reader.other),
     )
 
 
