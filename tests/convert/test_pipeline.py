@@ -36,6 +36,7 @@ def test_every_from_command_has_a_table_row() -> None:
         ("cvat", (FIXTURES / "cvat" / "skeleton.xml",)),
         ("csv", (FIXTURES / "csv" / "wide.csv",)),
         ("yolo", (FIXTURES / "yolo" / "hands" / "data.yaml", "train")),
+        ("labelstudio", (FIXTURES / "labelstudio" / "export.json",)),
     ],
 )
 def test_each_read_goes_through_the_one_pipeline(name: str, args: tuple[object, ...]) -> None:
