@@ -18,12 +18,12 @@ import numpy as np
 from ..finding import error, info, pointer, warning
 from ..geometry import MIN_OKS_AREA, MIN_OKS_SIDE
 from .context import (
+    INT64_MAX,
+    INT64_MIN,
     MISSING,
     REQUIRED_ANNOTATION_FIELDS,
     REQUIRED_CATEGORY_FIELDS,
     REQUIRED_IMAGE_FIELDS,
-    INT64_MAX,
-    INT64_MIN,
     Context,
     is_big_int,
     is_int,
@@ -184,7 +184,7 @@ def check_integer_range(ctx: Context) -> None:
                 continue
             for f in scalars:
                 v = rec.get(f)
-                if is_big_int(v):
+                if type(v) is int and is_big_int(v):
                     _report_range(ctx, key, f, v, i, f)
             for f in arrays:
                 arr = rec.get(f)

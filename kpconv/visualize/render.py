@@ -24,13 +24,28 @@ import numpy as np
 from ..errors import DataError, KpconvError, UsageError
 from ..fileio import atomic_write_bytes, read_json
 from ..finding import Finding, Severity, error, info, pointer, warning
-from ..images import MAX_PIXELS_ENV, ImageReadError, ImageTooLargeError, max_image_pixels, resolve_inside
+from ..images import (
+    MAX_PIXELS_ENV,
+    ImageReadError,
+    ImageTooLargeError,
+    max_image_pixels,
+    resolve_inside,
+)
 from ..model import Annotation, Image
 from ..progress import track
 from .annotator import KeypointAnnotator, display_box, given_box, keypoint_array
 from .document import CocoView
 from .imagefile import encode_image, load_image
-from .sheet import CAPTION_HEIGHT, CELL_HEIGHT, CELL_WIDTH, GAP, SheetCell, compose_sheet, sheet_layout, thumbnail
+from .sheet import (
+    CAPTION_HEIGHT,
+    CELL_HEIGHT,
+    CELL_WIDTH,
+    GAP,
+    SheetCell,
+    compose_sheet,
+    sheet_layout,
+    thumbnail,
+)
 from .summary import SUMMARY_FILE, summary_svg
 from .targets import parse_target
 

@@ -40,17 +40,29 @@ def test_a_huge_grid_is_a_usage_error_and_nothing_is_written(tmp_path: Path, gri
     out = tmp_path / "vis"
     res = run_limited("visualize", src, "-o", out, "--grid", grid, cwd=tmp_path, timeout=60)
     assert res.returncode == 2, res.stderr
-    assert f"kpconv: error: --grid {grid}: a contact sheet of {int(grid):,} thumbnails would be" in res.stderr
-    assert f"more than the limit of {DEFAULT_MAX_IMAGE_PIXELS:,} ({MAX_PIXELS_ENV}); give --grid 3,192 or less" in res.stderr
+    assert (
+        f"kpconv: error: --grid {grid}: a contact sheet of {int(grid):,} thumbnails would be"
+        in res.stderr
+    )
+    assert (
+        f"more than the limit of {DEFAULT_MAX_IMAGE_PIXELS:,} ({MAX_PIXELS_ENV}); give --grid 3,192 or less"
+        in res.stderr
+    )
     assert not out.exists()
 
 
-def test_the_grid_limit_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_grid_limit_follows_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     src = _dataset(tmp_path)
     monkeypatch.setenv(MAX_PIXELS_ENV, "1000000")  # 16 cells: 1044x860
-    res = run_limited("visualize", src, "-o", tmp_path / "a", "--grid", "17", cwd=tmp_path, timeout=60)
+    res = run_limited(
+        "visualize", src, "-o", tmp_path / "a", "--grid", "17", cwd=tmp_path, timeout=60
+    )
     assert res.returncode == 2 and "give --grid 16 or less" in res.stderr
-    res = run_limited("visualize", src, "-o", tmp_path / "b", "--grid", "16", cwd=tmp_path, timeout=60)
+    res = run_limited(
+        "visualize", src, "-o", tmp_path / "b", "--grid", "16", cwd=tmp_path, timeout=60
+    )
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "b" / "sheets" / "sheet-001.png").is_file()
 

@@ -56,7 +56,11 @@ def _with(ptr: str, literal: str) -> str:
 
 
 def _code(ptr: str) -> str:
-    return "ids.out_of_range" if ptr.rsplit("/", 1)[-1] in ("id", "image_id", "category_id") else "number.out_of_range"
+    return (
+        "ids.out_of_range"
+        if ptr.rsplit("/", 1)[-1] in ("id", "image_id", "category_id")
+        else "number.out_of_range"
+    )
 
 
 def _range_issue(report: dict[str, Any], ptr: str) -> dict[str, Any]:
@@ -68,8 +72,11 @@ def _range_issue(report: dict[str, Any], ptr: str) -> dict[str, Any]:
     return issue
 
 
-@pytest.mark.parametrize("value", [str(BIG), str(-BIG), str(JUST_OVER), str(-(2**63) - 1), HUGE],
-                         ids=["2**100", "-2**100", "2**63", "-2**63-1", "1e400-as-int"])
+@pytest.mark.parametrize(
+    "value",
+    [str(BIG), str(-BIG), str(JUST_OVER), str(-(2**63) - 1), HUGE],
+    ids=["2**100", "-2**100", "2**63", "-2**63-1", "1e400-as-int"],
+)
 @pytest.mark.parametrize(("ptr", "field"), FIELDS, ids=[p for p, _ in FIELDS])
 def test_an_integer_past_64_bits_is_a_located_finding(
     run_cli, tmp_path: Path, ptr: str, field: str, value: str
@@ -127,8 +134,15 @@ def test_fix_writes_nothing_and_says_why(run_cli, tmp_path: Path, ptr: str) -> N
     assert out.read_text() == "keep"
 
 
-@pytest.mark.parametrize("ptr", ["/images/0/id", "/annotations/0/category_id", "/categories/0/id",
-                                 "/annotations/0/keypoints/3"])
+@pytest.mark.parametrize(
+    "ptr",
+    [
+        "/images/0/id",
+        "/annotations/0/category_id",
+        "/categories/0/id",
+        "/annotations/0/keypoints/3",
+    ],
+)
 def test_report_names_it_too(run_cli, tmp_path: Path, ptr: str) -> None:
     src = tmp_path / "coco.json"
     src.write_text(_with(ptr, str(BIG)))
@@ -140,7 +154,9 @@ def test_report_names_it_too(run_cli, tmp_path: Path, ptr: str) -> None:
     assert _code(ptr) in page and "signed 64-bit integer" in page
 
 
-@pytest.mark.parametrize("ptr", ["/images/0/id", "/annotations/0/id", "/images/0/width", "/annotations/0/bbox/0"])
+@pytest.mark.parametrize(
+    "ptr", ["/images/0/id", "/annotations/0/id", "/images/0/width", "/annotations/0/bbox/0"]
+)
 def test_visualize_renders_without_an_internal_error(run_cli, tmp_path: Path, ptr: str) -> None:
     src = tmp_path / "coco.json"
     src.write_text(_with(ptr, str(BIG)))
@@ -155,8 +171,20 @@ def test_train_refuses_before_training(tmp_path: Path) -> None:
     src = tmp_path / "coco.json"
     src.write_text(_with(ptr, str(JUST_OVER)))
     run = tmp_path / "run"
-    res = run_limited("train", src, "--images", tmp_path, "-o", run, "--max-steps", "1",
-                      "--device", "cpu", cwd=tmp_path, memory=6 << 30)
+    res = run_limited(
+        "train",
+        src,
+        "--images",
+        tmp_path,
+        "-o",
+        run,
+        "--max-steps",
+        "1",
+        "--device",
+        "cpu",
+        cwd=tmp_path,
+        memory=6 << 30,
+    )
     assert res.returncode == 1, res.stderr
     assert "internal error" not in res.stderr and "Traceback" not in res.stderr
     assert "out of range" in res.stderr and ptr in res.stderr

@@ -12,8 +12,15 @@ import pytest
 from tests.conftest import invoke_cli
 
 #: modules a refusal must not need: each set to None, so importing it raises ImportError
-HEAVY = ("torch", "torchvision", "kpconv.train", "kpconv.train.evaluate", "kpconv.train.data",
-         "kpconv.train.predict", "kpconv.train.checkpoint")
+HEAVY = (
+    "torch",
+    "torchvision",
+    "kpconv.train",
+    "kpconv.train.evaluate",
+    "kpconv.train.data",
+    "kpconv.train.predict",
+    "kpconv.train.checkpoint",
+)
 
 
 @pytest.fixture
@@ -32,12 +39,23 @@ def _files(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.mark.parametrize(
     ("extra", "said"),
     [
-        (["-o", "-", "--format", "json"], "-o - and --format json would both write to standard output"),
-        (["--predictions", "-", "--format", "json"], "--predictions - and --format json would both write"),
-        (["-o", "-", "--predictions", "-"], "-o - and --predictions - would both write to standard output"),
+        (
+            ["-o", "-", "--format", "json"],
+            "-o - and --format json would both write to standard output",
+        ),
+        (
+            ["--predictions", "-", "--format", "json"],
+            "--predictions - and --format json would both write",
+        ),
+        (
+            ["-o", "-", "--predictions", "-"],
+            "-o - and --predictions - would both write to standard output",
+        ),
     ],
 )
-def test_evaluate_refuses_two_writers_on_stdout(no_torch: None, tmp_path: Path, extra: list[str], said: str) -> None:
+def test_evaluate_refuses_two_writers_on_stdout(
+    no_torch: None, tmp_path: Path, extra: list[str], said: str
+) -> None:
     ckpt, data = _files(tmp_path)
     res = invoke_cli("evaluate", ckpt, data, "--images", tmp_path, *extra)
     assert res.exit_code == 2, (res.stdout, res.stderr)
@@ -53,7 +71,10 @@ def test_evaluate_refusal_with_json_is_one_report(no_torch: None, tmp_path: Path
     res = invoke_cli("evaluate", ckpt, data, "--images", tmp_path, "-o", "-", "--format", "json")
     assert res.exit_code == 2
     report = json.loads(res.stdout)  # the one JSON document on stdout: the refusal
-    assert report["ok"] is False and "would both write to standard output" in report["issues"][0]["message"]
+    assert (
+        report["ok"] is False
+        and "would both write to standard output" in report["issues"][0]["message"]
+    )
 
 
 def test_predict_has_one_stdout_writer(no_torch: None, tmp_path: Path) -> None:

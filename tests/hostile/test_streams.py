@@ -123,7 +123,9 @@ def test_report_reads_a_fifo_and_stops_an_endless_one(tmp_path: Path) -> None:
         res = run_limited("report", src, "-o", tmp_path / "ok", cwd=tmp_path, timeout=60)
     assert res.returncode == 0, res.stderr
     with fifo(tmp_path, *ENDLESS_JSON, name="endless.fifo") as src:
-        res = run_limited("report", src, "-o", tmp_path / "rep", cwd=tmp_path, env=SMALL, timeout=60)
+        res = run_limited(
+            "report", src, "-o", tmp_path / "rep", cwd=tmp_path, env=SMALL, timeout=60
+        )
     assert res.returncode == 1, res.stderr
     assert "input.too_long" in (tmp_path / "rep" / "index.html").read_text()
 
