@@ -287,9 +287,43 @@ def read_input_bytes(path: Path, *, shown: str | None = None, kind: str = "file"
         raise DataError(f"{shown}: cannot read: {exc.strerror or exc}") from None
 
 
+#: 19 digits in a row: perhaps an integer outside the signed 64-bit range (9223372036854775807)
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
+def _exact_json(data: bytes) -> Any:
+    import msgspec
+
+    try:
+        return msgspec.json.decode(data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+
+
+def loads_json_exact(data: bytes, *, source: str = "<input>", code: str = "document.not_json") -> Any:
+    """:func:`loads_json`, with every integer exact: orjson reads one past 64 bits as a float
+    (``2**100`` as ``1.2676506002282294e+30``) and refuses one past float range ("number is
+    infinity"), so a document that may hold one (19 digits in a row) is read again by msgspec,
+    which keeps Python's big ints. The validator then names each as out of range, at its pointer.
+    """
+    try:
+        doc = loads_json(data, source=source, code=code)
+    except DataError:
+        exact = _exact_json(data) if _LONG_DIGITS.search(data) else None
+        if exact is None:
+            raise
+        return exact
+    if _LONG_DIGITS.search(data):
+        exact = _exact_json(data)
+        if exact is not None:
+            return exact
+    return doc
+
+
 def read_json(path: Path) -> Any:
-    """Read and parse a JSON file; missing file → :class:`UsageError`, bad JSON → :class:`DataError`."""
-    return loads_json(read_input_bytes(path), source=str(path))
+    """Read and parse a JSON file (integers exact, see :func:`loads_json_exact`); missing file →
+    :class:`UsageError`, bad JSON → :class:`DataError`."""
+    return loads_json_exact(read_input_bytes(path), source=str(path))
 
 
 def ensure_not_input(output: Path, inputs: Iterable[Path]) -> None:

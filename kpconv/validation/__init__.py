@@ -8,14 +8,11 @@ when the file does not fit the strict types).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from ..errors import DataError
-from ..fileio import loads_json, utf8_bytes
+from ..fileio import loads_json_exact
 from ..finding import Report, error
 from ..progress import track
 from .checks import CHECKS, STRUCTURAL_CHECKS, TRAINING_CHECKS, training_skips
@@ -33,37 +30,6 @@ def _not_object(doc: Any) -> Report:
     from ..model import not_object_message
 
     return Report(findings=[error("document.not_object", not_object_message(doc))])
-
-
-#: 19 digits in a row: perhaps an integer outside the signed 64-bit range (9223372036854775807)
-_LONG_DIGITS = re.compile(rb"\d{19}")
-
-
-def _exact_json(raw: bytes) -> Any:
-    """The document with every integer exact (orjson reads one past 64 bits as a float, or
-    refuses one past float range); None when msgspec cannot read it either."""
-    try:
-        return msgspec.json.decode(utf8_bytes(raw, source="<input>"))
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, DataError):
-        return None
-
-
-def _slow_document(raw: bytes, source: str) -> Any:
-    """The plain JSON document for the located slow path; a located :class:`DataError` when it
-    is not JSON. Integers past 64 bits are kept exact, so the checks can name them as out of
-    range (not as floats, nor as "number is infinity")."""
-    try:
-        doc = loads_json(raw, source=source)
-    except DataError:
-        exact = _exact_json(raw) if _LONG_DIGITS.search(raw) else None
-        if exact is None:
-            raise
-        return exact
-    if _LONG_DIGITS.search(raw):
-        exact = _exact_json(raw)
-        if exact is not None:
-            return exact
-    return doc
 
 
 def _run(ctx: Context) -> Report:
@@ -109,7 +75,8 @@ def validate_bytes(
         del raw, data
         return _run(Context.from_fast(fast, images_dir=images, for_training=for_training, max_per_code=max_per_code))
     try:
-        doc = _slow_document(raw, source)
+        # integers past 64 bits kept exact, so the checks name them as out of range
+        doc = loads_json_exact(raw, source=source)
         del raw, data
     except DataError as exc:
         return Report(findings=exc.findings or [error("document.not_json", exc.message)])
