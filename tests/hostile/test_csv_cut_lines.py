@@ -100,11 +100,17 @@ def test_short_lines_that_end_with_a_line_break_are_still_padded(run_cli, tmp_pa
     assert res.exit_code == 0, res.stderr
 
 
-def test_a_full_last_line_without_a_line_break_is_fine(run_cli, tmp_path: Path) -> None:
+def test_a_full_last_line_without_a_line_break_is_refused_and_says_how_to_fix_it(run_cli, tmp_path: Path) -> None:
+    """Its last number may be cut short ("4" for "40.0"), which nothing in the line shows; every
+    CSV writer ends the file with a line break, so the line is an error (changed consciously:
+    it was accepted, and a file cut inside its last number converted with exit 0)."""
     src = tmp_path / "whole.csv"
     src.write_text(LONG_CSV.rstrip("\n"))
     res = run_cli("from-csv", src, "--image-size", "64x48", "-o", tmp_path / "out.json")
-    assert res.exit_code == 0, res.stderr
+    assert res.exit_code == 1
+    assert "no line break after it" in res.stderr and "end the file with a line break" in res.stderr
+    src.write_text(LONG_CSV.rstrip("\n") + "\n")
+    assert run_cli("from-csv", src, "--image-size", "64x48", "-o", tmp_path / "out.json").exit_code == 0
 
 
 def _labelled(path: Path) -> tuple[int, bool] | None:

@@ -738,9 +738,9 @@ def without_cut_line(table: CsvTable, data: bytes) -> CsvTable:
     interrupted, a disk full): read as it is, its missing cells would be points silently turned
     v=0. That line is a located ``csv.cut_line`` error and is not converted; every layout reads
     its table through here. (A short line that ends with a line break is what DeepLabCut writes
-    for a row whose last cells are empty: padded, see :meth:`CsvTable.body`. A number cut short
-    in the last cell of a full line cannot be told from a file that merely lacks its final line
-    break.)
+    for a row whose last cells are empty: padded, see :meth:`CsvTable.body`.) A full last line
+    without a line break is refused the same way: a number cut short in its last cell cannot be
+    told from a whole one, and every tool that writes CSV ends the file with a line break.
     """
     last = len(table) - 1
     if last < 0 or data[-1:] in (b"\n", b"\r"):
@@ -756,7 +756,11 @@ def without_cut_line(table: CsvTable, data: bytes) -> CsvTable:
     elif not cells[-1].strip():
         what = "it stops right after a delimiter"
     else:
-        return table
+        # A full line without the line break every CSV writer ends with: its last number may be
+        # cut short (``26.0,4`` for ``26.0,40.0``) and the rows after it lost, which nothing in
+        # the line can tell. Refused like a cut line; a whole line only needs the line break.
+        what = ("no line break after it: its last number may be cut short and rows after it lost; "
+                "if the line is whole, end the file with a line break")  # fmt: skip
     cut = error(
         "csv.cut_line",
         f"the file ends inside this line ({what}): it looks cut short; the line is not converted",
