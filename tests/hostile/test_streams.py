@@ -168,6 +168,29 @@ def test_from_cvat_refuses_dev_zero(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+LABELME = json.dumps({
+    "version": "5.5.0", "flags": {}, "imagePath": "a.png", "imageData": None, "imageHeight": 48, "imageWidth": 64,
+    "shapes": [{"label": "nose", "points": [[10, 8]], "group_id": None, "shape_type": "point", "flags": {}}],
+}).encode()  # fmt: skip
+
+
+def test_from_labelme_reads_a_fifo_named_as_src(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    with fifo(tmp_path, LABELME, name="a.json") as src:
+        res = run_limited("from-labelme", src, "-o", out, cwd=tmp_path, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(out.read_text())["annotations"]
+
+
+def test_from_labelme_stops_an_endless_fifo(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    with fifo(tmp_path, b'{"shapes": [', b" ", name="a.json") as src:
+        res = run_limited("from-labelme", src, "-o", out, cwd=tmp_path, env=SMALL, timeout=60)
+    assert res.returncode == 1, res.stderr
+    assert f"{src.name}: {TOO_LONG}" in res.stderr
+    assert not out.exists()
+
+
 def test_the_limit_is_documented_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert max_stream_bytes() == DEFAULT_MAX_STREAM_BYTES == 1 << 30
     monkeypatch.setenv(MAX_STREAM_ENV, "2_000")

@@ -60,7 +60,7 @@ from ...convert.assembly import (
 )
 from ...convert.builder import ParseResult, RawImage, RawInstance, RawPoint
 from ...errors import DataError, UsageError
-from ...fileio import atomic_write_bytes, loads_json
+from ...fileio import atomic_write_bytes, is_regular, loads_json, read_stream
 from ...finding import Finding, error, info, warning
 from ...memory import gc_paused
 from ...progress import track
@@ -159,7 +159,7 @@ def find_json_files(sources: Sequence[Path], exclude: Iterable[Path] = ()) -> li
                     key = os.path.abspath(path)
                     if key not in skip:
                         found.setdefault(key, path)
-        elif src.is_file():
+        elif src.exists():  # a file named as SRC (a pipe or device too), whatever its suffix
             key = os.path.abspath(src)
             if key not in skip:
                 found.setdefault(key, src)
@@ -320,10 +320,15 @@ class _Reader:
         where = str(path)
         try:
             with open(json_abs, "rb") as fh:
-                data = fh.read()
+                # a pipe or device named as SRC is read in bounded chunks (KPCONV_MAX_STREAM_BYTES)
+                data = fh.read() if is_regular(fh) else read_stream(fh, where)
         except OSError as exc:
             self.failed += 1
             self.findings.append(error("labelme.unreadable", f"cannot read the file: {exc.strerror}", source=where))
+            return None, [], []
+        except DataError as exc:
+            self.failed += 1
+            self.findings.extend(exc.findings or [error("labelme.unreadable", exc.message, source=where)])
             return None, [], []
         try:
             # the one JSON decode (a UTF-8 BOM accepted, UTF-16 and NaN told as such)
@@ -787,7 +792,7 @@ def parse_paths(
         raise UsageError(f"no .json files found in {', '.join(str(s) for s in sources)}")
     cwd = os.getcwd()  # once: os.path.abspath would ask for it per file
     absolute = [os.path.normpath(os.path.join(cwd, p)) for p in files]
-    named = {os.path.normpath(os.path.join(cwd, p)) for p in sources if Path(p).is_file()}
+    named = {os.path.normpath(os.path.join(cwd, p)) for p in sources if Path(p).exists() and not Path(p).is_dir()}
     json_root = os.path.commonpath([os.path.dirname(a) for a in absolute])
     reader = _Reader(opts, json_root)
     images: list[RawImage] = []
