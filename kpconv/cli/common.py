@@ -267,7 +267,7 @@ def finish_conversion(
 def _add_nothing_converted(conv: Conversion, output: Path) -> bool:
     """True when the conversion holds an image; else an error finding saying nothing converted
     (an empty COCO file would only hide that every input failed)."""
-    if conv.document.get("images"):
+    if conv.report.summary["converted"]["images"]:
         return True
     conv.report.findings.append(
         error(

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import __version__
-from ..fileio import atomic_write_bytes, dumps_json
+from ..fileio import atomic_write_bytes, dumps_json, loads_json
 from ..finding import Finding, Report, Severity, error, info, warning
 from ..geometry import boxes_from_points, polygon_area, round_px, round_px_array
 from ..memory import gc_paused
@@ -330,18 +330,26 @@ class BuildOptions:
 
 @dataclass
 class Conversion:
-    """The built document and the report (parse findings + build findings + validation).
+    """The built dataset and the report (parse findings + build findings + validation).
 
-    ``document`` is the plain COCO dict and ``data`` its deterministic JSON bytes (what gets
-    written); ``dataset`` builds the pydantic model on first use, for library callers.
+    ``data`` is the deterministic JSON bytes (what gets written and what was validated);
+    ``document`` the plain COCO dict decoded from them and ``dataset`` the pydantic model, each
+    made on first use, for library callers (the CLI needs neither: a big conversion does not
+    keep a second copy of its dataset as Python objects).
     """
 
-    document: dict[str, Any]
     data: bytes
     report: Report
     spec: KeypointSpec | None = None
     spec_inferred: bool = False
+    _document: dict[str, Any] | None = field(default=None, repr=False)
     _dataset: Dataset | None = field(default=None, repr=False)
+
+    @property
+    def document(self) -> dict[str, Any]:
+        if self._document is None:
+            self._document = loads_json(self.data)
+        return self._document
 
     @property
     def dataset(self) -> Dataset:
@@ -448,19 +456,22 @@ def _build(
         "annotations": out_anns,
         "categories": categories,
     }
-    # The output is validated by the same route as `kpconv validate` on a file: the exact bytes
-    # that get written, decoded again (strict decode, keypoints parsed in bulk).
-    data = dumps_json(doc, compact=opts.compact)
-    checked = validate_bytes(data)
-    report = Report(findings=findings + checked.findings, summary=dict(checked.summary))
-    report.summary["converted"] = {
+    converted = {
         "images": len(out_images),
         "instances": len(out_anns),
         "keypoints_labelled": sum(a["num_keypoints"] for a in out_anns),
         "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
         "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
     }
-    return Conversion(document=doc, data=data, report=report)
+    # The output is validated by the same route as `kpconv validate` on a file: the exact bytes
+    # that get written, decoded again (strict decode, keypoints parsed in bulk). The dicts are
+    # dropped first: the validator's arrays, not a second copy of the dataset, fill the memory.
+    data = dumps_json(doc, compact=opts.compact)
+    del doc, out_images, out_anns
+    checked = validate_bytes(data)
+    report = Report(findings=findings + checked.findings, summary=dict(checked.summary))
+    report.summary["converted"] = converted
+    return Conversion(data=data, report=report)
 
 
 def _images(raw: list[RawImage], findings: list[Finding]) -> tuple[dict[str, RawImage], dict[str, RawImage]]:
