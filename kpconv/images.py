@@ -13,7 +13,7 @@ import posixpath
 import re
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .errors import UsageError
 
@@ -280,7 +280,7 @@ def _exif_orientation(tiff: bytes) -> int | None:
     not one this reader can walk (Pillow decides then)."""
     if len(tiff) < 8 or tiff[:4] not in (b"II*\x00", b"MM\x00*"):
         return None
-    order = "little" if tiff[:2] == b"II" else "big"
+    order: Literal["little", "big"] = "little" if tiff[:2] == b"II" else "big"
     ifd = int.from_bytes(tiff[4:8], order)
     if ifd + 2 > len(tiff):
         return None

@@ -28,7 +28,6 @@ from ..geometry import point_in_polygon
 BBox = tuple[float, float, float, float]  # x, y, w, h
 Extent = tuple[float, float, float, float]  # x0, y0, x1, y1
 
-T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
 
 
@@ -106,17 +105,18 @@ def union_box(regions: Iterable[Region]) -> BBox | None:
 
 
 def by_group(
-    *kinds: Iterable[tuple[T, K | None]],
-) -> tuple[dict[K, tuple[list[T], ...]], tuple[list[T], ...]]:
+    *kinds: Iterable[tuple[Any, K | None]],
+) -> tuple[dict[K, tuple[list[Any], ...]], tuple[list[Any], ...]]:
     """Shapes sharing a group id form one instance.
 
     Each argument is one kind of shape as ``(shape, group id)`` pairs, ``None`` for no group.
     Returns the groups (keys in first-seen order, kinds scanned in argument order), each with
-    one list per kind, and the ungrouped shapes, one list per kind.
+    one list per kind, and the ungrouped shapes, one list per kind. (The kinds differ in type,
+    which a variadic signature cannot say: the lists are typed ``Any``.)
     """
     n = len(kinds)
-    groups: dict[K, tuple[list[T], ...]] = {}
-    loose: tuple[list[T], ...] = tuple([] for _ in range(n))
+    groups: dict[K, tuple[list[Any], ...]] = {}
+    loose: tuple[list[Any], ...] = tuple([] for _ in range(n))
     get = groups.get
     for k, shapes in enumerate(kinds):
         alone = loose[k].append

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ...errors import DataError, UsageError
 from ...convert.builder import InstanceArrays, ParseResult, RawImage
 from ...convert.pipeline import Parsed
+from ...errors import DataError, UsageError
 from . import dlc, long, sleap, wide
 from .imagefiles import ImageOptions, resolve_images
 from .options import DEFAULT_FRAME_PATTERN, CsvOptions, LayoutResult, header_record

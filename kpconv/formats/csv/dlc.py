@@ -23,12 +23,12 @@ from typing import Any
 
 import yaml
 
+from ...convert.builder import ParseResult, RawInstance, RawPoint
 from ...errors import DataError, UsageError
 from ...fileio import decode_utf8
 from ...finding import Finding, error, info, warning
 from ...memory import gc_paused
 from ...spec import KeypointSpec, spec_from_mapping
-from ...convert.builder import ParseResult, RawInstance, RawPoint
 from .imagefiles import normalize_name
 from .options import CsvOptions, LayoutResult
 from .table import CsvTable

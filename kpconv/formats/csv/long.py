@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...convert.builder import InstanceArrays, ParseResult
 from ...errors import DataError, UsageError
 from ...finding import Finding, error
 from ...memory import gc_paused
-from ...convert.builder import InstanceArrays, ParseResult
 from .imagefiles import normalize_names
 from .options import CsvOptions, LayoutResult, find_column, header_record
 from .table import Body, CsvTable, IntArray

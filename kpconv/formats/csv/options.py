@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...errors import DataError, UsageError
 from ...convert.builder import ParseResult
+from ...errors import DataError, UsageError
 from .imagefiles import ImageOptions
 from .table import CsvTable
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ...convert.builder import ParseResult, RawInstance, RawPoint
 from ...errors import DataError, UsageError
 from ...finding import Finding, error
 from ...memory import gc_paused
 from ...spec import spec_from_mapping
-from ...convert.builder import ParseResult, RawInstance, RawPoint
 from .imagefiles import normalize_name
 from .options import CsvOptions, LayoutResult, first_record
 from .table import CsvTable

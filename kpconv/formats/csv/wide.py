@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...convert.builder import ParseResult, RawInstance, RawPoint
 from ...errors import DataError, UsageError
 from ...finding import Finding, error, info
 from ...memory import gc_paused
 from ...spec import spec_from_mapping
-from ...convert.builder import ParseResult, RawInstance, RawPoint
 from .imagefiles import normalize_name
 from .options import CsvOptions, LayoutResult, find_column, header_record
 from .table import CsvTable

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...convert.builder import ParseResult, RawInstance
+from ...convert.pipeline import Parsed
 from ...errors import UsageError
 from ...finding import error, warning
 from ...spec import KeypointSpec
-from ...convert.builder import ParseResult, RawInstance
-from ...convert.pipeline import Parsed
 from .reader import (
     DEFAULT_FRAME_PATTERN,
     DEFAULT_SUBSET,

@@ -501,7 +501,7 @@ class _Reader:
             )
             return _Inst.of(loose, [])
         for (_, pt), p in zip(loose, placed, strict=True):
-            if type(p) is int:
+            if isinstance(p, int):
                 containers[p].points.append(pt)
             elif not p:
                 findings.append(

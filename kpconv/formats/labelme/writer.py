@@ -99,7 +99,7 @@ def _instance_shapes(
     shapes = []
     bbox = ann.get("bbox")
     has_box = bbox is not None and len(bbox) == 4 and bbox[2] > 0 and bbox[3] > 0
-    if has_box:
+    if bbox is not None and has_box:
         x, y, w, h = bbox
         shapes.append(_shape(cat["name"], [[x, y], [x + w, y + h]], group, "rectangle"))
     # without a rectangle, the `category.keypoint` prefix is what names the category on reading
