@@ -2,14 +2,14 @@
 
 A format module only *parses*: it turns its source into :class:`RawImage` and
 :class:`RawInstance` values (image reference, category, named points with visibility, optional
-box/polygon, and where each came from in the source) plus findings, or, for sources with very
-many points (a million-row CSV), into one :class:`InstanceArrays` block holding the same
-instances as columns. Everything else happens here, the same way for every format: stable ids
+box/polygon, and where each came from in the source) plus findings; a reader that parses many
+points at once (a million-row CSV) makes its instances with :func:`instances_from_columns`.
+Everything else happens here, the same way for every format: stable ids
 (images sorted by file name), keypoint order from the spec, ``0,0,0`` for unlabelled points,
 ``num_keypoints``, bbox and area, ``iscrowd``, ``segmentation`` and the categories. The result is
 checked with :func:`kpconv.validate`.
 
-There is one build routine: object instances are first turned into the columnar form, then
+There is one build routine: the instances are first read into columns, then
 whole columns are resolved, checked and measured at once (numpy), so the cost per point is a
 few array operations whatever the source format.
 """
@@ -17,12 +17,13 @@ few array operations whatever the source format.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from itertools import compress, repeat
+from dataclasses import dataclass, field
+from itertools import chain, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -41,11 +42,12 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-@dataclass(slots=True)
-class RawPoint:
+class RawPoint(msgspec.Struct, gc=False):
     """One labelled point: ``label`` names the keypoint (resolved through the spec).
 
     ``v`` is 2 (visible), 1 (labelled, occluded) or 0 (known to be absent: coordinates dropped).
+    A struct with a C constructor the garbage collector does not track: readers make one per
+    point, a million-row CSV a million of them (a third of a slotted dataclass's time).
     """
 
     label: str
@@ -66,37 +68,69 @@ class RawImage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class RawInstance:
-    """One object instance as the source describes it."""
+class RawInstance(msgspec.Struct):
+    """One object instance as the source describes it (a struct, as :class:`RawPoint`)."""
 
     image: str  # RawImage.file_name
     category: str
-    points: list[RawPoint] = field(default_factory=list)
+    points: list[RawPoint] = msgspec.field(default_factory=list)
     bbox: tuple[float, float, float, float] | None = None  # x, y, w, h as drawn in the source
     polygon: list[list[float]] | None = None  # COCO polygon segmentation
     source: str = ""
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 _LABEL, _X, _Y, _V, _SOURCE = (attrgetter(a) for a in ("label", "x", "y", "v", "source"))
 _POINTS = attrgetter("points")
 
 
+def instances_from_columns(
+    image: Sequence[str],
+    category: Sequence[str],
+    source: Sequence[str],
+    counts: IntArray,
+    labels: Sequence[str],
+    label: IntArray,
+    x: FloatArray,
+    y: FloatArray,
+    v: IntArray,
+    bbox: FloatArray | None = None,
+    attributes: Sequence[dict[str, Any]] | None = None,
+) -> list[RawInstance]:
+    """Instances from what a reader that parses many points at once has: per instance ``i`` its
+    image, category, source, ``counts[i]`` points and optionally its drawn ``bbox`` (x, y, w, h;
+    a NaN row where none is drawn) and attributes; per point, in instance order, its label (an
+    index into ``labels``), x, y and v. The objects are made at C speed (no per-point code)."""
+    with gc_paused():
+        names = list(map(labels.__getitem__, label.tolist()))
+        points = list(map(RawPoint, names, x.tolist(), y.tolist(), v.tolist(), repeat("")))
+        ends = np.cumsum(counts).tolist()
+        starts = [0, *ends[:-1]]
+        boxes: Iterable[Any] = repeat(None)
+        if bbox is not None:
+            boxes = [None if b[0] != b[0] else tuple(b) for b in bbox.tolist()]  # NaN: none drawn
+        return [
+            RawInstance(img, cat, points[a:b], box, None, src, dict(attrs) if attrs else {})
+            for img, cat, src, a, b, box, attrs in zip(
+                image, category, source, starts, ends, boxes,
+                attributes if attributes is not None else repeat(None), strict=False,
+            )
+        ]  # fmt: skip
+
+
 @dataclass
-class InstanceArrays:
-    """Instances as columns: what a source with very many points hands the builder.
+class _Columns:
+    """The builder's view of the instances as columns, so that whole columns are resolved,
+    checked and measured at once (numpy).
 
-    Per instance (index ``i``): ``image`` (a :class:`RawImage` file name), ``category``,
-    ``source``, ``counts[i]`` (its number of point rows) and optionally ``bbox`` (an ``(N, 4)``
-    x, y, w, h array, a NaN row where none is drawn), ``polygon`` and ``attributes``. Per point
-    row: ``label`` (an index into ``labels``), ``x``, ``y``, ``v`` (2 visible, 1 occluded, 0
-    unlabelled). The rows of instance ``i`` follow those of instance ``i - 1``, in source order:
-    that order decides which of two points given for one keypoint is kept.
-
-    ``point_source`` gives a row's place in the source where it differs from its instance's
-    (``""``: the instance's); ``exact`` holds the x and y values as the source gave them when they
-    are not all floats (integer coordinates stay integers in the output).
+    Per instance (index ``i``): ``image``, ``category``, ``source``, ``counts[i]`` (its number
+    of points) and optionally ``bbox`` (an ``(N, 4)`` x, y, w, h array, a NaN row where none is
+    drawn), ``polygon`` and ``attributes``. Per point: ``label`` (an index into ``labels``),
+    ``x``, ``y``, ``v``; the points of instance ``i`` follow those of instance ``i - 1``, in
+    source order: that order decides which of two points given for one keypoint is kept.
+    ``point_source`` gives a point's place in the source where it has its own; ``exact`` holds
+    the x and y values as the source gave them when they are not all floats (integer
+    coordinates stay integers in the output).
     """
 
     image: list[str]
@@ -108,30 +142,30 @@ class InstanceArrays:
     x: FloatArray
     y: FloatArray
     v: IntArray
-    point_source: list[str] | None = None
-    exact: tuple[list[Any], list[Any]] | None = None
-    bbox: FloatArray | None = None
-    polygon: list[list[list[float]] | None] | None = None
-    attributes: list[dict[str, Any]] | None = None
+    point_source: list[str] | None
+    exact: tuple[list[Any], list[Any]] | None
+    bbox: FloatArray | None
+    polygon: list[list[list[float]] | None] | None
+    attributes: list[dict[str, Any]] | None
 
     def __len__(self) -> int:
         return len(self.image)
 
     @property
     def rows(self) -> int:
-        """The number of point rows."""
+        """The number of points."""
         return len(self.label)
 
     @classmethod
-    def from_instances(cls, instances: Sequence[RawInstance]) -> InstanceArrays:
-        """The columnar form of object instances (C-speed attribute reads, no per-point code)."""
+    def of(cls, instances: Sequence[RawInstance]) -> _Columns:
+        """C-speed attribute reads, no per-point code."""
         n = len(instances)
-        points = [p for pts in map(_POINTS, instances) for p in pts]
+        points = list(chain.from_iterable(map(_POINTS, instances)))
         names = list(map(_LABEL, points))
         labels = list(dict.fromkeys(names))
         code = {name: i for i, name in enumerate(labels)}
         xs, ys = list(map(_X, points)), list(map(_Y, points))
-        sources = list(map(_SOURCE, points))
+        sources = list(map(_SOURCE, points)) if any(map(_SOURCE, points)) else None
         boxes = [inst.bbox for inst in instances]
         polygons = [inst.polygon for inst in instances]
         attributes = [inst.attributes for inst in instances]
@@ -145,7 +179,7 @@ class InstanceArrays:
             x=np.array(xs, dtype=np.float64).reshape(-1),
             y=np.array(ys, dtype=np.float64).reshape(-1),
             v=np.fromiter(map(_V, points), np.int64, len(points)),
-            point_source=sources if any(sources) else None,
+            point_source=sources,
             exact=None if set(map(type, xs)) | set(map(type, ys)) <= {float} else (xs, ys),
             bbox=(
                 np.array([b if b is not None else (np.nan,) * 4 for b in boxes], dtype=np.float64)
@@ -156,154 +190,22 @@ class InstanceArrays:
             attributes=attributes if any(attributes) else None,
         )
 
-    def to_instances(self) -> list[RawInstance]:
-        """The same instances as objects (for callers that want to look at them one by one)."""
-        xs, ys = self.exact if self.exact is not None else (self.x.tolist(), self.y.tolist())
-        labels = [self.labels[i] for i in self.label.tolist()]
-        vs = self.v.tolist()
-        sources = self.point_source or [""] * self.rows
-        out: list[RawInstance] = []
-        start = 0
-        for i, count in enumerate(self.counts.tolist()):
-            end = start + count
-            points = list(map(RawPoint, labels[start:end], xs[start:end], ys[start:end], vs[start:end], sources[start:end]))
-            box = self.bbox[i] if self.bbox is not None else None
-            out.append(
-                RawInstance(
-                    image=self.image[i],
-                    category=self.category[i],
-                    points=points,
-                    bbox=None if box is None or np.isnan(box[0]) else (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
-                    polygon=self.polygon[i] if self.polygon is not None else None,
-                    source=self.source[i],
-                    attributes=dict(self.attributes[i]) if self.attributes is not None else {},
-                )
-            )
-            start = end
-        return out
-
-    def select(self, keep: Sequence[bool] | npt.NDArray[np.bool_]) -> InstanceArrays:
-        """The instances where ``keep`` is true (with their rows)."""
-        mask = np.asarray(keep, dtype=bool).reshape(-1)
-        if mask.all():
-            return self
-        rows = np.repeat(mask, self.counts)
-        flags = mask.tolist()
-        exact = None
-        if self.exact is not None:
-            row_flags = rows.tolist()
-            exact = (list(compress(self.exact[0], row_flags)), list(compress(self.exact[1], row_flags)))
-        return InstanceArrays(
-            image=list(compress(self.image, flags)),
-            category=list(compress(self.category, flags)),
-            source=list(compress(self.source, flags)),
-            counts=self.counts[mask],
-            labels=self.labels,
-            label=self.label[rows],
-            x=self.x[rows],
-            y=self.y[rows],
-            v=self.v[rows],
-            point_source=list(compress(self.point_source, rows.tolist())) if self.point_source is not None else None,
-            exact=exact,
-            bbox=self.bbox[mask] if self.bbox is not None else None,
-            polygon=list(compress(self.polygon, flags)) if self.polygon is not None else None,
-            attributes=list(compress(self.attributes, flags)) if self.attributes is not None else None,
-        )
-
-    def with_images(self, file_names: dict[str, str]) -> InstanceArrays:
-        """Images renamed through ``file_names``; instances whose image it lacks are dropped."""
-        renamed = list(map(file_names.get, self.image))
-        kept = self.select([name is not None for name in renamed])
-        if kept is self:  # select() hands back the block itself when it keeps everything
-            kept = replace(self)
-        kept.image = [name for name in renamed if name is not None]
-        return kept
-
-    @classmethod
-    def concat(cls, parts: Sequence[InstanceArrays]) -> InstanceArrays:
-        """One block holding the instances of every part, in order."""
-        if len(parts) == 1:
-            return parts[0]
-        labels = list(dict.fromkeys(name for part in parts for name in part.labels))
-        code = {name: i for i, name in enumerate(labels)}
-
-        def opt(get: Any, default: Any) -> Any:
-            return [get(p) if get(p) is not None else default(p) for p in parts]
-
-        exact = None
-        if any(p.exact is not None for p in parts):
-            pairs = opt(attrgetter("exact"), lambda p: (p.x.tolist(), p.y.tolist()))
-            exact = ([v for xs, _ in pairs for v in xs], [v for _, ys in pairs for v in ys])
-        return cls(
-            image=[name for p in parts for name in p.image],
-            category=[name for p in parts for name in p.category],
-            source=[s for p in parts for s in p.source],
-            counts=np.concatenate([p.counts for p in parts]),
-            labels=labels,
-            label=np.concatenate([np.array([code[n] for n in p.labels] or [0], np.int64)[p.label] for p in parts]),
-            x=np.concatenate([p.x for p in parts]),
-            y=np.concatenate([p.y for p in parts]),
-            v=np.concatenate([p.v for p in parts]),
-            point_source=(
-                [s for ss in opt(attrgetter("point_source"), lambda p: [""] * p.rows) for s in ss]
-                if any(p.point_source is not None for p in parts)
-                else None
-            ),
-            exact=exact,
-            bbox=(
-                np.concatenate(opt(attrgetter("bbox"), lambda p: np.full((len(p), 4), np.nan)))
-                if any(p.bbox is not None for p in parts)
-                else None
-            ),
-            polygon=(
-                [g for gs in opt(attrgetter("polygon"), lambda p: [None] * len(p)) for g in gs]
-                if any(p.polygon is not None for p in parts)
-                else None
-            ),
-            attributes=(
-                [a for aa in opt(attrgetter("attributes"), lambda p: [{}] * len(p)) for a in aa]
-                if any(p.attributes is not None for p in parts)
-                else None
-            ),
-        )
-
 
 @dataclass
 class ParseResult:
-    """What a format module returns: images, instances, findings, and a spec if the source has one.
-
-    Instances come as objects (``instances``), as one columnar block (``arrays``, for sources
-    with very many points), or both (the objects count first).
-    """
+    """What a format module returns: images, instances, findings, and a spec if the source has one."""
 
     images: list[RawImage] = field(default_factory=list)
     instances: list[RawInstance] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     spec: KeypointSpec | None = None
-    arrays: InstanceArrays | None = None
 
     def extend(self, other: ParseResult) -> None:
         self.images.extend(other.images)
         self.instances.extend(other.instances)
         self.findings.extend(other.findings)
-        if other.arrays is not None:
-            self.arrays = other.arrays if self.arrays is None else InstanceArrays.concat([self.arrays, other.arrays])
         if self.spec is None:
             self.spec = other.spec
-
-    def columns(self) -> InstanceArrays:
-        """Every instance in the columnar form (the object instances first)."""
-        if self.arrays is None:
-            return InstanceArrays.from_instances(self.instances)
-        if not self.instances:
-            return self.arrays
-        return InstanceArrays.concat([InstanceArrays.from_instances(self.instances), self.arrays])
-
-    def all_instances(self) -> list[RawInstance]:
-        """Every instance as an object (the columnar block converted)."""
-        if self.arrays is None:
-            return list(self.instances)
-        return self.instances + self.arrays.to_instances()
 
 
 BBoxSource = Literal["auto", "points"]
@@ -364,9 +266,12 @@ class Conversion:
         atomic_write_bytes(Path(path), self.data)
 
 
-def infer_spec(instances: Iterable[RawInstance] | InstanceArrays) -> KeypointSpec:
+def infer_spec(instances: Iterable[RawInstance]) -> KeypointSpec:
     """A spec from the labels seen, per category in first-seen order (``cat.nose`` → ``nose``)."""
-    cols = instances if isinstance(instances, InstanceArrays) else InstanceArrays.from_instances(list(instances))
+    return _infer_spec(_Columns.of(list(instances)))
+
+
+def _infer_spec(cols: _Columns) -> KeypointSpec:
     order: dict[str, list[str]] = {name: [] for name in dict.fromkeys(cols.category)}
     if cols.rows:
         # first row of each (category, label) pair, with one scatter-min over the rows
@@ -389,15 +294,15 @@ def infer_spec(instances: Iterable[RawInstance] | InstanceArrays) -> KeypointSpe
     return spec_from_mapping({"categories": cats}, source="inferred from labels")
 
 
-def choose_spec(
-    user: KeypointSpec | None, parsed: ParseResult, columns: InstanceArrays | None = None
+def _choose_spec(
+    user: KeypointSpec | None, parsed: ParseResult, cols: _Columns
 ) -> tuple[KeypointSpec, list[Finding]]:
     """The user's spec wins, then the one the source defines, else one inferred from labels."""
     if user is not None:
         return user, []
     if parsed.spec is not None and parsed.spec.categories:
         return parsed.spec, []
-    spec = infer_spec(columns if columns is not None else parsed.columns())
+    spec = _infer_spec(cols)
     if not spec.categories:
         return spec, [error("convert.no_keypoints", "no keypoint labels found in the source; nothing to convert")]
     notes = [
@@ -415,21 +320,16 @@ def build(
     parsed: ParseResult,
     spec: KeypointSpec,
     options: BuildOptions | None = None,
-    *,
-    columns: InstanceArrays | None = None,
 ) -> Conversion:
-    """Build a COCO keypoint dataset from parsed raw instances, then validate it.
-
-    ``columns`` is ``parsed.columns()`` when the caller already has it.
-    """
+    """Build a COCO keypoint dataset from parsed raw instances, then validate it."""
     # A dict and lists per annotation, none in a cycle: collections triggered by building them
     # would rescan the whole growing document again and again (about 10 % of a big conversion).
     with gc_paused():
-        return _build(parsed, spec, options, columns)
+        return _build(parsed, spec, options, _Columns.of(parsed.instances))
 
 
 def _build(
-    parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None, columns: InstanceArrays | None
+    parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None, cols: _Columns
 ) -> Conversion:
     opts = options or BuildOptions()
     findings: list[Finding] = list(parsed.findings)
@@ -444,7 +344,6 @@ def _build(
         entry.update({"id": image_id, "file_name": name, "width": int(img.width or 0), "height": int(img.height or 0)})
         out_images.append(entry)
 
-    cols = columns if columns is not None else parsed.columns()
     out_anns, ann_findings = _annotations(cols, spec, cat_ids, out_images, opts)
     findings.extend(ann_findings)
     findings.extend(_unknown_images(cols, images))
@@ -525,7 +424,7 @@ def _category_ids(spec: KeypointSpec) -> tuple[dict[str, int], list[dict[str, An
     return cat_ids, categories
 
 
-def _unknown_images(cols: InstanceArrays, images: dict[str, RawImage]) -> list[Finding]:
+def _unknown_images(cols: _Columns, images: dict[str, RawImage]) -> list[Finding]:
     """One error per image name that instances use but the source does not describe."""
     unknown = set(cols.image) - images.keys()
     if not unknown:
@@ -547,7 +446,7 @@ def _unknown_images(cols: InstanceArrays, images: dict[str, RawImage]) -> list[F
 
 
 def _annotations(
-    cols: InstanceArrays,
+    cols: _Columns,
     spec: KeypointSpec,
     cat_ids: dict[str, int],
     out_images: list[dict[str, Any]],
@@ -755,10 +654,10 @@ def convert(
 ) -> Conversion:
     """Choose the spec (user's, the source's, or inferred), build, validate."""
     with gc_paused():  # see build()
-        columns = parsed.columns()
-        spec, notes = choose_spec(user_spec, parsed, columns)
+        cols = _Columns.of(parsed.instances)
+        spec, notes = _choose_spec(user_spec, parsed, cols)
         parsed.findings.extend(notes)
-        conv = build(parsed, spec, options, columns=columns)
+        conv = _build(parsed, spec, options, cols)
     conv.spec = spec
     conv.spec_inferred = user_spec is None and (parsed.spec is None or not parsed.spec.categories)
     return conv

@@ -1,9 +1,8 @@
-"""The shared builder: object instances and the columnar block give the same document.
-
-Every case is one small source, built three ways: as :class:`RawInstance` objects, as the
-:class:`InstanceArrays` block those objects convert to, and as a block written by hand the way a
-columnar parser (the long CSV layout) fills one. All three must give the same bytes and findings,
-and the case's own expectations (keypoints, boxes, finding codes and places) must hold.
+"""The shared builder: every case is one small source of :class:`RawInstance` objects, built
+as written by hand and, where a columnar reader could carry it (float coordinates, no point
+sources, no polygons), as :func:`instances_from_columns` makes them from columns the way the long
+CSV layout, YOLO and CVAT readers hand them over. Both must give the same bytes and findings, and
+the case's own expectations (keypoints, boxes, finding codes and places) must hold.
 """
 
 from __future__ import annotations
@@ -18,12 +17,12 @@ import pytest
 from kpconv.convert.builder import (
     BuildOptions,
     Conversion,
-    InstanceArrays,
     ParseResult,
     RawImage,
     RawInstance,
     RawPoint,
     convert,
+    instances_from_columns,
 )
 from kpconv.finding import Severity
 from kpconv.spec import KeypointSpec, spec_from_mapping
@@ -176,14 +175,12 @@ def copied(instances: list[RawInstance]) -> list[RawInstance]:
     ]  # fmt: skip
 
 
-def by_hand(instances: list[RawInstance]) -> InstanceArrays:
-    """The block a columnar parser writes: labels coded in reverse order, no optional column
-    it does not need (the exact values only when a coordinate is not a float)."""
+def by_columns(instances: list[RawInstance]) -> list[RawInstance]:
+    """The instances as a columnar reader makes them: labels coded in reverse order."""
     points = [p for inst in instances for p in inst.points]
     labels = sorted({p.label for p in points}, reverse=True)
-    coords = [p.x for p in points] + [p.y for p in points]
     boxes = [inst.bbox for inst in instances]
-    return InstanceArrays(
+    return instances_from_columns(
         image=[inst.image for inst in instances],
         category=[inst.category for inst in instances],
         source=[inst.source for inst in instances],
@@ -193,22 +190,23 @@ def by_hand(instances: list[RawInstance]) -> InstanceArrays:
         x=np.array([p.x for p in points], dtype=np.float64),
         y=np.array([p.y for p in points], dtype=np.float64),
         v=np.array([p.v for p in points], dtype=np.int64),
-        point_source=[p.source for p in points] if any(p.source for p in points) else None,
-        exact=None if all(type(c) is float for c in coords) else ([p.x for p in points], [p.y for p in points]),
         bbox=np.array([b if b is not None else (math.nan,) * 4 for b in boxes]) if any(boxes) else None,
-        polygon=[inst.polygon for inst in instances] if any(inst.polygon for inst in instances) else None,
         attributes=[inst.attributes for inst in instances] if any(inst.attributes for inst in instances) else None,
     )
 
 
+def columnar(case: Case) -> bool:
+    """Whether a columnar reader could hand this case over (what :func:`by_columns` carries)."""
+    points = [p for inst in case.instances for p in inst.points]
+    return (
+        all(type(p.x) is float and type(p.y) is float and not p.source for p in points)
+        and not any(inst.polygon for inst in case.instances)
+    )
+
+
 def run(case: Case, how: str) -> Conversion:
-    if how == "objects":
-        parsed = ParseResult(images=list(case.images), instances=copied(case.instances))
-    elif how == "converted":
-        parsed = ParseResult(images=list(case.images), arrays=InstanceArrays.from_instances(copied(case.instances)))
-    else:
-        parsed = ParseResult(images=list(case.images), arrays=by_hand(copied(case.instances)))
-    return convert(parsed, case.spec, case.options)
+    instances = copied(case.instances) if how == "objects" else by_columns(copied(case.instances))
+    return convert(ParseResult(images=list(case.images), instances=instances), case.spec, case.options)
 
 
 def builder_findings(conv: Conversion) -> list[tuple[str, str | None]]:
@@ -217,11 +215,11 @@ def builder_findings(conv: Conversion) -> list[tuple[str, str | None]]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_objects_and_columns_build_the_same_document(case: Case) -> None:
-    objects, converted, hand = (run(case, how) for how in ("objects", "converted", "by_hand"))
-    assert converted.data == objects.data
-    assert hand.data == objects.data
-    assert converted.report.findings == objects.report.findings
-    assert hand.report.findings == objects.report.findings
+    objects = run(case, "objects")
+    if columnar(case):
+        by_cols = run(case, "columns")
+        assert by_cols.data == objects.data
+        assert by_cols.report.findings == objects.report.findings
     anns = objects.document["annotations"]
     if case.keypoints is not None:
         assert [a["keypoints"] for a in anns] == case.keypoints
@@ -239,11 +237,11 @@ def test_objects_and_columns_build_the_same_document(case: Case) -> None:
 
 
 def test_finding_messages_are_the_ones_users_know() -> None:
-    conv = run(CASES[3], "by_hand")
+    conv = run(CASES[3], "objects")
     dup = [f for f in conv.report.findings if f.code == "convert.duplicate_keypoint"]
     assert dup[0].message == "keypoint 'nose' given twice in one instance (first at f:1); the second is dropped"
     assert dup[0].severity is Severity.ERROR and dup[0].image_id == 1
-    conv = run(CASES[4], "by_hand")
+    conv = run(CASES[4], "objects")
     (unknown,) = [f for f in conv.report.findings if f.code == "convert.unknown_keypoint"]
     assert unknown.message == (
         "label 'tail' is not a keypoint of 'person' (expected one of: nose, left_eye, right_eye); point dropped"
@@ -262,30 +260,18 @@ def test_attributes_are_copied() -> None:
     assert conv.document["annotations"][0]["attributes"] == {"track_id": 3}
 
 
-def test_objects_and_block_together_objects_first() -> None:
-    first = RawInstance("a.png", "person", [P("nose", 1, 1)])
-    second = RawInstance("a.png", "person", [P("left_eye", 2, 2)])
-    parsed = ParseResult(images=[RawImage("a.png", 9, 9)], instances=[first], arrays=InstanceArrays.from_instances([second]))
-    anns = convert(parsed, PERSON).document["annotations"]
-    assert [a["keypoints"][:6] for a in anns] == [[1.0, 1.0, 2, 0, 0, 0], [0, 0, 0, 2.0, 2.0, 2]]
-    assert [i.points[0].label for i in parsed.all_instances()] == ["nose", "left_eye"]
-
-
-def test_block_select_rename_concat_and_back_to_objects() -> None:
+def test_instances_from_columns_are_the_objects_a_reader_would_write() -> None:
     insts = [
-        RawInstance("a.png", "person", [P("nose", 1, 2, 2, "s:1")], bbox=(0, 0, 4, 4), source="s:0"),
-        RawInstance("b.png", "person", [P("left_eye", 3, 4), P("nose", 5, 6, 1)], attributes={"k": 1}),
-        RawInstance("c.png", "person", [P("tail", 7, 8)], polygon=[[0.0, 0.0, 1.0, 0.0, 1.0, 1.0]]),
+        RawInstance("a.png", "person", [P("nose", 1.0, 2.0)], bbox=(0.0, 0.0, 4.0, 4.0), source="s:0"),
+        RawInstance("b.png", "person", [P("left_eye", 3.0, 4.0), P("nose", 5.0, 6.0, 1)], attributes={"k": 1}),
+        RawInstance("c.png", "person", [], source="s:2"),
+        RawInstance("c.png", "dog", [P("tail", 7.5, 8.0, 0)]),
     ]
-    block = InstanceArrays.from_instances(copied(insts))
-    assert block.to_instances() == insts
-    renamed = block.with_images({"a.png": "x/a.png", "c.png": "x/c.png"})
-    assert [(i.image, [p.label for p in i.points]) for i in renamed.to_instances()] == [
-        ("x/a.png", ["nose"]),
-        ("x/c.png", ["tail"]),
-    ]
-    joined = InstanceArrays.concat([InstanceArrays.from_instances(insts[:1]), by_hand(insts[1:])])
-    assert joined.to_instances() == insts
+    made = by_columns(copied(insts))
+    assert made == insts
+    assert all(type(p.x) is float and type(p.v) is int for i in made for p in i.points)
+    made[1].attributes["k"] = 2  # each instance has its own attributes
+    assert insts[1].attributes == {"k": 1}
 
 
 def test_a_value_that_is_not_finite_is_checked_from_the_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -299,10 +285,3 @@ def test_a_value_that_is_not_finite_is_checked_from_the_bytes(monkeypatch: pytes
     conv = convert(parsed, PERSON)
     assert routes == ["bytes"]
     assert not conv.report.ok
-
-
-def test_renaming_images_leaves_the_original_block_alone() -> None:
-    block = InstanceArrays.from_instances([RawInstance("a.png", "person", [P("nose", 1, 1)])])
-    renamed = block.with_images({"a.png": "images/a.png"})
-    assert renamed.image == ["images/a.png"]
-    assert block.image == ["a.png"]

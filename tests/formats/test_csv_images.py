@@ -103,7 +103,7 @@ def test_skip_missing_images_lists_every_skip() -> None:
         CsvOptions(images=ImageOptions(images_dir=CSV, skip_missing=True)),
     )
     assert [i.file_name for i in parsed.images] == ["images/a.png"]
-    assert [inst.image for inst in parsed.all_instances()] == ["images/a.png"]
+    assert [inst.image for inst in parsed.instances] == ["images/a.png"]
     skips = [f for f in parsed.findings if f.code == "csv.image_skipped"]
     assert [(f.severity, f.source) for f in skips] == [
         (Severity.WARNING, f"{MALFORMED / 'missing_image.csv'}:3"),

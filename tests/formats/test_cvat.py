@@ -35,7 +35,7 @@ CVAT = FIXTURES / "cvat"
 
 def _by_image(export, subset: str = "") -> dict[str, list[RawInstance]]:
     out: dict[str, list[RawInstance]] = {}
-    for inst in export.subsets[subset].all_instances():
+    for inst in export.subsets[subset].instances:
         out.setdefault(inst.image, []).append(inst)
     return out
 
@@ -181,7 +181,7 @@ def test_visibility_attribute_maps_values(tmp_path: Path, value: str, v: int) ->
         '<points label="q" outside="0" occluded="0" points="3,4"/></skeleton></image>'
     )
     export = parse_cvat(_xml(tmp_path, body), CvatOptions(visibility_attribute="vis"))
-    pts = _points(export.subsets[""].all_instances()[0])
+    pts = _points(export.subsets[""].instances[0])
     assert pts["p"][2] == v and pts["q"][2] == 2
     if v == 0:
         assert pts["p"][:2] == (0.0, 0.0)
@@ -194,7 +194,7 @@ def test_visibility_attribute_unknown_value_is_a_warning(tmp_path: Path) -> None
         "</skeleton></image>"
     )
     export = parse_cvat(_xml(tmp_path, body), CvatOptions(visibility_attribute="vis"))
-    assert _points(export.subsets[""].all_instances()[0])["p"][2] == 1  # the occluded flag stays
+    assert _points(export.subsets[""].instances[0])["p"][2] == 1  # the occluded flag stays
     (finding,) = [f for f in export.subsets[""].findings if f.code == "cvat.visibility_value"]
     assert finding.severity is Severity.WARNING and "'maybe'" in finding.message
 
@@ -368,7 +368,7 @@ def test_grouping_rules(tmp_path: Path, name: str, body: str, expected, codes: l
     )
     got = sorted(
         (i.category, sorted(p.label for p in i.points), i.bbox)
-        for i in export.subsets[""].all_instances()
+        for i in export.subsets[""].instances
     )
     assert got == sorted(expected)
     assert sorted(c for c in _codes(export) if c != "cvat.category_assumed") == sorted(codes)
@@ -381,7 +381,7 @@ def test_box_of_same_label_attaches_to_the_points_it_contains(tmp_path: Path) ->
         '<points label="plate" points="60,60;70,60;70,70"/></image>'
     )
     export = parse_cvat(_xml(tmp_path, body))
-    boxes = sorted((i.bbox is not None) for i in export.subsets[""].all_instances())
+    boxes = sorted((i.bbox is not None) for i in export.subsets[""].instances)
     assert boxes == [False, True]
 
 
@@ -455,7 +455,7 @@ def test_a_merged_duplicate_image_keeps_document_order(tmp_path: Path) -> None:
     assert [r.file_name for r in res.images] == ["img_000.jpg", "img_001.jpg", "img_000.jpg"]
     assert _codes(export).count("cvat.duplicate_image") == 1
     assert [
-        i.source.rsplit(":", 1)[-1] for i in res.all_instances() if i.image == "img_000.jpg"
+        i.source.rsplit(":", 1)[-1] for i in res.instances if i.image == "img_000.jpg"
     ] == [
         '<image name="img_000.jpg">/skeleton[1]',
         '<image name="img_000.jpg">/skeleton[2]',
@@ -489,7 +489,7 @@ def test_coordinates_are_read_as_float_reads_them(tmp_path: Path) -> None:
             tmp_path, f'<image id="0" name="a.jpg"><skeleton label="s">{points}</skeleton></image>'
         )
     )
-    (inst,) = export.subsets[""].all_instances()
+    (inst,) = export.subsets[""].instances
     got = [(p.x, p.y) for p in inst.points]
     assert got == [(float(x), float(y)) for x, y in pairs]
     assert [math.copysign(1, x) for x, _ in got] == [math.copysign(1, float(x)) for x, _ in pairs]
@@ -510,7 +510,7 @@ def test_bad_skeleton_points_are_reported_in_document_order(tmp_path: Path) -> N
         "<image name=\"img_000.jpg\">/skeleton[2]/points[label='left_eye']",
         "<image name=\"img_001.jpg\">/skeleton[1]/points[label='left_eye']",
     ]  # the outside point with inf coordinates is v=0, not bad
-    instances = export.subsets[""].all_instances()
+    instances = export.subsets[""].instances
     assert len(instances) == 80
     assert sum(len(i.points) for i in instances) == 240 - 4
     assert _points(instances[0])["right_eye"] == (0.0, 0.0, 0)
@@ -530,7 +530,7 @@ def test_video_in_cvats_layout_becomes_one_instance_per_frame() -> None:
         ("frame_000002.png", 640, 360, {"frame": 2}),
         ("frame_000003.png", 640, 360, {"frame": 3}),  # the hand is all outside; corners are not
     ]
-    hands = [i for i in res.all_instances() if i.category == "hand"]
+    hands = [i for i in res.instances if i.category == "hand"]
     assert [i.image for i in hands] == ["frame_000000.png", "frame_000001.png", "frame_000002.png"]
     assert [_points(h) for h in hands] == [
         {"wrist": (100.0, 200.0, 2), "thumb": (120.0, 180.0, 1), "index": (130.0, 170.0, 2)},
@@ -541,7 +541,7 @@ def test_video_in_cvats_layout_becomes_one_instance_per_frame() -> None:
     ]
     assert all(h.attributes == {"track_id": 0, "side": "left"} for h in hands)
     assert hands[2].source == 'video.xml:<track id="0" label="hand">/skeleton[frame=2]'
-    corners = [i for i in res.all_instances() if i.category == "corners"]
+    corners = [i for i in res.instances if i.category == "corners"]
     assert [(i.image, i.attributes) for i in corners] == [("frame_000003.png", {"track_id": 2})]
     assert export.spec.category("hand").skeleton == [(1, 2), (1, 3)]
     outside = next(f for f in res.findings if f.code == "cvat.frame_outside")
@@ -565,7 +565,7 @@ def test_nested_track_layout_still_reads() -> None:
             {"frame": 3},
         ),  # frame 2: the hand is outside; frame 4: outside
     ]
-    hands = [i for i in res.all_instances() if i.category == "hand"]
+    hands = [i for i in res.instances if i.category == "hand"]
     assert [i.image for i in hands] == ["frame_000000.png", "frame_000001.png"]
     assert _points(hands[1]) == {
         "wrist": (105.0, 202.0, 1),
@@ -669,7 +669,7 @@ def test_two_frames_in_cvats_layout_give_two_instances(tmp_path: Path) -> None:
     export = parse_cvat(_video(tmp_path, VIDEO_TWO_FRAMES))
     res = export.subsets[""]
     assert [i.file_name for i in res.images] == ["frame_000000.png", "frame_000001.png"]
-    mice = res.all_instances()
+    mice = res.instances
     assert [(i.image, i.category, i.attributes) for i in mice] == [
         ("frame_000000.png", "mouse", {"track_id": 0}),
         ("frame_000001.png", "mouse", {"track_id": 0}),
@@ -705,7 +705,7 @@ def test_a_frame_with_every_element_outside_is_left_out_and_counted(tmp_path: Pa
     )
     export = parse_cvat(_video(tmp_path, text.replace("<stop_frame>1<", "<stop_frame>2<")))
     res = export.subsets[""]
-    assert [i.image for i in res.all_instances()] == ["frame_000000.png", "frame_000001.png"]
+    assert [i.image for i in res.instances] == ["frame_000000.png", "frame_000001.png"]
     assert "frame_000002.png" not in [i.file_name for i in res.images]
     (outside,) = [f for f in res.findings if f.code == "cvat.frame_outside"]
     assert outside.message.startswith(
@@ -731,7 +731,7 @@ def test_element_points_of_cvats_layout_bad_or_with_a_visibility_attribute(tmp_p
     )
     path = _video(tmp_path, text)
     export = parse_cvat(path, CvatOptions(visibility_attribute="vis"))
-    mice = export.subsets[""].all_instances()
+    mice = export.subsets[""].instances
     assert "neck" not in _points(mice[0])  # left out, reported where it is
     (bad,) = [f for f in export.subsets[""].findings if f.code == "cvat.bad_points"]
     assert bad.severity is Severity.ERROR
@@ -753,7 +753,7 @@ def test_video_frame_whose_skeleton_points_are_all_outside_gives_no_image(tmp_pa
     )
     export = parse_cvat(path)
     assert [i.file_name for i in export.subsets[""].images] == ["frame_000000.png"]
-    assert [i.attributes for i in export.subsets[""].all_instances()] == [{"track_id": 4}]
+    assert [i.attributes for i in export.subsets[""].instances] == [{"track_id": 4}]
 
 
 def test_frame_pattern_option_and_its_check() -> None:
@@ -782,8 +782,8 @@ def test_zip_is_read_in_place_and_matches_the_xml() -> None:
     from_zip = parse_cvat(CVAT / "skeleton.zip")
     from_xml = parse_cvat(CVAT / "skeleton.xml")
     assert from_zip.source.display == "skeleton.zip/annotations.xml"
-    assert [(_points(i), i.bbox) for i in from_zip.subsets[""].all_instances()] == [
-        (_points(i), i.bbox) for i in from_xml.subsets[""].all_instances()
+    assert [(_points(i), i.bbox) for i in from_zip.subsets[""].instances] == [
+        (_points(i), i.bbox) for i in from_xml.subsets[""].instances
     ]
 
 
@@ -817,7 +817,7 @@ def test_memory_does_not_grow_with_the_number_of_images(
         )
         path = _xml(tmp_path, body, name=f"a{n}.xml")
         peak, export = transient_peak(path)
-        assert export.subsets[""].all_instances()
+        assert export.subsets[""].instances
         sizes[n] = (path.stat().st_size, peak)
     (small_xml, small_peak), (big_xml, big_peak) = sizes[200], sizes[2000]
     assert big_xml > 9 * small_xml

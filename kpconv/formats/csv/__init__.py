@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ...convert.builder import InstanceArrays, ParseResult, RawImage
+from ...convert.builder import ParseResult, RawImage
 from ...convert.pipeline import Parsed
 from ...errors import DataError, UsageError
 from . import dlc, long, sleap, wide
@@ -133,15 +133,5 @@ def attach_images(result: LayoutResult, options: ImageOptions, display: str) -> 
         instances=kept,
         findings=parsed.findings + resolved.findings,
         spec=parsed.spec,
-        arrays=_renamed(parsed.arrays, file_names),
     )
 
-
-def _renamed(arrays: InstanceArrays | None, file_names: dict[str, str]) -> InstanceArrays | None:
-    """``arrays`` with its images renamed to their file names (as they are when every image is
-    kept under the name the CSV gives it)."""
-    if arrays is None:
-        return None
-    if list(file_names) == list(file_names.values()) and file_names.keys() >= set(arrays.image):
-        return arrays
-    return arrays.with_images(file_names)

@@ -18,9 +18,11 @@ common case (every cell a plain number) never runs Python code per cell.
 
 from __future__ import annotations
 
+from itertools import compress
+
 import numpy as np
 
-from ...convert.builder import InstanceArrays, ParseResult
+from ...convert.builder import ParseResult, instances_from_columns
 from ...errors import DataError, UsageError
 from ...finding import Finding, error
 from ...memory import gc_paused
@@ -140,16 +142,19 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
         row_group = row_group[rows]
         counts = np.bincount(row_group, minlength=len(images))
         labelled = np.bincount(row_group, weights=vs[rows] > 0, minlength=len(images)) > 0
-    arrays = InstanceArrays(
-        image=images, category=categories, source=sources, counts=counts,
-        labels=labels, label=label[rows], x=xs[rows], y=ys[rows], v=vs[rows],
-    )  # fmt: skip
 
     named_at: dict[str, str] = {}
     for name, where in zip(images, sources, strict=True):
         named_at.setdefault(name, where)
     # an instance whose rows are all unlabelled is "nothing here": its image stays, it does not
-    parsed = ParseResult(findings=findings, arrays=arrays.select(labelled))
+    row_kept = np.repeat(labelled, counts)
+    keep = labelled.tolist()
+    instances = instances_from_columns(
+        list(compress(images, keep)), list(compress(categories, keep)), list(compress(sources, keep)),
+        counts[labelled], labels, label[rows][row_kept], xs[rows][row_kept], ys[rows][row_kept],
+        vs[rows][row_kept],
+    )  # fmt: skip
+    parsed = ParseResult(findings=findings, instances=instances)
     return LayoutResult(parsed, named_at, [table.path.parent])
 
 

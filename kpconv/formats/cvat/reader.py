@@ -14,7 +14,7 @@ Per image the shapes are first collected, then assembled into instances:
 4. remaining boxes/polygons attach to the instance of the same label whose points they contain.
 
 An image that holds only skeletons (the bulk of a big export) needs no assembly: its skeletons
-go to the subset's columns (:class:`_Columns`), without an object per point.
+are read together, their points at C speed (:func:`~kpconv.convert.builder.instances_from_columns`).
 
 Video tracks become one image per frame where some shape is not ``outside`` (see
 :meth:`CvatReader._track`). A skeleton track's element points come in one of two layouts: CVAT's
@@ -27,7 +27,6 @@ layout, where the skeleton track holds one ``<track label=element>`` per element
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -52,7 +51,7 @@ from ...convert.assembly import (
     polygon,
     union_box,
 )
-from ...convert.builder import InstanceArrays, ParseResult, RawImage, RawInstance, RawPoint
+from ...convert.builder import ParseResult, RawImage, RawInstance, RawPoint, instances_from_columns
 from ...errors import DataError
 from ...finding import Finding, error, info, warning
 from ...memory import gc_paused
@@ -147,55 +146,6 @@ class _Points:
     v: IntArray
 
 
-@dataclass
-class _Columns:
-    """The skeletons of one subset's images that hold nothing else, as columns.
-
-    ``blocks`` says where each run of them goes among the subset's object instances
-    (``len(instances)`` then, and how many): :meth:`CvatReader._finish` restores document
-    order from it when something depends on it.
-    """
-
-    image: list[str] = field(default_factory=list)
-    category: list[str] = field(default_factory=list)
-    source: list[str] = field(default_factory=list)
-    attributes: dict[int, dict[str, Any]] = field(default_factory=dict)  # the few that have some
-    # per instance its number of points; per point its label code, x, y, v. Growing buffers,
-    # seen as arrays without a copy at the end: no document-sized copy is ever made.
-    counts: array = field(default_factory=lambda: array("q"))
-    label: array = field(default_factory=lambda: array("q"))
-    x: array = field(default_factory=lambda: array("d"))
-    y: array = field(default_factory=lambda: array("d"))
-    v: array = field(default_factory=lambda: array("q"))
-    blocks: list[tuple[int, int]] = field(default_factory=list)
-
-    def add(self, pts: _Points) -> None:
-        """The points of some instances."""
-        self.counts.extend(pts.counts)
-        self.label.frombytes(pts.label.tobytes())
-        self.x.frombytes(np.ascontiguousarray(pts.x).tobytes())
-        self.y.frombytes(np.ascontiguousarray(pts.y).tobytes())
-        self.v.frombytes(pts.v.tobytes())
-
-    def arrays(self, labels: list[str]) -> InstanceArrays:
-        """Every instance as one :class:`InstanceArrays` (``labels``: what the label codes name)."""
-        attributes = self.attributes
-        return InstanceArrays(
-            image=self.image,
-            category=self.category,
-            source=self.source,
-            counts=np.frombuffer(self.counts, dtype=np.int64),
-            labels=labels,
-            label=np.frombuffer(self.label, dtype=np.int64),
-            x=np.frombuffer(self.x, dtype=np.float64),
-            y=np.frombuffer(self.y, dtype=np.float64),
-            v=np.frombuffer(self.v, dtype=np.int64),
-            attributes=[attributes.get(i, {}) for i in range(len(self.image))]
-            if attributes
-            else None,
-        )
-
-
 class _Tally:
     """Findings that would repeat per shape, counted instead (bounded memory on big exports)."""
 
@@ -277,20 +227,6 @@ def rotated_box(xtl: float, ytl: float, xbr: float, ybr: float, degrees: float) 
     return Region(extent_of(corners))
 
 
-def _document_order(
-    objects: list[RawInstance], columns: list[RawInstance], blocks: list[tuple[int, int]]
-) -> list[RawInstance]:
-    """Object instances with the column ones, each block where it was read."""
-    out: list[RawInstance] = []
-    i = f = 0
-    for at, n in blocks:
-        out += objects[i:at]
-        out += columns[f : f + n]
-        i, f = at, f + n
-    out += objects[i:]
-    return out
-
-
 def _int(text: str | None) -> int | None:
     try:
         return int(float(text)) if text is not None else None
@@ -344,9 +280,7 @@ class CvatReader:
         self._names: dict[str, str] = {}  # one string object per point label name
         self._labels: list[str] = []  # point labels by code
         self._kinds: dict[tuple[str, str | None, str | None], int] = {}  # see _kinds_of
-        self.columns: dict[str, _Columns] = {}  # per subset
         self._codes: dict[str, int] = {}  # point label -> its code
-        self._order_matters: set[str] = set()  # subsets whose instance order the columns split
         self._root: Element | None = None
         self._queued: list[tuple[str, list[Element]]] = []  # images of skeletons, read together
         self._queued_subset = ""
@@ -453,15 +387,12 @@ class CvatReader:
         return True
 
     def _flush(self) -> None:
-        """Read the skeletons of the queued images into their subset's columns."""
+        """Read the skeletons of the queued images into their subset's instances."""
         queued, subset = self._queued, self._queued_subset
         if not queued:
             return
         self._queued = []
         res = self.results[subset]
-        cols = self.columns.get(subset)
-        if cols is None:
-            cols = self.columns[subset] = _Columns()
         where = self.where
         images: list[str] = []
         sources: list[str] = []
@@ -476,20 +407,13 @@ class CvatReader:
             return
         labels = [sk.get("label") or "" for sk in skeletons]
         pts = self._skeleton_points(skeletons, sources, subset, res)
-        at, n = len(res.instances), len(skeletons)
-        if cols.blocks and cols.blocks[-1][0] == at:
-            cols.blocks[-1] = (at, cols.blocks[-1][1] + n)
-        else:
-            cols.blocks.append((at, n))
+        attributes = None
         if list(map(len, skeletons)) != pts.counts:  # something besides points: attributes?
-            first = len(cols.image)
-            for i, found in enumerate(self._skeleton_attributes(skeletons, labels)):
-                if found:
-                    cols.attributes[first + i] = found
-        cols.image += images
-        cols.category += labels
-        cols.source += sources
-        cols.add(pts)
+            attributes = self._skeleton_attributes(skeletons, labels)
+        res.instances += instances_from_columns(
+            images, labels, sources, np.array(pts.counts, dtype=np.int64), self._labels,
+            pts.label, pts.x, pts.y, pts.v, attributes=attributes,
+        )  # fmt: skip
         if not self.meta.sublabels.keys() >= set(labels):
             names = [self._labels[c] for c in pts.label.tolist()]
             start = 0
@@ -505,7 +429,6 @@ class CvatReader:
         loc = f'{self.where}:<image name="{name}">'
         names = self.image_names[subset]
         if name in names:
-            self._duplicate_of_columns(subset)
             res.findings.append(
                 warning(
                     "cvat.duplicate_image",
@@ -686,12 +609,6 @@ class CvatReader:
                     found[name] = typed_value(types.get(name), "".join(attr.itertext()))
             out.append(found)
         return out
-
-    def _duplicate_of_columns(self, subset: str) -> None:
-        """An image name repeats and the subset has columns: document order (objects and
-        columns interleaved) then decides the order of the merged image's instances."""
-        if subset in self.columns:
-            self._order_matters.add(subset)
 
     def _shape(
         self,
@@ -1256,7 +1173,6 @@ class CvatReader:
             name = self._frame_name(frame_no)
             src = f"{self.where}:<frame {frame_no}>"
             if name in self.image_names[""]:
-                self._duplicate_of_columns("")
                 res.findings.append(
                     warning(
                         "cvat.duplicate_image",
@@ -1383,19 +1299,6 @@ class CvatReader:
                     f"--subset {wanted!r}: no such subset in {self.where}; subsets: "
                     + (", ".join(sorted(present)) or "none")
                 )
-        labels = self._labels
-        for key, cols in self.columns.items():
-            if not cols.image:
-                continue
-            res = self.results[key]
-            arrays = cols.arrays(labels)
-            if spec is None or key in self._order_matters:
-                # the builder reads object instances before columns; here instance order is
-                # seen (a merged duplicate image, labels inferred in first-seen order):
-                # everything as objects in document order
-                res.instances = _document_order(res.instances, arrays.to_instances(), cols.blocks)
-            else:
-                res.arrays = arrays
         split = len(self.results) > 1
         subsets: dict[str, ParseResult] = {}
         for key, res in self.results.items():

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ...convert.builder import InstanceArrays, ParseResult, RawImage
+from ...convert.builder import ParseResult, RawImage, RawInstance, instances_from_columns
 from ...convert.pipeline import Parsed
 from ...errors import DataError, UsageError
 from ...finding import Finding, Severity, error, info, warning
@@ -263,7 +263,7 @@ def read(
                      for n, (w, h), p in zip(names, sr.sizes, sr.images, strict=True)]  # fmt: skip
     assert sr.lines is not None and data.kpt_shape is not None
     labels, table = _labels_of(spec or own_spec, data)
-    parsed.arrays = _instances(sr, data.kpt_shape, names, labels, table, list(data.names.values()))
+    parsed.instances = _instances(sr, data.kpt_shape, names, labels, table, list(data.names.values()))
     shown = os.path.relpath(root)
     shown = str(root) if shown.startswith("..") else shown
     parsed.findings.append(info(
@@ -282,8 +282,8 @@ def _instances(
     labels: list[str],
     table: IntArray,
     classes: list[str],
-) -> InstanceArrays:
-    """One instance per kept label line, its labelled points as rows (columns, no per-point code)."""
+) -> list[RawInstance]:
+    """One instance per kept label line with its labelled points (columns, no per-point code)."""
     lines = sr.lines
     assert lines is not None
     n = len(lines)
@@ -301,7 +301,7 @@ def _instances(
     box = values[:, 1:5]
     bw, bh = box[:, 2] * w, box[:, 3] * h
     bbox = np.column_stack([box[:, 0] * w - bw / 2, box[:, 1] * h - bh / 2, bw, bh])
-    return InstanceArrays(
+    return instances_from_columns(
         image=[file_names[i] for i in sr.image_of_line.tolist()],
         category=[classes[c] for c in cls.tolist()],
         source=[
