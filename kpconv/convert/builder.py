@@ -321,16 +321,23 @@ def build(
     spec: KeypointSpec,
     options: BuildOptions | None = None,
 ) -> Conversion:
-    """Build a COCO keypoint dataset from parsed raw instances, then validate it."""
+    """Build a COCO keypoint dataset from parsed raw instances, then validate it.
+
+    The instances are taken over: ``parsed.instances`` is empty afterwards (a big conversion
+    does not keep them beside the document it builds from them).
+    """
     # A dict and lists per annotation, none in a cycle: collections triggered by building them
     # would rescan the whole growing document again and again (about 10 % of a big conversion).
     with gc_paused():
-        return _build(parsed, spec, options, _Columns.of(parsed.instances))
+        return _build(parsed, spec, options)
 
 
-def _build(
-    parsed: ParseResult, spec: KeypointSpec, options: BuildOptions | None, cols: _Columns
-) -> Conversion:
+def _build(parsed: ParseResult, user_spec: KeypointSpec | None, options: BuildOptions | None) -> Conversion:
+    """Choose the spec (:func:`_choose_spec`), build, validate."""
+    cols = _Columns.of(parsed.instances)
+    parsed.instances = []
+    spec, notes = _choose_spec(user_spec, parsed, cols)
+    parsed.findings.extend(notes)
     opts = options or BuildOptions()
     findings: list[Finding] = list(parsed.findings)
     images, usable = _images(parsed.images, findings)
@@ -347,6 +354,7 @@ def _build(
     out_anns, ann_findings = _annotations(cols, spec, cat_ids, out_images, opts)
     findings.extend(ann_findings)
     findings.extend(_unknown_images(cols, images))
+    del cols
 
     doc = {
         "info": {"description": opts.description, "version": __version__},
@@ -370,7 +378,7 @@ def _build(
     checked = validate_bytes(data)
     report = Report(findings=findings + checked.findings, summary=dict(checked.summary))
     report.summary["converted"] = converted
-    return Conversion(data=data, report=report)
+    return Conversion(data=data, report=report, spec=spec)
 
 
 def _images(raw: list[RawImage], findings: list[Finding]) -> tuple[dict[str, RawImage], dict[str, RawImage]]:
@@ -652,12 +660,9 @@ def _category_index(spec: KeypointSpec, name: str) -> int:
 def convert(
     parsed: ParseResult, user_spec: KeypointSpec | None, options: BuildOptions | None = None
 ) -> Conversion:
-    """Choose the spec (user's, the source's, or inferred), build, validate."""
-    with gc_paused():  # see build()
-        cols = _Columns.of(parsed.instances)
-        spec, notes = _choose_spec(user_spec, parsed, cols)
-        parsed.findings.extend(notes)
-        conv = _build(parsed, spec, options, cols)
-    conv.spec = spec
+    """Choose the spec (user's, the source's, or inferred), build, validate (as :func:`build`,
+    which see: the instances are taken over)."""
+    with gc_paused():
+        conv = _build(parsed, user_spec, options)
     conv.spec_inferred = user_spec is None and (parsed.spec is None or not parsed.spec.categories)
     return conv
