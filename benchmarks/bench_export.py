@@ -1,9 +1,15 @@
-"""Benchmark: the LabelMe and CVAT writers (``kpconv to-labelme`` / ``to-cvat``) on a COCO-train-scale file.
+"""Benchmark: the LabelMe, CVAT and Label Studio writers (``kpconv to-labelme`` / ``to-cvat`` /
+``to-labelstudio``) on a COCO-train-scale file.
 
 Generates (once, cached in the temp folder) the file ``bench_validate.py`` generates: ~57k images,
 ~260k person annotations with 17 keypoints at full scale. Times each writer on the loaded document
 (the validation every command runs first is ``bench_validate.py``'s subject) and reports
 instances per second; the goal is ≥ 20,000 instances/s.
+
+Then reads each written file back with its own command, as a fresh process (what a user waits
+for): ``from-labelme`` on the LabelMe folder, ``from-labelstudio`` on the tasks, ``from-cvat`` on
+the XML, and reports microseconds per instance; the goal (issue 16) is readers as fast as
+``from-labelme`` per instance.
 
     python benchmarks/bench_export.py              # full scale
     python benchmarks/bench_export.py --scale 0.1
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +31,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_validate import generate  # noqa: E402
 
-from kpconv.formats import cvat, labelme  # noqa: E402
+from kpconv.formats import cvat, labelme, labelstudio  # noqa: E402
 
 
 def main() -> None:
@@ -36,6 +43,7 @@ def main() -> None:
         generate(cache, args.scale)
     doc = orjson.loads(cache.read_bytes())
     n = sum(1 for a in doc["annotations"] if not a.get("iscrowd"))
+    images = doc["images"]
     out = Path(tempfile.mkdtemp(prefix="kpconv-bench-export-"))
     results = {}
     try:
@@ -43,6 +51,7 @@ def main() -> None:
             "to-labelme": lambda: labelme.write(doc, out / "labelme"),
             "to-cvat": lambda: cvat.write(doc, out / "annotations.xml"),
             "to-cvat --video": lambda: cvat.write(doc, out / "video.xml", cvat.WriteOptions(video=True)),
+            "to-labelstudio": lambda: labelstudio.write(doc, out / "tasks.json"),
         }
         for name, run in runs.items():
             t = time.perf_counter()
@@ -50,9 +59,25 @@ def main() -> None:
             dt = time.perf_counter() - t
             assert report.summary["written"], report.findings[:3]
             results[name] = {"seconds": round(dt, 2), "instances_per_s": round(n / dt)}
+        readers = {}
+        reads = {
+            "from-labelme": [str(out / "labelme")],
+            "from-labelstudio": [str(out / "tasks.json"), "--config", str(out / "tasks.label_config.xml")],
+            "from-cvat": [str(out / "annotations.xml")],
+        }
+        for name, argv in reads.items():
+            cmd = [sys.executable, "-m", "kpconv", name, *argv, "-o", str(out / f"{name}.json"), "--compact"]
+            t = time.perf_counter()
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            dt = time.perf_counter() - t
+            assert done.returncode == 0, done.stderr[-2000:]
+            readers[name] = {"seconds": round(dt, 2), "us_per_instance": round(dt / n * 1e6, 1)}
+        base = readers["from-labelme"]["seconds"]
+        for entry in readers.values():
+            entry["vs_from_labelme"] = round(entry["seconds"] / base, 2)
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    print(json.dumps({"images": len(doc["images"]), "instances": n, "writers": results}, indent=2))
+    print(json.dumps({"images": len(images), "instances": n, "writers": results, "readers": readers}, indent=2))
 
 
 if __name__ == "__main__":
