@@ -102,7 +102,7 @@ def instances_from_columns(
     a NaN row where none is drawn) and attributes; per point, in instance order, its label (an
     index into ``labels``), x, y and v. The objects are made at C speed (no per-point code)."""
     with gc_paused():
-        names = list(map(labels.__getitem__, label.tolist()))
+        names = np.array(labels, dtype=object)[label].tolist()
         points = list(map(RawPoint, names, x.tolist(), y.tolist(), v.tolist(), repeat("")))
         ends = np.cumsum(counts).tolist()
         starts = [0, *ends[:-1]]
