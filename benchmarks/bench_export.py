@@ -34,6 +34,14 @@ from bench_validate import generate  # noqa: E402
 from kpconv.formats import cvat, labelme, labelstudio  # noqa: E402
 
 
+def _written(out: Path, name: str) -> dict[str, float]:
+    """What a writer put on disk: files and MB (the writers are bound by these at full scale)."""
+    where = {"to-labelme": out / "labelme", "to-cvat": out / "annotations.xml",
+             "to-cvat --video": out / "video.xml", "to-labelstudio": out / "tasks.json"}[name]  # fmt: skip
+    files = [p for p in where.rglob("*") if p.is_file()] if where.is_dir() else [where]
+    return {"files": len(files), "output_mb": round(sum(p.stat().st_size for p in files) / 2**20, 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of COCO train's size")
@@ -58,7 +66,7 @@ def main() -> None:
             report = run()
             dt = time.perf_counter() - t
             assert report.summary["written"], report.findings[:3]
-            results[name] = {"seconds": round(dt, 2), "instances_per_s": round(n / dt)}
+            results[name] = {"seconds": round(dt, 2), "instances_per_s": round(n / dt), **_written(out, name)}
         readers = {}
         reads = {
             "from-labelme": [str(out / "labelme")],
