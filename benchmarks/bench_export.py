@@ -59,7 +59,8 @@ def main() -> None:
             "to-labelme": lambda: labelme.write(doc, out / "labelme"),
             "to-cvat": lambda: cvat.write(doc, out / "annotations.xml"),
             "to-cvat --video": lambda: cvat.write(doc, out / "video.xml", cvat.WriteOptions(video=True)),
-            "to-labelstudio": lambda: labelstudio.write(doc, out / "tasks.json"),
+            # as a Label Studio export holds them (what from-labelstudio reads back)
+            "to-labelstudio": lambda: labelstudio.write(doc, out / "tasks.json", labelstudio.WriteOptions(as_="annotations")),
         }
         for name, run in runs.items():
             t = time.perf_counter()
@@ -79,6 +80,8 @@ def main() -> None:
             done = subprocess.run(cmd, capture_output=True, text=True)
             dt = time.perf_counter() - t
             assert done.returncode == 0, done.stderr[-2000:]
+            read_back = len(orjson.loads((out / f"{name}.json").read_bytes())["annotations"])
+            assert read_back == n, f"{name}: {read_back} of {n} instances read back"
             readers[name] = {"seconds": round(dt, 2), "us_per_instance": round(dt / n * 1e6, 1)}
         base = readers["from-labelme"]["seconds"]
         for entry in readers.values():
