@@ -320,34 +320,6 @@ class _Reader:
                                            source=src))  # fmt: skip
                 continue
             kind = res.get("type")
-            if kind == "keypointlabels" and size is not None:
-                # the common case in one go (every check of the slow path, inlined)
-                value = res.get("value")
-                if (
-                    type(value) is dict
-                    and res.get("original_width") == size[0]
-                    and res.get("original_height") == size[1]
-                    and not res.get("image_rotation")
-                ):
-                    x, y, labels = value.get("x"), value.get("y"), value.get("keypointlabels")
-                    if (
-                        (type(x) is float or type(x) is int)
-                        and (type(y) is float or type(y) is int)
-                        and 0 <= x <= 100
-                        and 0 <= y <= 100
-                        and type(labels) is list
-                        and len(labels) == 1
-                        and type(labels[0]) is str
-                        and labels[0]
-                        and labels[0] == labels[0].strip()
-                    ):
-                        rid, parent = res.get("id"), res.get("parentID")
-                        points.append(_Point(
-                            str(rid) if rid is not None else None,
-                            str(parent) if parent not in (None, "") else None,
-                            RawPoint(labels[0], x / 100 * size[0], y / 100 * size[1], 2, src),
-                        ))  # fmt: skip
-                        continue
             if kind in _ATTRIBUTE_TYPES:
                 if (
                     self.opts.visibility_attribute
@@ -406,6 +378,9 @@ class _Reader:
         self.urls.append((image, url, instances))
 
     def _size(self, res: dict[str, Any], src: str) -> tuple[int, int] | None:
+        w, h = res.get("original_width"), res.get("original_height")
+        if type(w) is int and type(h) is int and w > 0 and h > 0:
+            return w, h
         out = []
         for k in ("original_width", "original_height"):
             v = res.get(k)
