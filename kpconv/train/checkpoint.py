@@ -24,6 +24,7 @@ from ..spec import KeypointSpec
 from ._deps import torch
 from .data import TrainCategory
 from .model import ModelConfig, build_model
+from .torchfile import load_torch_file
 
 FORMAT = "kpconv-keypointrcnn"
 
@@ -99,10 +100,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
             raise UsageError(f"{path}: a folder without best.pt; give the checkpoint file")
     if not path.is_file():
         raise UsageError(f"{path}: checkpoint not found")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt, truncated, or a pickle with code in it
-        raise DataError(f"{path}: cannot read checkpoint: {type(exc).__name__}: {exc}") from None
+    ckpt = load_torch_file(path)  # corrupt, truncated, or a pickle with code in it: one line
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise DataError(f"{path}: not a kpconv checkpoint (for plain weights use "
                         "`kpconv train --weights FILE`)")

@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import DataError, UsageError
 from ._deps import detection, torch, torchvision
 from .config import DEFAULT_KEYPOINT_HEAD, DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE
+from .torchfile import load_torch_file
 
 log = logging.getLogger("kpconv.train")
 
@@ -168,10 +169,7 @@ def load_weights(model: torch.nn.Module, path: Path) -> WeightsReport:
     ``model``) or a backbone (``resnet50-*.pth``: keys gain ``backbone.body.``; MobileNet's
     ``features.N`` become ``backbone.body.N``). Raises DataError when nothing fits.
     """
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a pickle with code, a truncated file...: say so in one line
-        raise DataError(f"{path}: cannot load weights: {type(exc).__name__}: {exc}") from None
+    obj = load_torch_file(path)  # a pickle with code, a truncated file...: one line that says so
     source = _state_dict_from(obj, path)
     target = model.state_dict()
     mappings = {

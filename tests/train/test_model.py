@@ -100,5 +100,5 @@ def test_weights_that_fit_nothing_are_a_data_error(torch_threads, tmp_path):
         load_weights(model, path)
     garbage = tmp_path / "garbage.pth"
     garbage.write_bytes(b"not a checkpoint")
-    with pytest.raises(DataError, match="cannot load weights"):
+    with pytest.raises(DataError, match="not a PyTorch checkpoint"):
         load_weights(model, garbage)
