@@ -124,15 +124,36 @@ def _umask() -> int:
     return _UMASK
 
 
+#: the deepest nesting orjson writes (it reads 1,024 levels): a fixed limit of the writer
+MAX_WRITE_DEPTH = 254
+
+
 def dumps_json(obj: Any, *, compact: bool = False) -> bytes:
-    """Deterministic JSON bytes: sorted keys, 2-space indent (none when ``compact``), trailing newline."""
+    """Deterministic JSON bytes: sorted keys, 2-space indent (none when ``compact``), trailing newline.
+
+    An object nested deeper than :data:`MAX_WRITE_DEPTH` levels is a :class:`DataError`.
+    """
     # the newline is appended in place, not by a copy
-    return orjson.dumps(obj, option=COMPACT_JSON_OPTIONS if compact else JSON_OPTIONS)
+    try:
+        return orjson.dumps(obj, option=COMPACT_JSON_OPTIONS if compact else JSON_OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        if "Recursion limit" not in str(exc):
+            raise
+        what = (f"the document nests deeper than {MAX_WRITE_DEPTH} levels, the most the JSON writer "
+                "(orjson) writes: flatten the deep value")
+        raise DataError(what, code="document.too_deep") from None
 
 
 def write_json(path: Path, obj: Any, *, compact: bool = False) -> None:
-    """Write ``obj`` as deterministic JSON (unindented when ``compact``), atomically."""
-    atomic_write_bytes(Path(path), dumps_json(obj, compact=compact))
+    """Write ``obj`` as deterministic JSON (unindented when ``compact``), atomically; a
+    :class:`DataError` naming ``path`` when it cannot be written as JSON (nothing is written)."""
+    try:
+        data = dumps_json(obj, compact=compact)
+    except DataError as exc:
+        shown = "standard output" if os.fspath(path) == STDOUT else str(path)
+        what = f"nothing written: {exc.message}"
+        raise DataError(f"{shown}: {what}", [error(exc.code, what, source=shown)]) from None
+    atomic_write_bytes(Path(path), data)
 
 
 #: what a byte-order mark or the NUL pattern of the first bytes says a file is (RFC 8259 8.1)

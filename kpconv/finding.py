@@ -107,7 +107,10 @@ def from_pydantic_errors(
         loc = tuple(base) + tuple(err.get("loc", ()))
         kind = str(err.get("type", "invalid"))
         found = err.get("input")
-        found_s = repr(found)
+        try:
+            found_s = repr(found)
+        except RecursionError:  # a value nested past Python's stack (JSON allows 1,024 levels)
+            found_s = f"a {type(found).__name__} nested too deep to show"
         if len(found_s) > 60:
             found_s = found_s[:57] + "..."
         out.append(

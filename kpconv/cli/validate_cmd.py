@@ -154,8 +154,14 @@ def command(
         # read again rather than keep the parsed document through validation (peak memory)
         doc = loads_json(kept if kept is not None else read_bytes(file), source=str(file))
         changes = fix_document(doc)
-        write_json(fix_out, doc, compact=compact)
-        fixed_report = validate_document(doc, images, for_training, max_per_code)
+        try:
+            write_json(fix_out, doc, compact=compact)
+        except DataError as exc:  # nested deeper than the JSON writer goes: the report says so
+            click.echo(f"--fix: {exc.message}", err=True)
+            report.findings.extend(exc.findings)
+            changes = []
+        else:
+            fixed_report = validate_document(doc, images, for_training, max_per_code)
     _emit(report, fmt, file, fixed_report, changes, fix_out, strict)
     # with a repaired copy written, its state decides: what a script goes on to use is that file
     final = fixed_report if fixed_report is not None else report

@@ -111,7 +111,9 @@ def decode_fast(data: bytes) -> FastDocument | None:
     """
     try:
         return _FAST_DECODER.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        # RecursionError: nesting deeper than Python's stack, even under a key the types skip;
+        # the slow path's parser (orjson, 1,024 levels) locates it
         return None
 
 
@@ -283,7 +285,8 @@ def decode_checked(data: bytes) -> CheckedDocument | None:
     """
     try:
         doc = _RAW_DECODER.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        # RecursionError: see decode_fast; the slow path locates it ("depth limit exceeded")
         return None
     kp = parse_number_lists([a.keypoints for a in doc.annotations])
     if kp is None:

@@ -214,3 +214,113 @@ def test_deep_nesting_is_located_in_from_labelme(tmp_path: Path) -> None:
     assert f"{src}:1:" in res.stderr and "depth limit exceeded" in res.stderr
     assert "internal error" not in res.stderr and "RecursionError" not in res.stderr
     assert not out.exists()
+
+
+#: a COCO document whose deep array sits under a key the validator's typed decode skips: msgspec
+#: still walks it, and ran out of Python stack ("internal error: RecursionError") before orjson's
+#: depth limit was ever asked
+DEEP_ELSEWHERE = '{"images": [], "annotations": [], "categories": [], "x": ' + DEEP + "}"
+
+
+def _depth_issue(report: dict[str, Any], src: Path) -> dict[str, Any]:
+    found = [i for i in report["issues"] if i["code"] == "document.not_json"]
+    assert len(found) == 1, report["issues"]
+    issue = found[0]
+    assert issue["message"] == "not valid JSON: depth limit exceeded", issue
+    assert issue["source"].startswith(f"{src}:1:"), issue
+    return issue
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_deep_nesting_under_another_key_is_located_in_validate(tmp_path: Path, fmt: str) -> None:
+    src = tmp_path / "deep.json"
+    src.write_text(DEEP_ELSEWHERE)
+    res = run_limited("validate", src, "--format", fmt, cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    assert "internal error" not in res.stderr + res.stdout and "RecursionError" not in res.stderr + res.stdout
+    if fmt == "json":
+        _depth_issue(one_report(res.stdout), src)
+    else:
+        assert f"{src}:1:1082: not valid JSON: depth limit exceeded" in res.stdout
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_deep_nesting_under_another_key_is_located_in_validate_fix(tmp_path: Path, fmt: str) -> None:
+    src, out = tmp_path / "deep.json", tmp_path / "fixed.json"
+    src.write_text(DEEP_ELSEWHERE)
+    res = run_limited("validate", src, "--fix", out, "--format", fmt, cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    assert "internal error" not in res.stderr + res.stdout and "RecursionError" not in res.stderr + res.stdout
+    if fmt == "json":
+        _depth_issue(one_report(res.stdout), src)
+    else:
+        assert f"{src}:1:1082: not valid JSON: depth limit exceeded" in res.stdout
+    assert not out.exists()
+
+
+def test_deep_nesting_under_another_key_is_located_in_report(tmp_path: Path) -> None:
+    src, out = tmp_path / "deep.json", tmp_path / "rep"
+    src.write_text(DEEP_ELSEWHERE)
+    res = run_limited("report", src, "-o", out, cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    assert "internal error" not in res.stderr and "RecursionError" not in res.stderr
+    page = (out / "index.html").read_text()
+    assert "document.not_json" in page and "depth limit exceeded" in page and f"{src}:1:1082" in page
+
+
+@pytest.mark.parametrize("where", ["images", "x"])
+def test_the_depth_limit_is_the_parser_s_in_every_command(run_cli, tmp_path: Path, where: str) -> None:
+    """1,024 levels in all (the outer object counts): read by validate, report and visualize
+    alike, one level more refused by each with the same located words."""
+    for arrays, readable in ((1023, True), (1024, False)):
+        deep = "[" * arrays + "]" * arrays
+        doc = {"images": "[]", "annotations": "[]", "categories": "[]", "x": "[]"}
+        doc[where] = deep
+        src = tmp_path / f"deep{arrays}.json"
+        src.write_text("{" + ", ".join(f'"{k}": {v}' for k, v in doc.items()) + "}")
+        for args in (("validate", src, "--format", "json"), ("report", src, "-o", tmp_path / "rep"),
+                     ("visualize", src, "-o", tmp_path / "vis", "--workers", "1")):  # fmt: skip
+            res = run_cli(*args)
+            assert "internal error" not in res.stderr and "Traceback" not in res.stderr, (args, res.stderr)
+            said = res.stdout + res.stderr
+            if args[0] == "report":
+                said += (tmp_path / "rep" / "index.html").read_text()
+            told = "depth limit exceeded" in said
+            assert told is not readable, (args, res.stdout, res.stderr)
+            if not readable:
+                assert res.exit_code == 1, (args, res.stderr)
+
+
+def test_fix_writes_nothing_deeper_than_the_writer_goes(run_cli, tmp_path: Path) -> None:
+    """orjson reads 1,024 levels but writes 254: a --fix copy of a deeper document is refused by
+    name, in the report, and nothing is written (it was "internal error: TypeError")."""
+    src, out = tmp_path / "deep.json", tmp_path / "fixed.json"
+    for arrays, written in ((253, True), (254, False)):
+        doc = coco_doc()
+        doc["x"] = "__DEEP__"
+        src.write_text(json.dumps(doc).replace('"__DEEP__"', "[" * arrays + "]" * arrays))
+        res = run_cli("validate", src, "--fix", out, "--format", "json")
+        assert "internal error" not in res.stderr + res.stdout
+        assert out.exists() is written, res.stderr
+        if written:
+            assert res.exit_code == 0, res.stdout
+            out.unlink()
+            continue
+        assert res.exit_code == 1, res.stderr
+        (issue,) = [i for i in one_report(res.stdout)["issues"] if i["code"] == "document.too_deep"]
+        assert issue["source"] == str(out)
+        assert issue["message"] == (
+            "nothing written: the document nests deeper than 254 levels, the most the JSON writer "
+            "(orjson) writes: flatten the deep value"
+        )
+        assert f"--fix: {out}: nothing written: the document nests deeper" in res.stderr
+
+
+def test_visualize_names_a_deep_entry_without_an_internal_error(run_cli, tmp_path: Path) -> None:
+    """An image that is a list 1,000 levels deep: pydantic's message quoted it with repr(), which
+    ran out of Python stack ("internal error: RecursionError")."""
+    src = tmp_path / "deep.json"
+    src.write_text('{"images": [' + "[" * 1000 + "]" * 1000 + '], "annotations": [], "categories": []}')
+    res = run_cli("visualize", src, "-o", tmp_path / "vis", "--workers", "1")
+    assert res.exit_code in (0, 1), res.stderr
+    assert "internal error" not in res.stderr and "Traceback" not in res.stderr
