@@ -160,6 +160,37 @@ def test_from_cvat_stops_an_endless_fifo(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+BAD_XML = b'<annotations><image name="a.jpg" width="3"><points label=x points="1,2"/></image>'
+
+
+def test_from_cvat_names_a_fifo_by_its_path(tmp_path: Path) -> None:
+    """Not by its last part alone (``63:1:57`` for ``<(cat f.xml)``): as validate and from-labelme do."""
+    out = tmp_path / "out.json"
+    with fifo(tmp_path, BAD_XML) as src:
+        res = run_limited("from-cvat", src, "-o", out, cwd=tmp_path, timeout=60)
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.strip() == f"kpconv: error: {src}:1:57: not well-formed XML: not well-formed (invalid token)"
+    assert not out.exists()
+
+
+def test_from_cvat_names_a_process_substitution_by_its_dev_fd_path(tmp_path: Path) -> None:
+    """``kpconv from-cvat <(cat f.xml)``: the shell passes ``/dev/fd/N``, a pipe."""
+    out = tmp_path / "out.json"
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, BAD_XML)
+        os.close(write_end)
+        res = subprocess.run(
+            [sys.executable, "-m", "kpconv", "from-cvat", f"/dev/fd/{read_end}", "-o", str(out)],
+            cwd=tmp_path, pass_fds=(read_end,), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(read_end)
+    assert res.returncode == 1, res.stderr
+    assert f"kpconv: error: /dev/fd/{read_end}:1:57: not well-formed XML" in res.stderr
+    assert not out.exists()
+
+
 def test_from_cvat_refuses_dev_zero(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     res = run_limited("from-cvat", "/dev/zero", "-o", out, cwd=tmp_path, timeout=60)

@@ -56,7 +56,13 @@ class XmlSource:
 
     @property
     def display(self) -> str:
-        """How locations name the XML in messages (``annotations.xml``, ``task.zip/annotations.xml``)."""
+        """How locations name the XML in messages (``annotations.xml``, ``task.zip/annotations.xml``).
+
+        A pipe or device keeps its whole path, as every other reader names it: ``/dev/fd/63``, not
+        a bare ``63``.
+        """
+        if self.stream:
+            return str(self.path)
         if self.member is None:
             return self.path.name
         return f"{self.path.name}/{self.member}"
