@@ -124,9 +124,9 @@ def test_the_default_unzip_limit() -> None:
 
 def test_a_member_is_not_read_past_the_limit(tmp_path: Path) -> None:
     """The bytes read are counted too, whatever the zip's headers say."""
+    from kpconv.errors import DataError
     from kpconv.formats.cvat import XmlSource, parse_cvat
     from kpconv.formats.cvat.reader import CvatReader
-    from kpconv.errors import DataError
 
     bomb = _zip(tmp_path / "bomb.zip", _bomb(5 << 20))
     with pytest.raises(DataError, match="the zip member expands past the limit of 1,000,000 bytes"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from kpconv.convert.builder import Conversion, convert
-from kpconv.formats.csv import CsvOptions, ImageOptions, parse_csv
 from kpconv.finding import Severity
+from kpconv.formats.csv import CsvOptions, ImageOptions, parse_csv
 from tests.conftest import FIXTURES
 
 CSV = FIXTURES / "csv"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kpconv.convert.builder import Conversion
-from kpconv.formats.csv import ImageOptions, detect_layout, read_table
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
+from kpconv.formats.csv import ImageOptions, detect_layout, read_table
 from kpconv.validation import validate
 from tests.formats.csv_support import CSV, errors, run
 

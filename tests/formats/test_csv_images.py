@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.formats.csv import CsvOptions, ImageOptions, parse_csv
-from kpconv.formats.csv.imagefiles import normalize_name, normalize_names, resolve_images
 from kpconv.errors import DataError
 from kpconv.finding import Severity
+from kpconv.formats.csv import CsvOptions, ImageOptions, parse_csv
+from kpconv.formats.csv.imagefiles import normalize_name, normalize_names, resolve_images
 from tests.conftest import FIXTURES
 
 CSV = FIXTURES / "csv"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.formats.csv import CsvOptions, detect_layout, read_table
 from kpconv.errors import DataError, UsageError
 from kpconv.finding import Severity
+from kpconv.formats.csv import CsvOptions, detect_layout, read_table
 from kpconv.validation import validate
 from tests.formats.csv_support import CSV, MALFORMED, SIZED, errors, run, write_csv
 

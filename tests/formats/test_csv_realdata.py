@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from kpconv.convert.builder import Conversion
-from kpconv.formats.csv import ImageOptions
 from kpconv.errors import DataError
 from kpconv.finding import Severity
+from kpconv.formats.csv import ImageOptions
 from kpconv.validation import validate
 from tests.conftest import realdata_file
 from tests.formats.csv_support import run

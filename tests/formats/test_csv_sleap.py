@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kpconv.formats.csv.sleap import frame_name, video_name
 from kpconv.errors import UsageError
 from kpconv.finding import Severity
+from kpconv.formats.csv.sleap import frame_name, video_name
 from kpconv.validation import validate
 from tests.formats.csv_support import CSV, SIZED, errors, run, write_csv
 

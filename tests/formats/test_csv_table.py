@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kpconv.formats.csv.table import NotANumber, parse_number, read_table, sniff_delimiter
 from kpconv.errors import DataError, UsageError
+from kpconv.formats.csv.table import NotANumber, parse_number, read_table, sniff_delimiter
 from tests.conftest import FIXTURES
 
 MALFORMED = FIXTURES / "csv" / "malformed"

@@ -10,6 +10,9 @@ import pytest
 from PIL import Image
 
 from kpconv.convert.builder import BuildOptions, Conversion, convert
+from kpconv.errors import UsageError
+from kpconv.fileio import dumps_json
+from kpconv.finding import Severity
 from kpconv.formats.labelme import (
     DESCRIPTION,
     LabelmeOptions,
@@ -18,9 +21,6 @@ from kpconv.formats.labelme import (
     parse_paths,
     write_extractions,
 )
-from kpconv.errors import UsageError
-from kpconv.fileio import dumps_json
-from kpconv.finding import Severity
 from kpconv.spec import load_spec, spec_from_keypoints, spec_from_mapping
 from kpconv.validation import validate
 from tests.conftest import FIXTURES, realdata_file

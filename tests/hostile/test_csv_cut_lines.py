@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from kpconv.convert.builder import BuildOptions, convert
-from kpconv.formats.csv import CsvOptions, ImageOptions, parse_csv
 from kpconv.errors import KpconvError
+from kpconv.formats.csv import CsvOptions, ImageOptions, parse_csv
 from tests.conftest import FIXTURES
 from tests.hostile.support import LONG_CSV, one_report
 
