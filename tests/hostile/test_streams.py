@@ -150,6 +150,25 @@ def test_from_cvat_reads_a_fifo(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["annotations"]
 
 
+def test_from_cvat_reads_standard_input_as_dash(tmp_path: Path) -> None:
+    """As validate does: ``-`` was "-: file not found"; a pipe and a redirected file both read."""
+    out, src = tmp_path / "out.json", tmp_path / "a.xml"
+    src.write_bytes(CVAT_XML)
+    with src.open("rb") as fh:
+        res = run_limited("from-cvat", "-", "-o", out, cwd=tmp_path, timeout=60, stdin=fh)
+    assert res.returncode == 0, res.stderr
+    from_file = tmp_path / "file.json"
+    assert run_limited("from-cvat", src, "-o", from_file, cwd=tmp_path, timeout=60).returncode == 0
+    assert json.loads(out.read_text())["annotations"] == json.loads(from_file.read_text())["annotations"]
+    piped = subprocess.run(
+        [sys.executable, "-m", "kpconv", "from-cvat", "-", "-o", str(tmp_path / "piped.json")],
+        input=CVAT_XML[: len(CVAT_XML) // 2], capture_output=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert piped.returncode == 1
+    assert b"/dev/stdin:" in piped.stderr and b"not well-formed XML" in piped.stderr
+    assert not (tmp_path / "piped.json").exists()
+
+
 def test_from_cvat_stops_an_endless_fifo(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     head = b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n'

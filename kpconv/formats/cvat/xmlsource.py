@@ -121,7 +121,10 @@ def _looks_like_zip(path: Path) -> bool:
 
 
 def open_source(path: Path) -> XmlSource:
-    """Find the annotations XML in ``path`` (an XML file, CVAT's zip, or an unzipped export folder)."""
+    """Find the annotations XML in ``path`` (an XML file, CVAT's zip, or an unzipped export
+    folder; ``-`` is standard input, read as a stream like a pipe)."""
+    if os.fspath(path) == "-":
+        path = Path("/dev/stdin")
     path = Path(path)
     if path.is_dir():
         candidate = path / "annotations.xml"
