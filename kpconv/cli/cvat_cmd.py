@@ -72,7 +72,7 @@ def command(
 ) -> int:
     """Convert a CVAT for images 1.1 / CVAT for video 1.1 export to COCO keypoints.
 
-    SRC is annotations.xml, the .zip CVAT downloads (read in place) or its unzipped folder.
+    SRC is annotations.xml (- for standard input), the .zip CVAT downloads (read in place) or its unzipped folder.
     Skeletons take keypoint order and edges from the export's <meta>; outside=1 → v=0,
     occluded=1 → v=1. Multi-point <points>: the i-th point is the i-th keypoint. Single points
     per keypoint are grouped by group_id, else by the box that contains them. Video tracks give
