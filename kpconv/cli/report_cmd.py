@@ -9,7 +9,7 @@ import click
 from .. import progress
 from ..errors import DataError, UsageError
 from ..finding import Report, error
-from ..validation import validate_bytes
+from ..validation import decode_and_validate
 from .render import render_counts
 from .validate_cmd import is_stream, read_bytes
 
@@ -20,7 +20,8 @@ def write_html_report(
 ) -> Report:
     """Validate ``file`` as ``kpconv validate`` does and write ``out_dir/index.html``; the report."""
     from ..formats import yolo  # numpy, the builder: only for a command that runs
-    from ..report import ReportOptions, read_dataset, write_report
+    from ..report import ReportOptions, write_report
+    from ..report.dataset import report_dataset
 
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"-o {out_dir}: exists and is not a folder")
@@ -41,9 +42,10 @@ def write_html_report(
         report = Report(findings=exc.findings or [error("document.not_json", exc.message)])
         write_report(report, None, out_dir, options)
         return report
-    dataset = read_dataset(data, source=str(file))
-    report = validate_bytes(data, images, for_training, max_per_code, source=str(file))
-    write_report(report, dataset, out_dir, options)
+    # one decode for both: the validator's typed document (else the plain one) is the report's
+    report, decoded = decode_and_validate([data], images, for_training, max_per_code, source=str(file))
+    del data
+    write_report(report, report_dataset(decoded), out_dir, options)
     return report
 
 

@@ -70,17 +70,21 @@ def plan_pictures(report: Report, ds: ReportDataset, by_image: dict[int, list[in
     known = {im.id: im for im in ds.images}
     flagged = [iid for iid in by_image if iid in known]
     clean = [im.id for im in ds.images if im.id not in by_image]
-    anns: dict[int, list[Any]] = {}
-    for ann in ds.annotations:
-        anns.setdefault(field_of(ann, "image_id"), []).append(ann)
+    chosen = choose_images(flagged, clean, max_images)
+    wanted = set(chosen)
+    anns: dict[int, list[int]] = {}
+    for i, ann in enumerate(ds.annotations):
+        image_id = field_of(ann, "image_id")
+        if image_id in wanted:
+            anns.setdefault(image_id, []).append(i)
     out = []
-    for iid in choose_images(flagged, clean, max_images):
+    for iid in chosen:
         findings: list[Finding] = [report.findings[i] for i in by_image.get(iid, [])]
         marked = {f.annotation_id for f in findings if f.annotation_id is not None}
         mine = anns.get(iid, [])
         # the flagged instances when the findings name some, else everything on the image
-        drawn = [a for a in mine if field_of(a, "id") in marked] or mine
-        out.append(Picture(known[iid], drawn, findings))
+        drawn = [i for i in mine if field_of(ds.annotations[i], "id") in marked] or mine
+        out.append(Picture(known[iid], [ds.drawable(i) for i in drawn], findings))
     return out
 
 

@@ -47,27 +47,31 @@ def box_sizes(ds: ReportDataset) -> dict[str, int]:
 def keypoint_heat(ds: ReportDataset) -> dict[str, tuple[list[str], np.ndarray]]:
     """{category: (keypoint names, (K, bins, bins) counts)} of v>0 points normalised to their box."""
     out: dict[str, tuple[list[str], np.ndarray]] = {}
-    by_cat: dict[Any, tuple[list[Any], list[Any]]] = {}
-    for ann in ds.annotations:
-        kp, box = field_of(ann, "keypoints"), field_of(ann, "bbox")
-        if isinstance(kp, list) and isinstance(box, list) and len(box) == 4:
-            kps_of, boxes_of = by_cat.setdefault(field_of(ann, "category_id"), ([], []))
-            kps_of.append(kp)
-            boxes_of.append(box)
+    kl = ds.keypoints
+    if kl is None:
+        return out
+    by_cat: dict[Any, list[int]] = {}
+    boxes_of: list[Any] = []
+    for i, ann in enumerate(ds.annotations):
+        box = field_of(ann, "bbox")
+        boxes_of.append(box)
+        if isinstance(box, list) and len(box) == 4:
+            by_cat.setdefault(field_of(ann, "category_id"), []).append(i)
     for cat in ds.categories:
         names = cat.get("keypoints")
         found = by_cat.get(cat.get("id"))
         if not isinstance(names, list) or not names or not found:
             continue
         k = len(names)
-        keep = [i for i, kp in enumerate(found[0]) if len(kp) == 3 * k]
-        if not keep:
+        rows = np.asarray(found, dtype=np.int64)
+        rows = rows[kl.lengths[rows] == 3 * k]
+        if not len(rows):
             continue
-        try:  # one array per category: numpy converts the lists far faster than a Python loop
-            kps = np.array(found[0] if len(keep) == len(found[0]) else [found[0][i] for i in keep], np.float64)
-            boxes = np.array(found[1] if len(keep) == len(found[1]) else [found[1][i] for i in keep], np.float64)
-        except (TypeError, ValueError):  # a string or null among the numbers: no heat map
+        try:  # a string or null in a box: no heat map
+            boxes = np.array([boxes_of[i] for i in rows.tolist()], np.float64)
+        except (TypeError, ValueError):
             continue
+        kps = kl.values[kl.starts[rows][:, None] + np.arange(3 * k)]
         kps, boxes = kps.reshape(-1, k, 3), boxes.reshape(-1, 1, 4)
         with np.errstate(invalid="ignore", divide="ignore"):
             u = (kps[:, :, 0] - boxes[:, :, 0]) / boxes[:, :, 2]

@@ -1,19 +1,23 @@
 """The dataset as the report reads it: images, annotations and categories, tolerant of bad entries.
 
-A file that fits the validator's strict types is decoded with its fast decoder
-(:func:`kpconv.validation.context.decode_fast`, msgspec: skips segmentations without building
-them); any other JSON object is read as plain dicts and the entries the report cannot use are
-left out (the validation findings say what is wrong with them).
+The report reads what the validator decoded (:func:`kpconv.validation.decode_and_validate`): the
+typed document with its keypoints parsed in bulk when the file fits the validator's strict
+types, else the plain JSON object, whose entries the report cannot use are left out (the
+validation findings say what is wrong with them). Keypoints are one
+:class:`~kpconv.validation.context.NumberLists` either way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
+import numpy as np
+
 from ..errors import DataError
-from ..fileio import loads_json
-from ..validation.context import decode_fast
+from ..fileio import loads_json_exact
+from ..validation.context import CheckedDocument, NumberLists, decode_checked
 
 
 @dataclass
@@ -26,11 +30,13 @@ class ReportImage:
 
 @dataclass
 class ReportDataset:
-    """The entries a report draws and charts (annotations as found: structs or dicts)."""
+    """The entries a report draws and charts (annotations as found: structs or dicts, their
+    keypoints in ``keypoints``, row ``i`` for annotation ``i``)."""
 
     images: list[ReportImage] = field(default_factory=list)
     annotations: list[Any] = field(default_factory=list)
     categories: list[dict[str, Any]] = field(default_factory=list)
+    keypoints: NumberLists | None = None
 
     def category_names(self) -> dict[int, str]:
         out: dict[int, str] = {}
@@ -39,40 +45,65 @@ class ReportDataset:
                 out.setdefault(c["id"], str(c.get("name", c["id"])))
         return out
 
+    def drawable(self, i: int) -> dict[str, Any]:
+        """Annotation ``i`` as the visualizer's annotator draws it."""
+        ann = self.annotations[i]
+        keypoints = list(self.keypoints.lists[i]) if self.keypoints is not None else []
+        return {k: field_of(ann, k) for k in ("id", "image_id", "category_id", "bbox")} | {"keypoints": keypoints}
+
+
+_PLAIN = frozenset((int, float, str, list, bool))
+
 
 def field_of(entry: Any, name: str) -> Any:
     """``entry[name]`` of a dict or a msgspec struct; None when absent."""
-    if isinstance(entry, dict):
+    if type(entry) is dict:
         return entry.get(name)
     value = getattr(entry, name, None)
-    return value if isinstance(value, int | float | str | list) else None
+    return value if type(value) in _PLAIN else None
 
 
 def _int(v: Any) -> int | None:
     return v if type(v) is int else None
 
 
+def report_dataset(decoded: CheckedDocument | dict[str, Any] | None) -> ReportDataset | None:
+    """The report's view of what :func:`~kpconv.validation.decode_and_validate` decoded."""
+    if isinstance(decoded, CheckedDocument):
+        doc = decoded.doc
+        return ReportDataset(
+            [ReportImage(i.id, i.file_name, i.width, i.height) for i in doc.images],
+            list(doc.annotations),
+            [c for c in doc.categories if isinstance(c, dict)],
+            decoded.keypoints,
+        )
+    if isinstance(decoded, dict):
+        return dataset_from_document(decoded)
+    return None
+
+
 def read_dataset(data: bytes, source: str = "<input>") -> ReportDataset | None:
     """The report's view of a COCO file's bytes; None when it is not a JSON object."""
-    fast = decode_fast(data)
-    if fast is not None:
-        return ReportDataset(
-            [ReportImage(i.id, i.file_name, i.width, i.height) for i in fast.images],
-            list(fast.annotations),
-            [c for c in fast.categories if isinstance(c, dict)],
-        )
+    checked = decode_checked(data)
+    if checked is not None:
+        return report_dataset(checked)
     try:
-        doc = loads_json(data, source=source)
+        doc = loads_json_exact(data, source=source)
     except DataError:
         return None
-    if not isinstance(doc, dict):
-        return None
-    return dataset_from_document(doc)
+    return report_dataset(doc) if isinstance(doc, dict) else None
 
 
 def _list(doc: dict[str, Any], key: str) -> list[Any]:
     value = doc.get(key)
     return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
+
+
+def _numbers(value: Any) -> list[Any]:
+    """A keypoint list of plain numbers, else empty (the report leaves it out)."""
+    if isinstance(value, list) and all(type(v) is int or type(v) is float for v in value):
+        return value
+    return []
 
 
 def dataset_from_document(doc: dict[str, Any]) -> ReportDataset:
@@ -86,4 +117,9 @@ def dataset_from_document(doc: dict[str, Any]) -> ReportDataset:
         e for e in _list(doc, "annotations")
         if all(type(e.get(k)) is int for k in ("id", "image_id", "category_id"))
     ]
-    return ReportDataset(images, annotations, _list(doc, "categories"))
+    lists = [_numbers(e.get("keypoints")) for e in annotations]
+    lengths = np.fromiter(map(len, lists), np.int64, len(lists))
+    starts = np.zeros(len(lists), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    values = np.fromiter(chain.from_iterable(lists), np.float64, int(lengths.sum()))
+    return ReportDataset(images, annotations, _list(doc, "categories"), NumberLists(values, starts, lengths, lists))

@@ -16,14 +16,14 @@ from ..fileio import loads_json_exact
 from ..finding import Report, error
 from ..progress import track
 from .checks import CHECKS, STRUCTURAL_CHECKS, TRAINING_CHECKS, training_skips
-from .context import MAX_PER_CODE, Context, decode_checked
+from .context import MAX_PER_CODE, CheckedDocument, Context, decode_checked
 from .files import check_image_files
 from .summary import summarize
 
 if TYPE_CHECKING:
     from ..model import Dataset
 
-__all__ = ["validate", "validate_document", "validate_bytes", "CHECKS", "STRUCTURAL_CHECKS", "TRAINING_CHECKS"]
+__all__ = ["validate", "validate_document", "validate_bytes", "decode_and_validate", "CHECKS", "STRUCTURAL_CHECKS", "TRAINING_CHECKS"]
 
 
 def _not_object(doc: Any) -> Report:
@@ -66,6 +66,16 @@ def validate_bytes(
     ``data`` may be a one-item list holding the bytes; the list is emptied once the bytes are
     decoded, so a caller that keeps no other reference frees the raw file early.
     """
+    return decode_and_validate(data, images, for_training, max_per_code, source)[0]
+
+
+def decode_and_validate(
+    data: bytes | list[bytes], images: Path | None = None, for_training: bool = False,
+    max_per_code: int = MAX_PER_CODE, source: str = "<input>",
+) -> tuple[Report, CheckedDocument | dict[str, Any] | None]:
+    """:func:`validate_bytes`, also handing back what it decoded, for a caller that reads the
+    dataset too (the report): the typed :class:`CheckedDocument`, else the plain document (a
+    JSON object), else None."""
     if isinstance(data, list):
         raw = data.pop()
     else:
@@ -73,14 +83,15 @@ def validate_bytes(
     fast = decode_checked(raw)
     if fast is not None:
         del raw, data
-        return _run(Context.from_fast(fast, images_dir=images, for_training=for_training, max_per_code=max_per_code))
+        ctx = Context.from_fast(fast, images_dir=images, for_training=for_training, max_per_code=max_per_code)
+        return _run(ctx), fast
     try:
         # integers past 64 bits kept exact, so the checks name them as out of range
         doc = loads_json_exact(raw, source=source)
         del raw, data
     except DataError as exc:
-        return Report(findings=exc.findings or [error("document.not_json", exc.message)])
-    return validate_document(doc, images, for_training, max_per_code)
+        return Report(findings=exc.findings or [error("document.not_json", exc.message)]), None
+    return validate_document(doc, images, for_training, max_per_code), doc if isinstance(doc, dict) else None
 
 
 def validate(

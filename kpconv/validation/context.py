@@ -83,42 +83,10 @@ class FastImage(msgspec.Struct):
     height: Int64
 
 
-class FastAnnotation(msgspec.Struct):
-    id: Int64
-    image_id: Int64
-    category_id: Int64
-    # int | float keeps small ints as Python's cached objects: far less memory than floats
-    keypoints: list[Int64 | float]
-    num_keypoints: Int64 | None | msgspec.UnsetType = msgspec.UNSET
-    bbox: list[Int64 | float] | None | msgspec.UnsetType = msgspec.UNSET
-    area: Int64 | float | None | msgspec.UnsetType = msgspec.UNSET
-    iscrowd: Int64 | None | msgspec.UnsetType = msgspec.UNSET
-
-
-class FastDocument(msgspec.Struct):
-    images: list[FastImage]
-    annotations: list[FastAnnotation]
-    categories: list[dict[str, Any]]
-
-
-_FAST_DECODER = msgspec.json.Decoder(FastDocument)
-
-
-def decode_fast(data: bytes) -> FastDocument | None:
-    """Strictly typed decode, keypoints as Python lists; None when the document does not fit.
-
-    The report's reader; the validator uses :func:`decode_checked` (keypoints parsed in bulk).
-    """
-    try:
-        return _FAST_DECODER.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-        # RecursionError: nesting deeper than Python's stack, even under a key the types skip;
-        # the slow path's parser (orjson, 1,024 levels) locates it
-        return None
-
-
 class RawAnnotation(msgspec.Struct):
-    """:class:`FastAnnotation` with ``keypoints`` left as its JSON text (parsed in bulk)."""
+    """An annotation of the strict typed decode, ``keypoints`` left as its JSON text (parsed in
+    bulk); a large integer (past 64 bits) does not fit ``Int64`` and sends the file to the slow
+    path, which locates it."""
 
     id: Int64
     image_id: Int64
@@ -280,19 +248,20 @@ class CheckedDocument:
 def decode_checked(data: bytes) -> CheckedDocument | None:
     """The validator's strict typed decode; None when the document does not fit (then use the slow path).
 
-    Fits exactly the documents :func:`decode_fast` fits. The raw keypoint texts are dropped once
+    The validator's and the report's one typed decode. The raw keypoint texts are dropped once
     parsed, so the file's bytes are not kept alive by them.
     """
     try:
         doc = _RAW_DECODER.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-        # RecursionError: see decode_fast; the slow path locates it ("depth limit exceeded")
+        # RecursionError: nesting deeper than Python's stack, even under a key the types skip;
+        # the slow path's parser (orjson, 1,024 levels) locates it ("depth limit exceeded")
         return None
     kp = parse_number_lists([a.keypoints for a in doc.annotations])
     if kp is None:
         return None
     if len(kp.values) and float(np.abs(kp.values).max()) >= 2.0**63:
-        # perhaps an integer past 64 bits (as FastAnnotation's Int64 refuses): the slow path
+        # perhaps an integer past 64 bits (as RawAnnotation's Int64 refuses): the slow path
         # tells an integer from a float of that size, and locates it
         return None
     for a in doc.annotations:

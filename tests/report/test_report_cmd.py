@@ -114,3 +114,40 @@ def test_charts_count_coco_sizes_and_normalised_positions() -> None:
     assert sum(sizes.values()) <= len(ds.annotations) and sizes["large"] == 0
     (names, grid), = keypoint_heat(ds).values()
     assert grid.shape == (len(names), 24, 24) and grid.sum() > 0
+
+
+def test_typed_and_plain_documents_chart_and_draw_the_same() -> None:
+    """The report reads what the validator decoded: the typed document when the file fits its
+    types, else the plain one (here: one image id past 64 bits). Both give the same charts and
+    the same annotations to draw."""
+    from kpconv.report.dataset import report_dataset
+    from kpconv.validation import decode_and_validate
+
+    data = FIXTURE.read_bytes()
+    doc = json.loads(data)
+    doc["images"].append({"id": 2**70, "file_name": "huge-id.png", "width": 8, "height": 8})
+    _, typed = decode_and_validate(data)
+    _, plain = decode_and_validate(json.dumps(doc).encode())
+    assert not isinstance(typed, dict) and isinstance(plain, dict)
+    a, b = report_dataset(typed), report_dataset(plain)
+    assert a is not None and b is not None
+    assert box_sizes(a) == box_sizes(b)
+    heat_a, heat_b = keypoint_heat(a), keypoint_heat(b)
+    assert heat_a.keys() == heat_b.keys() and heat_a
+    for name in heat_a:
+        assert heat_a[name][0] == heat_b[name][0]
+        assert (heat_a[name][1] == heat_b[name][1]).all()
+    assert [a.drawable(i) for i in range(len(a.annotations))] == [b.drawable(i) for i in range(len(b.annotations))]
+    assert a.drawable(0)["keypoints"] == doc["annotations"][0]["keypoints"]
+
+
+def test_report_decodes_the_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kpconv.validation import context
+
+    calls = []
+    real = context.decode_checked
+    monkeypatch.setattr("kpconv.validation.decode_checked", lambda data: calls.append(1) or real(data))
+    monkeypatch.setattr("kpconv.report.dataset.decode_checked", lambda data: calls.append(1) or real(data))
+    res = invoke_cli("report", FIXTURE, "-o", tmp_path / "r")
+    assert res.exit_code == 1 and (tmp_path / "r" / "index.html").is_file()
+    assert calls == [1]
