@@ -101,6 +101,8 @@ def instances_from_columns(
     image, category, source, ``counts[i]`` points and optionally its drawn ``bbox`` (x, y, w, h;
     a NaN row where none is drawn) and attributes; per point, in instance order, its label (an
     index into ``labels``), x, y and v. The objects are made at C speed (no per-point code)."""
+    if not len(image) == len(category) == len(source) == len(counts) or int(counts.sum()) != len(label):
+        raise ValueError("instances_from_columns: columns of different lengths")
     with gc_paused():
         names = np.array(labels, dtype=object)[label].tolist()
         points = list(map(RawPoint, names, x.tolist(), y.tolist(), v.tolist(), repeat("")))
