@@ -403,23 +403,29 @@ class CvatReader:
             loc = f'{where}:<image name="{name}">'
             sources += [f"{loc}/skeleton[{i}]" for i in range(1, n + 1)]
             skeletons += skels
-        if not skeletons:
-            return
+        if skeletons:
+            res.instances += self._skeleton_instances(skeletons, images, sources, subset, res)
+
+    def _skeleton_instances(
+        self, skeletons: list[Element], images: list[str], sources: list[str], subset: str, res: ParseResult
+    ) -> list[RawInstance]:
+        """Skeletons as instances, read together: their points in bulk (:meth:`_skeleton_points`),
+        the objects made at C speed."""
         labels = [sk.get("label") or "" for sk in skeletons]
         pts = self._skeleton_points(skeletons, sources, subset, res)
         attributes = None
         if list(map(len, skeletons)) != pts.counts:  # something besides points: attributes?
             attributes = self._skeleton_attributes(skeletons, labels)
-        res.instances += instances_from_columns(
-            images, labels, sources, np.array(pts.counts, dtype=np.int64), self._labels,
-            pts.label, pts.x, pts.y, pts.v, attributes=attributes,
-        )  # fmt: skip
         if not self.meta.sublabels.keys() >= set(labels):
             names = [self._labels[c] for c in pts.label.tolist()]
             start = 0
             for label, count in zip(labels, pts.counts, strict=True):
                 self._note_skeleton(label, names[start : start + count])
                 start += count
+        return instances_from_columns(
+            images, labels, sources, np.array(pts.counts, dtype=np.int64), self._labels,
+            pts.label, pts.x, pts.y, pts.v, attributes=attributes,
+        )  # fmt: skip
 
     def _add_image(self, a: dict[str, str], name: str, subset: str) -> ParseResult:
         """The image entry of a read ``<image>`` with a name (``a``: its attributes)."""
@@ -464,29 +470,24 @@ class CvatReader:
         loc = f'{self.where}:<image name="{name}">'
         frame = _Frame()
         counts: dict[str, int] = {}
+        skeletons: list[Element] = []
+        sources: list[str] = []
+        at: list[int] = []  # where each skeleton goes among the frame's whole instances
         for shape in img:
             tag = shape.tag
             n = counts[tag] = counts.get(tag, 0) + 1
             src = f"{loc}/{tag}[{n}]"
             if tag == "skeleton":
-                frame.whole.append(self._skeleton(shape, src, name, subset, res))
+                skeletons.append(shape)
+                sources.append(src)
+                at.append(len(frame.whole) + len(at))
             else:
                 self._shape(shape, tag, src, name, frame, subset, res)
+        if skeletons:  # read together, then put back in document order
+            made = self._skeleton_instances(skeletons, [name] * len(skeletons), sources, subset, res)
+            for i, inst, sk in zip(at, made, skeletons, strict=True):
+                frame.whole.insert(i, (inst, _group(sk.get("group_id"))))
         self._assemble(name, frame, subset, res)
-
-    def _skeleton(
-        self, elem: Element, src: str, image: str, subset: str, res: ParseResult
-    ) -> tuple[RawInstance, str | None]:
-        """A skeleton of an image that holds other shapes too: an instance and its group."""
-        label = elem.get("label") or ""
-        pts = self._skeleton_points([elem], [src], subset, res)
-        labels = [self._labels[c] for c in pts.label.tolist()]
-        if label not in self.meta.sublabels:
-            self._note_skeleton(label, labels)
-        points = list(map(RawPoint, labels, pts.x.tolist(), pts.y.tolist(), pts.v.tolist()))
-        (attributes,) = self._skeleton_attributes([elem], [label])
-        inst = RawInstance(image, label, points, source=src, attributes=attributes)
-        return inst, _group(elem.get("group_id"))
 
     def _skeleton_points(
         self,
