@@ -809,7 +809,9 @@ class CvatReader:
                 res.findings.append(
                     error(
                         "cvat.repeated_label",
-                        f"label {s.label!r} appears twice in one {category!r} instance (first at "
+                        f"label {s.label!r} appears twice in one "
+                        + ("instance of single points on this image" if category == _UNDECIDED else f"{category!r} instance")
+                        + f" (first at "
                         f"{first[name]}); this point is left out. Give the two points different "
                         "labels (e.g. left_/right_) or separate the instances with group_id",
                         source=s.point.source,
@@ -1137,7 +1139,8 @@ class CvatReader:
             self._tally(
                 "",
                 "cvat.frame_outside",
-                "track frame(s) left out because the whole shape is outside (or has no visible point)",
+                f"frame(s) of {label!r} tracks left out because the whole shape is outside (or has "
+                "no visible point)",
                 loc,
                 dropped,
             )
