@@ -382,3 +382,34 @@ def test_a_task_without_regions_keeps_its_image_when_data_gives_the_size() -> No
         ("neg.jpg", 64, 48),
     ]
     assert parsed.summary["tasks_without_regions"] == 0
+
+
+# ------------------------------------------------------------------ what the messages say (real exports)
+def test_an_annotation_whose_regions_were_all_skipped_says_so() -> None:
+    """Label Studio's editor example has no original_width/height: the size errors come first,
+    then the image is left out, for that reason (not "without regions")."""
+    task = _task()
+    for r in task["annotations"][0]["result"]:
+        r.pop("original_width")
+    parsed = parse_export([task], "export.json")
+    (note,) = [f for f in parsed.result.findings if f.code == "labelstudio.task_unlabelled"]
+    assert note.message.startswith("every keypoint, rectangle or polygon region was skipped (see the errors above)")
+    assert sum(f.code == "labelstudio.size_missing" for f in parsed.result.findings) == 3
+
+
+def test_a_task_with_predictions_only_names_the_option_that_reads_them() -> None:
+    task = _task()
+    task["predictions"], task["annotations"] = [dict(task["annotations"][0], model_version="m")], []
+    parsed = parse_export([task], "export.json")
+    (note,) = [f for f in parsed.result.findings if f.code == "labelstudio.task_unlabelled"]
+    assert "task without annotations (it has predictions: --source predictions converts them)" in note.message
+    chosen = parse_export([task], "export.json", LabelStudioOptions(source="predictions"))
+    assert len(chosen.result.instances) == 1
+
+
+def test_a_bare_list_of_predictions_is_not_taken_for_json_min() -> None:
+    """label-studio-ml-backend's test files: [{model_version, result, score}], no task around them."""
+    result = _task()["annotations"][0]["result"]
+    with pytest.raises(DataError, match="a list of predictions .*not a Label Studio export") as info:
+        parse_export([{"model_version": "yolo", "score": 0.9, "result": result}], "preds.json")
+    assert [f.code for f in info.value.findings] == ["labelstudio.not_tasks"]

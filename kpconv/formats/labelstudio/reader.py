@@ -222,9 +222,11 @@ class _Reader:
             return
         if chosen is None:
             self.skipped_tasks += 1
+            other = "predictions" if key == "annotations" else "annotations"
+            hint = f" (it has {other}: --source {other} converts them)" if task.get(other) else ""
             self.tally.add("labelstudio.task_unlabelled", "info",
-                           f"task without {key}: its image is left out (Label Studio gives an image's size only "
-                           "with its regions)", where)  # fmt: skip
+                           f"task without {key}{hint}: its image is left out (Label Studio gives an image's size "
+                           "only with its regions)", where)  # fmt: skip
             return
         j, entry = chosen
         result = entry.get("result")
@@ -313,6 +315,7 @@ class _Reader:
         points: list[_Point] = []
         regions: list[_Region] = []
         visibility: dict[str, tuple[Any, str]] = {}
+        regions_seen = False
         for r, res in enumerate(result):
             src = f"{where}/result[{r}]"
             if type(res) is not dict:
@@ -334,6 +337,7 @@ class _Reader:
                                f"{kind!r} region ignored (keypointlabels, rectanglelabels and polygonlabels make "
                                "keypoint instances)", src)  # fmt: skip
                 continue
+            regions_seen = True
             wh = self._size(res, src)
             if wh is None:
                 continue
@@ -365,9 +369,11 @@ class _Reader:
             return
         if size is None:
             self.skipped_tasks += 1
+            why = ("every keypoint, rectangle or polygon region was skipped (see the errors above)" if regions_seen
+                   else "annotation without keypoint, rectangle or polygon regions")  # fmt: skip
             self.tally.add("labelstudio.task_unlabelled", "info",
-                           "annotation without keypoint, rectangle or polygon regions: its image is left out "
-                           "(Label Studio gives an image's size only with its regions)", where)  # fmt: skip
+                           f"{why}: its image is left out (Label Studio gives an image's size only with its regions)",
+                           where)  # fmt: skip
             return
         if visibility:
             self._apply_visibility(points, visibility)
@@ -755,6 +761,11 @@ def parse_export(
     if not doc:
         msg = "the export holds no tasks (an empty array): nothing to convert"
         raise DataError(f"{where}: {msg}", [error("labelstudio.no_tasks", msg, source=where)])
+    if all(type(t) is dict and type(t.get("result")) is list and _is_minimal(t) for t in doc):
+        msg = ("a list of predictions (model_version, result, score), not a Label Studio export: a task wraps "
+               "its predictions with the data that names its image; import them into the project and export "
+               "it as JSON, then convert that with --source predictions")  # fmt: skip
+        raise DataError(f"{where}: {msg}", [error("labelstudio.not_tasks", msg, source=where)])
     reader = _Reader(opts, where)
     minimal = all(type(t) is dict and _is_minimal(t) for t in doc)
     with gc_paused():  # many small objects, no cycles: collections would only rescan them
