@@ -196,3 +196,21 @@ def test_a_config_yaml_that_is_not_deeplabcut_is_ignored(tmp_path: Path) -> None
     conv = run(project / "labeled-data" / "mouse1" / "CollectedData_kp.csv")
     assert "csv.config_ignored" in codes(conv)
     assert conv.dataset.categories[0].keypoints == ["leftear", "rightear", "snout", "tailbase"]
+
+
+def test_the_training_set_csv_finds_its_project_config_and_images(tmp_path: Path) -> None:
+    """DeepLabCut merges the labels into training-datasets/iteration-N/UnaugmentedDataSet_*/ when it
+    creates a training set: the project root (config.yaml, labeled-data/) is three folders up."""
+    project = tmp_path / "p"
+    shutil.copytree(CSV / "dlc-project", project)
+    merged = project / "training-datasets" / "iteration-0" / "UnaugmentedDataSet_miceJan1"
+    merged.mkdir(parents=True)
+    shutil.copy(project / "labeled-data" / "mouse1" / "CollectedData_kp.csv", merged / "CollectedData_kp.csv")
+    conv = run(merged / "CollectedData_kp.csv")
+    assert errors(conv) == []
+    (cat,) = conv.dataset.categories
+    assert cat.keypoints == ["snout", "leftear", "rightear", "tailbase"]  # config.yaml's order
+    assert cat.skeleton == [[1, 2], [1, 3], [2, 4], [3, 4]]
+    direct = run(project / "labeled-data" / "mouse1" / "CollectedData_kp.csv").document
+    assert conv.document["images"] == direct["images"]  # found under the project root
+    assert conv.document["annotations"] == direct["annotations"]

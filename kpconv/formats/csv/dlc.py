@@ -10,8 +10,8 @@ empty); an empty cell is an unlabelled point (v=0).
 
 Each individual in a row is one instance of the animal category; the individual DeepLabCut names
 ``single`` holds the *unique* bodyparts (objects in the arena) and becomes an instance of a second
-category, ``unique_bodyparts``. The project's ``config.yaml`` (two folders above the CSV, or
-``--config``) gives the bodypart order (``bodyparts``, or ``multianimalbodyparts`` +
+category, ``unique_bodyparts``. The project's ``config.yaml`` (two folders above the CSV, three for the
+merged CSV of ``training-datasets/iteration-N/UnaugmentedDataSet_*``, or ``--config``) gives the bodypart order (``bodyparts``, or ``multianimalbodyparts`` +
 ``uniquebodyparts`` when ``bodyparts: MULTI!``) and the skeleton (pairs of names).
 """
 
@@ -169,11 +169,22 @@ def _parse(table: CsvTable, options: CsvOptions) -> LayoutResult:
 
 
 def _project_root(csv_path: Path) -> Path | None:
-    """The DeepLabCut project root: ``<root>/labeled-data/<video>/CollectedData_x.csv``."""
-    if len(csv_path.parents) >= 4:  # keep a relative path relative: it reads better in messages
-        return csv_path.parents[2]
+    """The DeepLabCut project root: ``<root>/labeled-data/<video>/CollectedData_x.csv``, or
+    ``<root>/training-datasets/iteration-N/UnaugmentedDataSet_<task><date>/CollectedData_x.csv``
+    (the merged file DeepLabCut writes when it creates a training set)."""
+    up = 2
+    names = [p.name for p in csv_path.resolve().parents[:3]]
+    if (
+        len(names) == 3
+        and names[0].startswith("UnaugmentedDataSet_")
+        and names[1].startswith("iteration-")
+        and names[2] == "training-datasets"
+    ):
+        up = 3
+    if len(csv_path.parents) >= up + 2:  # keep a relative path relative: it reads better in messages
+        return csv_path.parents[up]
     parents = csv_path.resolve().parents
-    return parents[2] if len(parents) >= 3 else None
+    return parents[up] if len(parents) >= up + 1 else None
 
 
 def read_header(table: CsvTable, findings: list[Finding]) -> Header:
