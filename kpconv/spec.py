@@ -349,6 +349,12 @@ def spec_from_mapping(data: Any, *, source: str = "<spec>") -> KeypointSpec:
     """Build a spec from a parsed YAML/JSON mapping (multi-category or single-category form)."""
     if isinstance(data, dict) and "categories" not in data and "keypoints" in data:
         data = {"categories": [data]}
+    if isinstance(data, dict) and "categories" not in data:
+        keys = ", ".join(map(str, list(data)[:5])) or "none"
+        raise DataError(
+            f"{source}: not a kpconv spec: it has no 'categories' (a list of {{name, keypoints, ...}}) "
+            f"nor 'keypoints' (one category); its top-level keys: {keys} (the README's \"Keypoint specs\" shows the format)"
+        )
     entries = _plain_entries(data)
     if entries is None:  # something to coerce or to report: the file model says what and where
         entries = _validated_entries(data, source)

@@ -184,3 +184,12 @@ def test_a_spec_survives_a_checkpoint_round_trip() -> None:
     again = KeypointSpec.from_json(json.loads(json.dumps(spec.to_json())))
     assert again == spec
     assert again.categories[0].skeleton == [(1, 2), (1, 4)] and again.categories[0].flip_pairs == [(2, 3)]
+
+
+def test_another_tool_s_classes_file_is_told_it_is_not_a_spec(tmp_path: Path) -> None:
+    """X-AnyLabeling's pose_classes.yaml, given as --spec: say what kpconv expects, not 'Field required'."""
+    path = tmp_path / "pose_classes.yaml"
+    path.write_text("has_visible: true\nclasses:\n  person:\n    - nose\n    - left_eye\n")
+    with pytest.raises(DataError, match=r"pose_classes.yaml: not a kpconv spec: it has no 'categories' .*"
+                       r"its top-level keys: has_visible, classes"):  # fmt: skip
+        load_spec(path)
