@@ -75,9 +75,13 @@ def render_summary(summary: dict[str, Any]) -> list[str]:
             lines.append(f"{key}: {summary[key]}")
     conv = summary.get("converted")
     if conv:
+        # its errors/warnings are the conversion's; the last line counts the output's check too
+        counts = {k: v for k, v in conv.items() if k not in ("errors", "warnings")}
+        stage = [f"{conv[k]} {k[:-1]}(s)" for k in ("errors", "warnings") if k in conv]
         lines.append(
             "converted: "
-            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in conv.items())
+            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+            + (f" (conversion alone: {', '.join(stage)})" if stage else "")
         )
     vis = summary.get("visibility")
     if vis:
