@@ -563,18 +563,34 @@ def _annotations(
     vs[slot] = np.where(v[labelled] >= 2, 2, 1)
     num = np.count_nonzero(vs.reshape(n, k_max), axis=1) if k_max else np.zeros(n, dtype=np.int64)
 
-    for i in order[active[order] & (num[order] == 0)].tolist():
+    # an instance with a drawn box and no labelled keypoint is a box-only annotation
+    # (num_keypoints 0), as COCO has them and training keeps them; without a box it is nothing
+    boxed = np.zeros(n, dtype=bool)
+    if cols.bbox is not None and opts.bbox_source == "auto":
+        boxed = ~np.isnan(cols.bbox[:, 0])
+    for i in order[active[order] & (num[order] == 0) & ~boxed[order]].tolist():
         keyed.append((int(rank[i]), n_rows, warning(
             "convert.instance_without_keypoints",
-            f"instance of {cats[inst_cat[i]].name!r} on {cols.image[i]!r} has no labelled keypoint; "
-            "it is not a keypoint annotation and is skipped",
+            f"instance of {cats[inst_cat[i]].name!r} on {cols.image[i]!r} has no labelled keypoint and "
+            "no box; it is not a keypoint annotation and is skipped",
+            source=cols.source[i],
+            image_id=int(inst_image[i]),
+        )))  # fmt: skip
+    box_only = order[active[order] & (num[order] == 0) & boxed[order]]
+    if len(box_only):
+        i = int(box_only[0])
+        keyed.append((int(rank[i]), n_rows, info(
+            "convert.box_only",
+            f"{len(box_only)} instance(s) with a box and no labelled keypoint kept as box-only annotations "
+            "(num_keypoints 0, as COCO has them; training keeps them as detection targets)"
+            + (" (located at the first)" if len(box_only) > 1 else ""),
             source=cols.source[i],
             image_id=int(inst_image[i]),
         )))  # fmt: skip
     keyed.sort(key=lambda item: (item[0], item[1]))
     findings = [f for _, _, f in keyed]
 
-    final = order[active[order] & (num[order] > 0)]
+    final = order[active[order] & ((num[order] > 0) | boxed[order])]
     m = len(final)
     if m == 0:
         return [], findings
@@ -588,9 +604,15 @@ def _annotations(
     widths = np.array([0] + [e["width"] for e in out_images], dtype=np.float64)
     heights = np.array([0] + [e["height"] for e in out_images], dtype=np.float64)
     image_of = inst_image[final]
-    boxes = boxes_from_points(
-        fx, fy, seen, widths[image_of], heights[image_of], opts.bbox_margin, opts.min_box_size
-    )
+    pointed = seen.any(axis=1)  # the others are box-only: their drawn box is theirs
+    if pointed.all():
+        boxes = boxes_from_points(fx, fy, seen, widths[image_of], heights[image_of], opts.bbox_margin, opts.min_box_size)
+    else:
+        boxes = np.empty((m, 4), dtype=np.float64)
+        boxes[pointed] = boxes_from_points(
+            fx[pointed], fy[pointed], seen[pointed], widths[image_of][pointed], heights[image_of][pointed],
+            opts.bbox_margin, opts.min_box_size,
+        )
     if cols.bbox is not None and opts.bbox_source == "auto":
         drawn = cols.bbox[final]
         has = ~np.isnan(drawn[:, 0])

@@ -151,8 +151,10 @@ def test_to_labelstudio_writes_tasks_and_config_and_reads_back(tmp_path: Path) -
     assert [i["file_name"] for i in after["images"]] == sorted(
         i["file_name"] for i in before["images"]
     )
-    assert len(after["annotations"]) == len(
-        [a for a in before["annotations"] if any(a["keypoints"][2::3])]
+    # every annotation comes back, the box-only one (no labelled keypoint) from its rectangle
+    assert len(after["annotations"]) == len([a for a in before["annotations"] if not a.get("iscrowd")])
+    assert sum(a["num_keypoints"] == 0 for a in after["annotations"]) == sum(
+        not any(a["keypoints"][2::3]) for a in before["annotations"] if not a.get("iscrowd")
     )
 
 

@@ -285,3 +285,21 @@ def test_a_value_that_is_not_finite_is_checked_from_the_bytes(monkeypatch: pytes
     conv = convert(parsed, PERSON)
     assert routes == ["bytes"]
     assert not conv.report.ok
+
+
+def test_an_instance_with_a_box_and_no_labelled_point_is_box_only() -> None:
+    """As COCO has them (num_keypoints 0) and training keeps them as detection targets; without
+    a box there is nothing to keep."""
+    insts = [
+        RawInstance("a.png", "person", [P("nose", 1, 1, 0)], bbox=(2.0, 3.0, 4.0, 5.0), source="f:1"),
+        RawInstance("a.png", "person", [], bbox=(1.0, 1.0, 2.0, 2.0), source="f:2"),
+        RawInstance("a.png", "person", [P("nose", 1, 1, 0)], source="f:3"),
+        RawInstance("a.png", "person", [P("nose", 5, 6)], source="f:4"),
+    ]
+    conv = convert(ParseResult(images=[RawImage("a.png", 90, 90)], instances=insts), PERSON)
+    anns = conv.document["annotations"]
+    assert [(a["num_keypoints"], a["bbox"]) for a in anns][:2] == [(0, [2.0, 3.0, 4.0, 5.0]), (0, [1.0, 1.0, 2.0, 2.0])]
+    assert len(anns) == 3 and anns[0]["keypoints"] == [0] * 9 and anns[0]["area"] == 20.0
+    found = [(f.code, f.source) for f in conv.report.findings if f.code.startswith("convert.")]
+    assert ("convert.box_only", "f:1") in found and ("convert.instance_without_keypoints", "f:3") in found
+    assert conv.report.ok

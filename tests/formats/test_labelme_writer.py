@@ -34,12 +34,13 @@ def spec_file(doc: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def written_annotations(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The annotations a writer can carry: not crowds, with at least one labelled keypoint."""
+def written_annotations(doc: dict[str, Any], box_only: bool = False) -> list[dict[str, Any]]:
+    """The annotations a writer can carry: not crowds, with at least one labelled keypoint (or,
+    with ``box_only``, a box alone: CVAT's skeleton with every element outside beside its box)."""
     return [
         a
         for a in doc["annotations"]
-        if not a.get("iscrowd") and any(v > 0 for v in a["keypoints"][2::3])
+        if not a.get("iscrowd") and (box_only or any(v > 0 for v in a["keypoints"][2::3]))
     ]
 
 

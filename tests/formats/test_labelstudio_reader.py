@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kpconv.convert.pipeline import convert
+from kpconv.convert.pipeline import Parsed, convert
 from kpconv.errors import DataError
 from kpconv.formats import labelstudio
 from kpconv.formats.labelstudio import (
@@ -413,3 +413,25 @@ def test_a_bare_list_of_predictions_is_not_taken_for_json_min() -> None:
     with pytest.raises(DataError, match="a list of predictions .*not a Label Studio export") as info:
         parse_export([{"model_version": "yolo", "score": 0.9, "result": result}], "preds.json")
     assert [f.code for f in info.value.findings] == ["labelstudio.not_tasks"]
+
+
+def test_a_rectangle_without_points_of_a_keypoint_category_is_a_box_only_instance() -> None:
+    """COCO's num_keypoints 0 annotations come back from their rectangle (to-labelstudio writes
+    them so); a rectangle of a label no keypoint instance has is another kind of object."""
+    task = _task()
+    res = task["annotations"][0]["result"]
+    empty = copy.deepcopy(res[0]) | {"id": "box2"}
+    empty["value"].update(x=70, y=5, width=20, height=20)
+    car = copy.deepcopy(res[0]) | {"id": "car"}
+    car["value"].update(x=5, y=5, width=4, height=4, rectanglelabels=["car"])
+    res += [empty, car]
+    parsed = parse_export([task], "export.json")
+    assert [(i.category, len(i.points), i.bbox) for i in parsed.result.instances] == [
+        ("person", 2, (20.0, 10.0, 100.0, 80.0)),
+        ("person", 0, (140.0, 5.0, 40.0, 20.0)),
+    ]
+    (said,) = [f for f in parsed.result.findings if f.code == "labelstudio.region_without_points"]
+    assert said.message.startswith("rectangle 'car' holds no keypoint") and said.source.endswith("result[4]")
+    doc = convert(Parsed.single("labelstudio", "export.json", parsed.result), None)[""].document
+    (box_only,) = [a for a in doc["annotations"] if a["num_keypoints"] == 0]
+    assert box_only["bbox"] == [140.0, 5.0, 40.0, 20.0] and set(box_only["keypoints"]) == {0}

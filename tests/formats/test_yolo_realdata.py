@@ -56,10 +56,10 @@ def test_dog_dataset_converts_the_good_lines() -> None:
         "Tail",
     ]
     assert conv.spec is not None and conv.spec.categories[0].flip_pairs == [(2, 3), (4, 5)]
-    # 135 good lines; 6 of them have no labelled point (not keypoint annotations)
-    assert (
-        len(doc["annotations"]) == 129
-        and conv.report.codes()["convert.instance_without_keypoints"] == 6
+    # 135 good lines; 6 of them have no labelled point: box-only annotations (num_keypoints 0)
+    assert len(doc["annotations"]) == 135 and sum(a["num_keypoints"] == 0 for a in doc["annotations"]) == 6
+    assert "6 instance(s) with a box and no labelled keypoint" in next(
+        f.message for f in conv.report.findings if f.code == "convert.box_only"
     )
     # this labeller used v = 1 for visible: kept as it is (COCO v = 1)
     assert {v for a in doc["annotations"] for v in a["keypoints"][2::3]} <= {0, 1}

@@ -4,7 +4,7 @@ and categories.
 A property test with a seeded generator (no extra dependency): each seed draws a dataset that
 validates (1-3 categories of 1-6 keypoints with random ids, names, skeletons; images of 10 to
 1,500 px, some in subfolders; points with 0-3 decimals, on the image border too; v = 0, 1, 2; crowd
-instances; instances with no labelled point), writes it with a random choice of options, reads
+instances; instances with no labelled point, which come back box-only), writes it with a random choice of options, reads
 it back and compares image by image. The generator's edge cases are drawn on purpose, not left to
 chance: every seed has a point on an image border and an image without instances.
 """
@@ -144,11 +144,15 @@ def test_round_trip(tmp_path: Path, seed: int) -> None:
         return c["id"], c["name"], c["supercategory"], c["keypoints"], c["skeleton"]
 
     assert [cat_key(c) for c in back["categories"]] == [cat_key(c) for c in doc["categories"]]
-    # every image, its instances in order (crowds and instances without a labelled point left out)
+    # every image, its instances in order (crowds left out; an instance without a labelled point
+    # comes back as a box-only annotation, num_keypoints 0)
     want, got = _by_image(doc, strip=False), _by_image(back, strip=True)
-    kept = {a["id"] for a in doc["annotations"] if not a["iscrowd"] and a["num_keypoints"] > 0}
+    kept = {a["id"] for a in doc["annotations"] if not a["iscrowd"]}
     want = {n: [r for r, a in zip(rows, [x for x in doc["annotations"] if _name(doc, x) == n], strict=True)
                 if a["id"] in kept] for n, rows in want.items()}  # fmt: skip
+    # two instances that write the same line (box-only ones with one box) are one line to YOLO,
+    # which drops the repeat (yolo.duplicate_line)
+    want = {n: [r for i, r in enumerate(rows) if r not in rows[:i]] for n, rows in want.items()}
     assert got.keys() == want.keys()
     for name, rows in want.items():
         assert len(got[name]) == len(rows), name

@@ -197,6 +197,7 @@ class _Reader:
         self.points = 0
         self.skipped_tasks = 0
         self.pending: list[tuple[RawInstance, list[str]]] = []
+        self.pointless: list[tuple[RawInstance, str]] = []  # rectangles/polygons holding no point
 
     # ------------------------------------------------------------------ tasks
 
@@ -605,21 +606,35 @@ class _Reader:
                                                        source=pt.source))  # fmt: skip
         out: list[RawInstance] = []
         for r in containers:
-            if not r.points:
-                self.tally.add("labelstudio.region_without_points", "warning",
-                               f"{'polygon' if r.polygon else 'rectangle'} {r.label!r} holds no keypoint: not an "
-                               "instance", r.source)  # fmt: skip
-                continue
             self.points += len(r.points)
-            out.append(RawInstance(image="", category=r.label, points=r.points,
-                                   bbox=union_box([r.region]), polygon=[r.polygon] if r.polygon else None,
-                                   source=r.source))  # fmt: skip
+            inst = RawInstance(image="", category=r.label, points=r.points, bbox=union_box([r.region]),
+                               polygon=[r.polygon] if r.polygon else None, source=r.source)  # fmt: skip
+            if not r.points:  # a box-only instance, if its label is a keypoint category (see parse_export)
+                self.pointless.append((inst, "polygon" if r.polygon else "rectangle"))
+            out.append(inst)
         for pts in chains:
             self.points += len(pts)
             raw = RawInstance(image="", category="", points=pts, source=pts[0].source)
             self.pending.append((raw, [p.label for p in pts]))
             out.append(raw)
         return out
+
+    def keep_box_only(self) -> None:
+        """A rectangle or polygon that holds no point stays as a box-only instance (num_keypoints 0,
+        as COCO has them) when its label is a category whose instances have keypoints elsewhere in
+        the export; any other is not an instance (another kind of object), said once per label."""
+        if not self.pointless:
+            return
+        keypoint_categories = {inst.category for inst in self.instances if inst.points}
+        dropped = set()
+        for inst, kind in self.pointless:
+            if inst.category not in keypoint_categories:
+                dropped.add(id(inst))
+                self.tally.add("labelstudio.region_without_points", "warning",
+                               f"{kind} {inst.category!r} holds no keypoint and no instance of {inst.category!r} "
+                               "has any: not an instance", inst.source)  # fmt: skip
+        if dropped:
+            self.instances = [inst for inst in self.instances if id(inst) not in dropped]
 
     def points_only_category(self, labels: Sequence[str], box_categories: set[str]) -> str:
         """Category of a points-only instance: a common ``cat.`` prefix, ``--category-name``, the
@@ -777,9 +792,10 @@ def parse_export(
                         f"{where}: a JSON-MIN export holds annotations only; --source predictions needs the JSON export"
                     )
             reader.task(i, task)
-    box_categories = {inst.category for inst in reader.instances if inst.category}
+    box_categories = {inst.category for inst in reader.instances if inst.category and inst.points}
     for raw, labels in reader.pending:
         raw.category = reader.points_only_category(labels, box_categories)
+    reader.keep_box_only()
     reader.name_images()
     findings = reader.findings + reader.tally.findings()
     if reader.points and opts.visibility_attribute is None:
