@@ -215,13 +215,20 @@ def check_document_is_keypoint_dataset(ctx: Context) -> None:
     if ctx.categories and not any(
         isinstance(c, dict) and isinstance(c.get("keypoints"), list) and c["keypoints"] for c in ctx.categories
     ):
-        ctx.add(error(
-            "document.no_keypoint_categories",
-            f"none of the {len(ctx.categories)} categories defines keypoints: this is not a keypoint dataset "
-            "(CVAT writes this when each keypoint is its own `points` label instead of a skeleton; "
-            "convert the CVAT XML with `kpconv from-cvat`)",
-            "/categories",
-        ))
+        lengths = ctx.keypoint_lengths
+        carrying = int(lengths.max()) if len(lengths) else 0
+        if carrying > 0:  # keypoints without names (mmpose's Halpe and 300W test files)
+            message = (
+                f"none of the {len(ctx.categories)} categories names its keypoints, though the annotations "
+                f"carry up to {carrying // 3} each: add the keypoint names (and skeleton) to the categories"
+            )
+        else:
+            message = (
+                f"none of the {len(ctx.categories)} categories defines keypoints: this is not a keypoint "
+                "dataset (CVAT writes this when each keypoint is its own `points` label instead of a "
+                "skeleton; convert the CVAT XML with `kpconv from-cvat`)"
+            )
+        ctx.add(error("document.no_keypoint_categories", message, "/categories"))
     if isinstance(ctx.doc.get("annotations"), list) and not ctx.annotations:
         ctx.add(warning("document.no_annotations", "the dataset has no annotations", "/annotations"))
 

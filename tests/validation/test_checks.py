@@ -276,3 +276,22 @@ def test_training_dry_run_counts_skips_per_reason() -> None:
     ]
     (box_only,) = [f.message for f in report.findings if f.code == "training.box_only"]
     assert box_only.startswith("1 annotation(s) with no visible keypoint (num_keypoints 0): kept as a box")
+
+
+def test_unnamed_keypoints_are_told_apart_from_a_file_without_keypoints() -> None:
+    """mmpose's Halpe and 300W test files: categories with empty keypoint lists, annotations that
+    carry points. Not 'this is not a keypoint dataset' (the CVAT points-label case)."""
+    doc = template()
+    for c in doc["categories"]:
+        c["keypoints"] = []
+    for report in run_both(doc):
+        (f,) = [f for f in report.findings if f.code == "document.no_keypoint_categories"]
+        assert "names its keypoints, though the annotations carry up to 3 each" in f.message
+    doc = template()
+    for c in doc["categories"]:
+        c["keypoints"] = []
+    for a in doc["annotations"]:
+        a["keypoints"], a["num_keypoints"] = [], 0
+    for report in run_both(doc):
+        (f,) = [f for f in report.findings if f.code == "document.no_keypoint_categories"]
+        assert "this is not a keypoint dataset" in f.message
