@@ -459,6 +459,21 @@ def test_box_without_points_is_a_warning_not_an_instance(tmp_path: Path) -> None
     assert len(conv.dataset.annotations) == 1
 
 
+def test_a_box_without_points_of_a_keypoint_category_is_box_only(tmp_path: Path) -> None:
+    """A person nobody clicked the points of (COCO has many: num_keypoints 0, a detection target
+    in training); what to-labelme writes for one."""
+    doc = template()
+    doc["shapes"].append({"label": "person", "points": [[20, 4], [28, 12]], "group_id": 1, "shape_type": "rectangle"})
+    doc["shapes"].append({"label": "car", "points": [[1, 1], [5, 5]], "group_id": 2, "shape_type": "rectangle"})
+    path = write_case(tmp_path, doc)
+    _, conv = run(path)
+    anns = conv.document["annotations"]
+    assert [(a["num_keypoints"], a["bbox"]) for a in anns] == [(2, [2.0, 2.0, 28.0, 28.0]), (0, [20.0, 4.0, 8.0, 8.0])]
+    assert codes(conv)["convert.box_only"] == 1
+    (f,) = [f for f in conv.report.findings if f.code == "labelme.instance_without_points"]
+    assert "'car'" in f.message and f.source == f"{path}:shapes[4]"
+
+
 # --------------------------------------------------------------------------- visibility options
 
 

@@ -36,7 +36,7 @@ def spec_file(doc: dict[str, Any], path: Path) -> Path:
 
 def written_annotations(doc: dict[str, Any], box_only: bool = False) -> list[dict[str, Any]]:
     """The annotations a writer can carry: not crowds, with at least one labelled keypoint (or,
-    with ``box_only``, a box alone: CVAT's skeleton with every element outside beside its box)."""
+    with ``box_only``, a box alone: a lone rectangle, a skeleton with every element outside)."""
     return [
         a
         for a in doc["annotations"]
@@ -237,7 +237,8 @@ def validated(dataset: Path, images: Path | None, tmp_path: Path) -> Path:
 def test_round_trip_gives_the_same_coco(dataset: Path, images: Path | None, tmp_path: Path) -> None:
     dataset = validated(dataset, images, tmp_path)
     before, after = round_trip(dataset, images, tmp_path)
-    assert_same_coco(before, after, written_annotations(before))
+    # a box-only annotation (num_keypoints 0) comes back from its lone rectangle
+    assert_same_coco(before, after, written_annotations(before, box_only=True))
     # and once more: LabelMe → COCO → LabelMe → COCO is stable
     again = tmp_path / "again"
     again.mkdir()

@@ -258,6 +258,7 @@ class _Reader:
         self.extractions: list[Extraction] = []
         self.failed = 0
         self.other: list[tuple[str, str]] = []  # (file, what it is): JSON of another format, skipped
+        self.pointless: list[tuple[RawInstance, str]] = []  # a rectangle/polygon alone (see keep_box_only)
 
     # ------------------------------------------------------------------ labels and categories
 
@@ -531,16 +532,8 @@ class _Reader:
         src = f"{where}:shapes[{inst.first}]"
         rects = [r for r in inst.regions if r.ring is None]
         polys = [r for r in inst.regions if r.ring is not None]
-        if not inst.points:
-            what = f"{'rectangle' if rects else 'polygon'} {inst.labels[0]!r}" if inst.labels else "group"
-            findings.append(
-                warning(
-                    "labelme.instance_without_points",
-                    f"{what} has no point shapes (none share its group_id or lie inside it); "
-                    "a box alone is not a keypoint annotation: skipped",
-                    source=src,
-                )
-            )
+        if not inst.points and not inst.labels:
+            findings.append(_without_points("group", src))
             return None
         if len(rects) > 1:
             findings.append(
@@ -573,7 +566,23 @@ class _Reader:
                     )
                 )
             raw.category = self.category(distinct[0], src)
+        if not inst.points:  # a box-only instance, if its category has keypoints elsewhere
+            self.pointless.append((raw, f"{'rectangle' if rects else 'polygon'} {inst.labels[0]!r}"))
         return raw
+
+    def keep_box_only(self, instances: list[RawInstance]) -> list[RawInstance]:
+        """A rectangle or polygon with no point shapes stays as a box-only instance (num_keypoints
+        0, as COCO has them) when its category's other instances have keypoints; any other is
+        not a keypoint annotation (another kind of object), reported and left out."""
+        if not self.pointless:
+            return instances
+        keypoint_categories = {inst.category for inst in instances if inst.points}
+        dropped = set()
+        for raw, what in self.pointless:
+            if raw.category not in keypoint_categories:
+                dropped.add(id(raw))
+                self.findings.append(_without_points(what, raw.source))
+        return [inst for inst in instances if id(inst) not in dropped] if dropped else instances
 
     @staticmethod
     def _bad_shape_fields(where: str, i: int, st: Any, label: Any, gid: Any) -> Finding:
@@ -777,6 +786,15 @@ def _has_image_ext(name: str) -> bool:
 # --------------------------------------------------------------------------- the whole set
 
 
+def _without_points(what: str, source: str) -> Finding:
+    return warning(
+        "labelme.instance_without_points",
+        f"{what} has no point shapes (none share its group_id or lie inside it), and no instance of its "
+        "category has any: not a keypoint annotation, skipped",
+        source=source,
+    )
+
+
 def parse_paths(
     sources: Sequence[Path], options: LabelmeOptions | None = None, *, exclude: Iterable[Path] = ()
 ) -> LabelmeParse:
@@ -807,6 +825,7 @@ def parse_paths(
                 pending.extend(waiting)
 
     _settle_categories(reader, instances, pending)
+    instances = reader.keep_box_only(instances)
     root = _images_root(reader, images)
     _name_images(reader, images, instances, root)
 
@@ -847,7 +866,7 @@ def _settle_categories(
     a one-category spec; the dataset's only rectangle/polygon category; else ``object``."""
     if not pending:
         return
-    box_categories = {inst.category for inst in instances if inst.category}
+    box_categories = {inst.category for inst in instances if inst.category and inst.points}
     spec = reader.opts.spec
     for raw, labels in pending:
         prefixes = {lab.rsplit(".", 1)[0] for lab in labels if "." in lab}
