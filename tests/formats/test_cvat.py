@@ -960,3 +960,23 @@ def test_real_estop_with_user_keypoints() -> None:
     conv = convert(as_parsed(export), spec)[""]
     assert conv.report.ok and "cvat.points_unnamed" not in conv.report.codes()
     assert conv.dataset.categories[0].keypoints == ["tl", "tr", "bl", "br", "centre"]
+
+
+def test_the_assumed_category_is_counted_per_subset(tmp_path: Path) -> None:
+    """A project export with subsets: each subset's report says how many of its own instances got
+    the assumed category (it repeated the count over the whole export)."""
+
+    def image(i: int, subset: str) -> str:
+        return (
+            f'<image id="{i}" name="f{i}.png" subset="{subset}" width="64" height="48">'
+            f'<points label="nose" occluded="0" points="{10 + i}.0,10.0" z_order="0"></points>'
+            f'<points label="tail" occluded="0" points="{20 + i}.0,30.0" z_order="0"></points></image>'
+        )
+
+    body = "\n".join([image(0, "Train"), image(1, "Train"), image(2, "Train"), image(3, "Validation")])
+    export = parse_cvat(_xml(tmp_path, body))
+    counts = {
+        name: [f.message.split(" ")[0] for f in res.findings if f.code == "cvat.category_assumed"]
+        for name, res in export.subsets.items()
+    }
+    assert counts == {"Train": ["3"], "Validation": ["1"]}

@@ -272,7 +272,7 @@ class CvatReader:
         # skeleton label not in <meta> -> sublabels
         self.skeletons_unknown: dict[str, list[str]] = {}
         self.frames: dict[int, _Frame] = {}
-        self.undecided: list[RawInstance] = []
+        self.undecided: list[tuple[ParseResult, RawInstance]] = []  # with the subset result it is in
         self.n_images = 0
         self.n_tracks = 0
         self.vis_attr = self.opts.visibility_attribute
@@ -825,7 +825,7 @@ class CvatReader:
             image=image, category=category, points=points, source=singles[0].point.source
         )
         if category == _UNDECIDED:
-            self.undecided.append(inst)
+            self.undecided.append((res, inst))
         if area is not None:
             self._use(inst, area)
         return inst
@@ -847,15 +847,16 @@ class CvatReader:
             return label.rpartition(".")[0]
         return self.opts.default_category or _UNDECIDED
 
-    def _resolve_undecided(self) -> list[Finding]:
-        """Name the category of point-only instances once the whole export has been seen.
+    def _resolve_undecided(self) -> None:
+        """Name the category of point-only instances once the whole export has been seen, and
+        say so in each subset's report (with that subset's count).
 
         The user's one-category spec wins; else the only category single points got elsewhere
         (from their boxes or prefixes); else ``object``.
         """
         seen = self.singles_seen.pop(_UNDECIDED, None)
         if not self.undecided:
-            return []
+            return
         others = [c for c in self.singles_seen if c != _UNDECIDED]
         if self.user_categories is not None and len(self.user_categories) == 1:
             name, why = next(iter(self.user_categories)), "the spec's only category"
@@ -863,19 +864,21 @@ class CvatReader:
             name, why = others[0], "the only category single points have elsewhere in the export"
         else:
             name, why = "object", "no box, group box or 'category.' prefix names one"
-        for inst in self.undecided:
+        for _, inst in self.undecided:
             inst.category = name
         merged = self.singles_seen.setdefault(name, {})
         for k, v in (seen or {}).items():
             merged.setdefault(k, v)
-        return [
-            info(
+        per_result: dict[int, tuple[ParseResult, list[RawInstance]]] = {}
+        for res, inst in self.undecided:
+            per_result.setdefault(id(res), (res, []))[1].append(inst)
+        for res, insts in per_result.values():
+            res.findings.insert(0, info(
                 "cvat.category_assumed",
-                f"{len(self.undecided)} instance(s) made of single points with no box: category "
+                f"{len(insts)} instance(s) made of single points with no box: category "
                 f"{name!r} assumed ({why}); --category-name chooses another",
-                source=self.undecided[0].source,
-            )
-        ]
+                source=insts[0].source,
+            ))  # fmt: skip
 
     def _assemble(self, image: str, frame: _Frame, subset: str, res: ParseResult) -> None:
         """Turn one image's shapes into instances (see the module docstring for the rules)."""
@@ -1290,7 +1293,7 @@ class CvatReader:
         return spec, from_labels, findings
 
     def _finish(self) -> CvatExport:
-        self.global_findings.extend(self._resolve_undecided())
+        self._resolve_undecided()
         spec, from_labels, spec_findings = self._source_spec()
         seen = list(self.subsets_seen)
         if self.opts.subset is not None:
