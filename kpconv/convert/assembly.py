@@ -13,8 +13,9 @@ values (no I/O, no findings, no format knowledge):
 3. :func:`union_box` — an instance's box from its boxes (their union) or polygons.
 
 Policies one format has and the other has not are separate functions: :func:`boxes_else_polygons`
-(CVAT: on an image with boxes, polygons hold no points) and :func:`claim` (CVAT: a remaining box
-goes to the one instance of its label whose visible points it holds).
+(CVAT: on an image with boxes, polygons hold no points), :func:`claim` (CVAT: a remaining box
+goes to the one instance of its label whose visible points it holds) and
+:func:`lone_boxes_kept` (LabelMe, Label Studio: which boxes drawn alone are box-only instances).
 """
 
 from __future__ import annotations
@@ -221,3 +222,15 @@ def claim(
         if len(found) == 1:
             claims.setdefault(found[0], []).append(j)
     return [(i, owners[0]) for i, owners in sorted(claims.items()) if len(owners) == 1]
+
+
+def lone_boxes_kept(instances: list[Any], lone: Sequence[Any]) -> tuple[list[Any], set[int]]:
+    """A box or polygon drawn alone (``lone``: instances holding no point, among ``instances``)
+    stays as a box-only instance when its ``category`` is one whose other instances have
+    ``points``; the others are another kind of object. Returns the instances without those, and
+    their ``id()`` (for the format's findings)."""
+    if not lone:
+        return instances, set()
+    keypoint_categories = {inst.category for inst in instances if inst.points}
+    dropped = {id(inst) for inst in lone if inst.category not in keypoint_categories}
+    return ([inst for inst in instances if id(inst) not in dropped] if dropped else instances), dropped

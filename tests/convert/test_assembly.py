@@ -13,6 +13,7 @@ from kpconv.convert.assembly import (
     by_group,
     claim,
     enclosing_box,
+    lone_boxes_kept,
     members,
     place,
     polygon,
@@ -207,3 +208,16 @@ def test_boxes_else_polygons(kinds: list[str], expected: list[str]) -> None:
 )
 def test_claim(instances, containers, expected) -> None:
     assert claim(instances, containers) == expected
+
+
+def test_lone_boxes_are_box_only_where_their_category_has_points() -> None:
+    """LabelMe's and Label Studio's one rule for a box drawn alone."""
+    from kpconv.convert.builder import RawInstance, RawPoint
+
+    person = RawInstance("a.png", "person", [RawPoint("nose", 1.0, 1.0)])
+    lone_person = RawInstance("a.png", "person", [], bbox=(0.0, 0.0, 4.0, 4.0))
+    car = RawInstance("a.png", "car", [], bbox=(5.0, 5.0, 2.0, 2.0))
+    kept, dropped = lone_boxes_kept([person, lone_person, car], [lone_person, car])
+    assert kept == [person, lone_person] and dropped == {id(car)}
+    everything = [person]
+    assert lone_boxes_kept(everything, []) == (everything, set())

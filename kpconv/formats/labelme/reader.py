@@ -55,6 +55,7 @@ from ...convert.assembly import (
     box,
     by_group,
     extent_of,
+    lone_boxes_kept,
     place,
     union_box,
 )
@@ -571,18 +572,11 @@ class _Reader:
         return raw
 
     def keep_box_only(self, instances: list[RawInstance]) -> list[RawInstance]:
-        """A rectangle or polygon with no point shapes stays as a box-only instance (num_keypoints
-        0, as COCO has them) when its category's other instances have keypoints; any other is
-        not a keypoint annotation (another kind of object), reported and left out."""
-        if not self.pointless:
-            return instances
-        keypoint_categories = {inst.category for inst in instances if inst.points}
-        dropped = set()
-        for raw, what in self.pointless:
-            if raw.category not in keypoint_categories:
-                dropped.add(id(raw))
-                self.findings.append(_without_points(what, raw.source))
-        return [inst for inst in instances if id(inst) not in dropped] if dropped else instances
+        """The instances, without the boxes drawn alone that are not box-only instances
+        (:func:`~kpconv.convert.assembly.lone_boxes_kept`), each of those reported."""
+        kept, dropped = lone_boxes_kept(instances, [raw for raw, _ in self.pointless])
+        self.findings += [_without_points(what, raw.source) for raw, what in self.pointless if id(raw) in dropped]
+        return kept
 
     @staticmethod
     def _bad_shape_fields(where: str, i: int, st: Any, label: Any, gid: Any) -> Finding:

@@ -48,7 +48,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ...convert.assembly import OUTSIDE, Container, Region, box, by_group, place, polygon, union_box
+from ...convert.assembly import (
+    OUTSIDE,
+    Container,
+    Region,
+    box,
+    by_group,
+    lone_boxes_kept,
+    place,
+    polygon,
+    union_box,
+)
 from ...convert.builder import ParseResult, RawImage, RawInstance, RawPoint
 from ...errors import DataError
 from ...finding import Finding, error, info, warning
@@ -620,21 +630,14 @@ class _Reader:
         return out
 
     def keep_box_only(self) -> None:
-        """A rectangle or polygon that holds no point stays as a box-only instance (num_keypoints 0,
-        as COCO has them) when its label is a category whose instances have keypoints elsewhere in
-        the export; any other is not an instance (another kind of object), said once per label."""
-        if not self.pointless:
-            return
-        keypoint_categories = {inst.category for inst in self.instances if inst.points}
-        dropped = set()
+        """Leave out the rectangles/polygons drawn alone that are not box-only instances
+        (:func:`~kpconv.convert.assembly.lone_boxes_kept`), said once per label."""
+        self.instances, dropped = lone_boxes_kept(self.instances, [inst for inst, _ in self.pointless])
         for inst, kind in self.pointless:
-            if inst.category not in keypoint_categories:
-                dropped.add(id(inst))
+            if id(inst) in dropped:
                 self.tally.add("labelstudio.region_without_points", "warning",
                                f"{kind} {inst.category!r} holds no keypoint and no instance of {inst.category!r} "
                                "has any: not an instance", inst.source)  # fmt: skip
-        if dropped:
-            self.instances = [inst for inst in self.instances if id(inst) not in dropped]
 
     def points_only_category(self, labels: Sequence[str], box_categories: set[str]) -> str:
         """Category of a points-only instance: a common ``cat.`` prefix, ``--category-name``, the
