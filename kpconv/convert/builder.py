@@ -613,10 +613,10 @@ def _annotations(
             fx[pointed], fy[pointed], seen[pointed], widths[image_of][pointed], heights[image_of][pointed],
             opts.bbox_margin, opts.min_box_size,
         )
-    if cols.bbox is not None and opts.bbox_source == "auto":
-        drawn = cols.bbox[final]
-        has = ~np.isnan(drawn[:, 0])
-        boxes[has] = round_px_array(drawn[has])
+    has = boxed[final]  # the drawn box wins (auto)
+    if has.any():
+        assert cols.bbox is not None
+        boxes[has] = round_px_array(cols.bbox[final][has])
     areas = round_px_array(boxes[:, 2] * boxes[:, 3])
 
     # keypoint lists: floats where labelled (the source's own values), int 0 elsewhere
