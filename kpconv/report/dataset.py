@@ -10,10 +10,7 @@ validation findings say what is wrong with them). Keypoints are one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
-
-import numpy as np
 
 from ..errors import DataError
 from ..fileio import loads_json_exact
@@ -99,9 +96,16 @@ def _list(doc: dict[str, Any], key: str) -> list[Any]:
     return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
 
 
+#: a float64 holds integers up to about 1.8e308; a larger one is no coordinate the report can chart
+_LARGEST = 1 << 1023
+
+
 def _numbers(value: Any) -> list[Any]:
-    """A keypoint list of plain numbers, else empty (the report leaves it out)."""
-    if isinstance(value, list) and all(type(v) is int or type(v) is float for v in value):
+    """A keypoint list of plain numbers, else empty (the report leaves it out; the validation
+    findings say what is wrong with it)."""
+    if isinstance(value, list) and all(
+        type(v) is float or (type(v) is int and -_LARGEST < v < _LARGEST) for v in value
+    ):
         return value
     return []
 
@@ -117,9 +121,5 @@ def dataset_from_document(doc: dict[str, Any]) -> ReportDataset:
         e for e in _list(doc, "annotations")
         if all(type(e.get(k)) is int for k in ("id", "image_id", "category_id"))
     ]
-    lists = [_numbers(e.get("keypoints")) for e in annotations]
-    lengths = np.fromiter(map(len, lists), np.int64, len(lists))
-    starts = np.zeros(len(lists), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    values = np.fromiter(chain.from_iterable(lists), np.float64, int(lengths.sum()))
-    return ReportDataset(images, annotations, _list(doc, "categories"), NumberLists(values, starts, lengths, lists))
+    keypoints = NumberLists.of([_numbers(e.get("keypoints")) for e in annotations])
+    return ReportDataset(images, annotations, _list(doc, "categories"), keypoints)

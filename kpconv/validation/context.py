@@ -153,20 +153,23 @@ class NumberLists:
     lengths: np.ndarray
     lists: Sequence[list[int | float]]
 
+    @classmethod
+    def of(cls, lists: Sequence[list[int | float]]) -> NumberLists:
+        """The arrays of ``lists`` (of numbers); OverflowError for an integer past float64."""
+        lengths = np.fromiter(map(len, lists), np.int64, len(lists))
+        values = np.fromiter(chain.from_iterable(lists), np.float64, int(lengths.sum()))
+        starts = np.zeros(len(lists), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        return cls(values, starts, lengths, lists)
+
 
 def _number_lists_one_by_one(raws: Sequence[Any]) -> NumberLists | None:
     """Each array decoded on its own, as the strict typed decode does; None when one does not fit."""
     try:
-        lists = [_NUMBERS_DECODER.decode(r) for r in raws]
-        lengths = np.fromiter(map(len, lists), np.int64, len(lists))
-        values = np.fromiter(chain.from_iterable(lists), np.float64, int(lengths.sum()))
+        found = NumberLists.of([_NUMBERS_DECODER.decode(r) for r in raws])
     except (msgspec.ValidationError, msgspec.DecodeError, OverflowError):
         return None
-    if not np.isfinite(values).all():
-        return None
-    starts = np.zeros(len(lists), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    return NumberLists(values, starts, lengths, lists)
+    return found if np.isfinite(found.values).all() else None
 
 
 def parse_number_lists(raws: Sequence[Any], bulk_from: int | None = None) -> NumberLists | None:

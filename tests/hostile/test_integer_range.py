@@ -154,6 +154,18 @@ def test_report_names_it_too(run_cli, tmp_path: Path, ptr: str) -> None:
     assert _code(ptr) in page and "signed 64-bit integer" in page
 
 
+def test_report_of_a_keypoint_past_float64_is_the_finding_not_an_overflow(run_cli, tmp_path: Path) -> None:
+    """10**400 is valid JSON and no float64: the page charts the other keypoints and the
+    validation says where it is (it was 'internal error: OverflowError')."""
+    src = tmp_path / "coco.json"
+    src.write_text(_with("/annotations/0/keypoints/3", HUGE))
+    out = tmp_path / "rep"
+    res = run_cli("report", src, "-o", out)
+    assert res.exit_code == 1, res.stderr
+    assert "internal error" not in res.stderr
+    assert "/annotations/0/keypoints/3" in (out / "index.html").read_text()
+
+
 @pytest.mark.parametrize(
     "ptr", ["/images/0/id", "/annotations/0/id", "/images/0/width", "/annotations/0/bbox/0"]
 )
