@@ -20,8 +20,7 @@ def write_html_report(
 ) -> Report:
     """Validate ``file`` as ``kpconv validate`` does and write ``out_dir/index.html``; the report."""
     from ..formats import yolo  # numpy, the builder: only for a command that runs
-    from ..report import ReportOptions, write_report
-    from ..report.dataset import report_dataset
+    from ..report import ReportOptions, report_dataset, write_report
 
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"-o {out_dir}: exists and is not a folder")

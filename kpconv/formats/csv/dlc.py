@@ -10,9 +10,10 @@ empty); an empty cell is an unlabelled point (v=0).
 
 Each individual in a row is one instance of the animal category; the individual DeepLabCut names
 ``single`` holds the *unique* bodyparts (objects in the arena) and becomes an instance of a second
-category, ``unique_bodyparts``. The project's ``config.yaml`` (two folders above the CSV, three for the
-merged CSV of ``training-datasets/iteration-N/UnaugmentedDataSet_*``, or ``--config``) gives the bodypart order (``bodyparts``, or ``multianimalbodyparts`` +
-``uniquebodyparts`` when ``bodyparts: MULTI!``) and the skeleton (pairs of names).
+category, ``unique_bodyparts``. The project's ``config.yaml`` (two folders above the CSV, three for
+the merged CSV of ``training-datasets/iteration-N/UnaugmentedDataSet_*``, or ``--config``) gives
+the bodypart order (``bodyparts``, or ``multianimalbodyparts`` + ``uniquebodyparts`` when
+``bodyparts: MULTI!``) and the skeleton (pairs of names).
 """
 
 from __future__ import annotations
@@ -172,18 +173,17 @@ def _project_root(csv_path: Path) -> Path | None:
     """The DeepLabCut project root: ``<root>/labeled-data/<video>/CollectedData_x.csv``, or
     ``<root>/training-datasets/iteration-N/UnaugmentedDataSet_<task><date>/CollectedData_x.csv``
     (the merged file DeepLabCut writes when it creates a training set)."""
-    up = 2
-    names = [p.name for p in csv_path.resolve().parents[:3]]
-    if (
+    parents = csv_path.resolve().parents
+    names = [p.name for p in parents[:3]]
+    training_set = (
         len(names) == 3
         and names[0].startswith("UnaugmentedDataSet_")
         and names[1].startswith("iteration-")
         and names[2] == "training-datasets"
-    ):
-        up = 3
+    )
+    up = 3 if training_set else 2
     if len(csv_path.parents) >= up + 2:  # keep a relative path relative: it reads better in messages
         return csv_path.parents[up]
-    parents = csv_path.resolve().parents
     return parents[up] if len(parents) >= up + 1 else None
 
 
